@@ -1,0 +1,24 @@
+package dev.tokenvault.engine;
+
+/** A storage failure, with a kind the caller maps onto its own error codes. Messages never hold record bytes. */
+public final class EngineException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** What failed. */
+    public enum Kind { IO, LOCKED, CORRUPT, CLOSED }
+
+    private final Kind kind;
+
+    public EngineException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public EngineException(Kind kind, String message) {
+        this(kind, message, null);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+}

@@ -1,0 +1,253 @@
+package dev.tokenvault.engine;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.mapdb.DBException;
+import org.mapdb.DataInput2;
+import org.mapdb.volume.Volume;
+
+/**
+ * The MapDB main-file volume with redo: writes are held in memory until {@link #sync()}, which appends them to the
+ * {@link RedoLog}, fsyncs it, and only then writes them to the memory-mapped file. Every few megabytes of log the
+ * main file is synced and the log emptied (a checkpoint), so a commit costs one fsync of a small sequential write.
+ *
+ * <p>MapDB's {@code StoreWAL} writes to this volume only inside {@code commit()} (and when it creates a file), while
+ * holding all of its locks, so reads meet pending writes only in that window; they still see them (overlay).
+ */
+final class RedoVolume extends Volume {
+    /** Log size after which a commit also checkpoints. */
+    static final long CHECKPOINT_BYTES = 8L << 20;
+
+    private final Volume main;
+    private final RedoLog log; // null for an in-memory store
+    private final List<RedoLog.Write> pending = new ArrayList<>();
+    private volatile boolean dirty;
+
+    RedoVolume(Volume main, RedoLog log) {
+        this.main = main;
+        this.log = log;
+    }
+
+    private void add(long offset, byte[] bytes) {
+        pending.add(new RedoLog.Write(offset, bytes));
+        dirty = true;
+    }
+
+    @Override
+    public void ensureAvailable(long offset) {
+        // Growing the file with zeros changes no committed byte, so it is not logged.
+        main.ensureAvailable(offset);
+    }
+
+    @Override
+    public void truncate(long size) {
+        throw new UnsupportedOperationException("tokenvault never truncates the main file in place");
+    }
+
+    @Override
+    public void putLong(long offset, long value) {
+        add(offset, ByteBuffer.allocate(8).putLong(value).array());
+    }
+
+    @Override
+    public void putInt(long offset, int value) {
+        add(offset, ByteBuffer.allocate(4).putInt(value).array());
+    }
+
+    @Override
+    public void putByte(long offset, byte value) {
+        add(offset, new byte[] {value});
+    }
+
+    @Override
+    public void putData(long offset, byte[] src, int srcPos, int srcSize) {
+        byte[] copy = new byte[srcSize];
+        System.arraycopy(src, srcPos, copy, 0, srcSize);
+        add(offset, copy);
+    }
+
+    @Override
+    public void putData(long offset, ByteBuffer buf) {
+        byte[] copy = new byte[buf.remaining()];
+        buf.get(copy);
+        add(offset, copy);
+    }
+
+    @Override
+    public void clear(long startOffset, long endOffset) {
+        add(startOffset, new byte[(int) (endOffset - startOffset)]);
+    }
+
+    @Override
+    public long getLong(long offset) {
+        return dirty ? ByteBuffer.wrap(read(offset, 8)).getLong() : main.getLong(offset);
+    }
+
+    @Override
+    public int getInt(long offset) {
+        return dirty ? ByteBuffer.wrap(read(offset, 4)).getInt() : main.getInt(offset);
+    }
+
+    @Override
+    public byte getByte(long offset) {
+        return dirty ? read(offset, 1)[0] : main.getByte(offset);
+    }
+
+    @Override
+    public int getUnsignedByte(long offset) {
+        return dirty ? read(offset, 1)[0] & 0xff : main.getUnsignedByte(offset);
+    }
+
+    @Override
+    public int getUnsignedShort(long offset) {
+        return dirty ? super.getUnsignedShort(offset) : main.getUnsignedShort(offset);
+    }
+
+    @Override
+    public long getSixLong(long pos) {
+        return dirty ? super.getSixLong(pos) : main.getSixLong(pos);
+    }
+
+    @Override
+    public long getPackedLong(long position) {
+        return dirty ? super.getPackedLong(position) : main.getPackedLong(position);
+    }
+
+    @Override
+    public DataInput2 getDataInput(long offset, int size) {
+        return dirty ? new DataInput2.ByteArray(read(offset, size)) : main.getDataInput(offset, size);
+    }
+
+    @Override
+    public DataInput2 getDataInputOverlap(long offset, int size) {
+        return dirty ? new DataInput2.ByteArray(read(offset, size)) : main.getDataInputOverlap(offset, size);
+    }
+
+    @Override
+    public void getData(long offset, byte[] bytes, int bytesPos, int size) {
+        if (dirty) {
+            System.arraycopy(read(offset, size), 0, bytes, bytesPos, size);
+        } else {
+            main.getData(offset, bytes, bytesPos, size);
+        }
+    }
+
+    /** Main-file bytes with pending writes laid over them in order. */
+    private byte[] read(long offset, int size) {
+        byte[] out = new byte[size];
+        if (offset < main.length()) {
+            int fromMain = (int) Math.min(size, main.length() - offset);
+            main.getData(offset, out, 0, fromMain);
+        }
+        for (RedoLog.Write w : pending) {
+            long start = Math.max(offset, w.offset());
+            long stop = Math.min(offset + size, w.offset() + w.bytes().length);
+            if (start < stop) {
+                System.arraycopy(w.bytes(), (int) (start - w.offset()), out, (int) (start - offset),
+                        (int) (stop - start));
+            }
+        }
+        return out;
+    }
+
+    /** Makes the pending writes durable (log first), then applies them to the main file. */
+    @Override
+    public void sync() {
+        if (pending.isEmpty()) {
+            return;
+        }
+        try {
+            if (log != null) {
+                log.append(pending, main.length());
+            }
+            for (RedoLog.Write w : pending) {
+                main.putData(w.offset(), w.bytes(), 0, w.bytes().length);
+            }
+            pending.clear();
+            dirty = false;
+            if (log != null && log.size() >= CHECKPOINT_BYTES) {
+                checkpoint();
+            }
+        } catch (IOException e) {
+            throw new DBException.VolumeIOError(e);
+        }
+    }
+
+    /** Syncs the main file and empties the log. */
+    void checkpoint() throws IOException {
+        main.sync();
+        log.reset();
+    }
+
+    /** Drops pending writes and releases the files without a checkpoint; the log replays at the next open. */
+    void abandon() {
+        pending.clear();
+        dirty = false;
+        closeQuietly();
+    }
+
+    @Override
+    public void close() {
+        if (!pending.isEmpty()) {
+            // StoreWAL never closes with uncommitted writes; if it did, dropping them is the atomic choice.
+            pending.clear();
+            dirty = false;
+        }
+        try {
+            if (log != null) {
+                checkpoint();
+            }
+        } catch (IOException e) {
+            closeQuietly();
+            throw new DBException.VolumeIOError(e);
+        }
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        try {
+            main.close();
+        } finally {
+            if (log != null) {
+                try {
+                    log.close();
+                } catch (IOException ignored) {
+                    // the log is already durable or will replay; nothing to add
+                }
+            }
+        }
+    }
+
+    @Override
+    public int sliceSize() {
+        return main.sliceSize();
+    }
+
+    @Override
+    public boolean isSliced() {
+        return main.isSliced();
+    }
+
+    @Override
+    public long length() {
+        return main.length();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return false;
+    }
+
+    @Override
+    public File getFile() {
+        return main.getFile();
+    }
+
+    @Override
+    public boolean getFileLocked() {
+        return main.getFileLocked();
+    }
+}

@@ -1,0 +1,177 @@
+package dev.tokenvault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kills a writing child JVM with SIGKILL at random moments and checks that the store opens, holds every change whose
+ * call returned, holds at most the one in-flight change of each thread beyond that, and verifies clean.
+ *
+ * <p>Rounds: {@code -Dtokenvault.crashRounds=N} (CI default 12). Long form: {@code mvn -pl store test
+ * -Dtest=CrashTest -Dtokenvault.crashRounds=200}.
+ */
+class CrashTest {
+    private static final int ROUNDS = Integer.getInteger("tokenvault.crashRounds", 12);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyReturnedChangeSurvivesSigkill() throws Exception {
+        byte[] raw = new byte[32];
+        new Random(7).nextBytes(raw);
+        String keyB64 = Base64.getEncoder().encodeToString(raw);
+        MasterKey key = MasterKey.fromBase64(keyB64);
+        Path store = dir.resolve("crash.db");
+        long seed = Long.getLong("tokenvault.crashSeed", System.nanoTime());
+        Random random = new Random(seed);
+        int inFlightKills = 0;
+        long acked = 0;
+        Map<String, String> state = new HashMap<>();
+        Map<String, Set<String>> history = new HashMap<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            int threads = 1 + random.nextInt(4);
+            Path journal = dir.resolve("journal-" + round + ".txt");
+            Process child = new ProcessBuilder(javaBin(), "-cp", System.getProperty("java.class.path"),
+                    CrashWorker.class.getName(), store.toString(), keyB64, journal.toString(),
+                    Long.toString(seed + round), Integer.toString(threads))
+                    .redirectErrorStream(true).start();
+            BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String first = childOut.readLine();
+            if (!"READY".equals(first)) {
+                child.destroyForcibly();
+                fail("round " + round + " (seed " + seed + "): worker did not start: " + first + drain(childOut));
+            }
+            Thread.sleep(50 + random.nextInt(700));
+            if (!child.isAlive()) {
+                fail("round " + round + " (seed " + seed + "): worker failed before the kill:" + drain(childOut));
+            }
+            child.destroyForcibly(); // SIGKILL on Linux
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS), "worker did not die");
+
+            Expectation exp = new Expectation(state, history);
+            exp.read(journal);
+            inFlightKills += exp.inFlight.size();
+            acked += exp.ackedCount;
+            try (TokenVault vault = TokenVault.builder().path(store).masterKey(key).cacheMaximumSize(0).open()) {
+                exp.check(vault, "round " + round + " (seed " + seed + ")");
+                VerifyReport report = vault.verify();
+                assertTrue(report.isClean(), "round " + round + " (seed " + seed + "): " + report.problems());
+            }
+        }
+        System.out.printf("CrashTest: %d SIGKILLs, %d with a call in flight, %d acknowledged calls checked (seed %d)%n",
+                ROUNDS, inFlightKills, acked, seed);
+        assertTrue(acked > 0, "no call was acknowledged before the kills: the test checked nothing");
+    }
+
+    private static String drain(BufferedReader r) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (String line; (line = r.readLine()) != null; ) {
+            sb.append('\n').append(line);
+        }
+        return sb.toString();
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /**
+     * The state one round's journal allows: per user, the last acknowledged state, or that plus the in-flight call.
+     * State carries across rounds in {@code acknowledged} and {@code history}.
+     */
+    private static final class Expectation {
+        /** user -> access token after the last acknowledged call (null = deleted/absent). */
+        final Map<String, String> acknowledged;
+        /** every access token ever acknowledged or seen per user, to check that replaced ones find nothing. */
+        final Map<String, Set<String>> history;
+        /** user -> access token if the in-flight call took effect (null value = a delete). */
+        final Map<String, String> inFlight = new HashMap<>();
+        long ackedCount;
+
+        Expectation(Map<String, String> acknowledged, Map<String, Set<String>> history) {
+            this.acknowledged = acknowledged;
+            this.history = history;
+        }
+
+        void read(Path journal) throws IOException {
+            Map<String, String[]> pendingByThread = new HashMap<>();
+            for (String line : Files.readAllLines(journal, StandardCharsets.UTF_8)) {
+                String[] p = line.split(" ");
+                if (p.length != 6) {
+                    continue; // a line torn by the kill: its call never returned
+                }
+                String thread = p[1];
+                if (p[0].equals("I")) {
+                    pendingByThread.put(thread, p);
+                } else {
+                    pendingByThread.remove(thread);
+                    ackedCount++;
+                    String value = p[3].equals("save") ? p[5] : null;
+                    acknowledged.put(p[4], value);
+                    if (value != null) {
+                        history.computeIfAbsent(p[4], u -> new HashSet<>()).add(value);
+                    }
+                }
+            }
+            for (String[] p : pendingByThread.values()) {
+                inFlight.put(p[4], p[3].equals("save") ? p[5] : null);
+            }
+        }
+
+        /** Checks the store and folds what it really holds (an in-flight call may have landed) into the state. */
+        void check(TokenVault vault, String round) {
+            Set<String> users = new HashSet<>(acknowledged.keySet());
+            users.addAll(inFlight.keySet());
+            for (String user : users) {
+                OAuthToken found = vault.findToken(OAuthToken.builder().userName(user).build());
+                String actual = found == null ? null : found.getAccessToken();
+                String expected = acknowledged.get(user);
+                boolean ok = Objects.equals(actual, expected)
+                        || (inFlight.containsKey(user) && Objects.equals(actual, inFlight.get(user)));
+                if (!ok) {
+                    fail(round + ": user " + user + " holds " + describe(actual) + ", expected " + describe(expected)
+                            + (inFlight.containsKey(user) ? " or " + describe(inFlight.get(user)) : ""));
+                }
+                if (actual != null) {
+                    OAuthToken byAccess = vault.findToken(OAuthToken.builder().accessToken(actual).build());
+                    assertNotNull(byAccess, round + ": user " + user + " not found by its access token");
+                    assertEquals(user, byAccess.getUserName());
+                    history.computeIfAbsent(user, u -> new HashSet<>()).add(actual);
+                }
+                for (String old : history.getOrDefault(user, Set.of())) {
+                    if (!old.equals(actual)) {
+                        assertNull(vault.findToken(OAuthToken.builder().accessToken(old).build()),
+                                round + ": a replaced access token of " + user + " still finds a record");
+                    }
+                }
+                acknowledged.put(user, actual);
+            }
+        }
+
+        private static String describe(String access) {
+            return access == null ? "nothing" : "access token " + access.substring(0, Math.min(24, access.length()));
+        }
+    }
+}

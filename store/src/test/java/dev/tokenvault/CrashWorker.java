@@ -1,0 +1,72 @@
+package dev.tokenvault;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Random;
+
+/**
+ * Child process of {@link CrashTest}: writes to a store from several threads, each owning its own users, and logs
+ * every call before it starts ({@code I}) and after it returns ({@code A}) to a journal that survives SIGKILL (the
+ * process dies, the kernel keeps its writes). The parent kills it at a random moment and checks the store against
+ * the journal.
+ *
+ * <p>Journal line: {@code I|A thread seq op user accessToken} where op is {@code save} or {@code delete}.
+ */
+public final class CrashWorker {
+    private CrashWorker() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path store = Path.of(args[0]);
+        MasterKey key = MasterKey.fromBase64(args[1]);
+        Path journal = Path.of(args[2]);
+        long seed = Long.parseLong(args[3]);
+        int threads = Integer.parseInt(args[4]);
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+            e.printStackTrace();
+            System.exit(3); // a failed call is a test failure, not a crash: the parent sees the early exit
+        });
+        try (TokenVault vault = TokenVault.builder().path(store).masterKey(key).open();
+             PrintStream out = new PrintStream(new FileOutputStream(journal.toFile(), true), true)) {
+            Thread[] workers = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                workers[t] = new Thread(() -> run(vault, out, thread, seed, new Random(seed * 31 + thread)));
+                workers[t].start();
+            }
+            System.out.println("READY");
+            for (Thread w : workers) {
+                w.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void run(TokenVault vault, PrintStream out, int thread, long seed, Random random) {
+        // Each thread owns users t<thread>-u0..u7; big values push commits across pages and force checkpoints.
+        for (long seq = 0; ; seq++) {
+            String user = "t" + thread + "-u" + random.nextInt(8);
+            boolean delete = random.nextInt(10) == 0;
+            String access = "at-" + seed + "-" + thread + "-" + seq + "-" + "x".repeat(random.nextInt(4) == 0 ? 12_000 : 20);
+            String line = thread + " " + seq + " " + (delete ? "delete" : "save") + " " + user + " " + access;
+            synchronized (out) {
+                out.println("I " + line);
+            }
+            if (delete) {
+                OAuthToken found = vault.findToken(OAuthToken.builder().userName(user).build());
+                if (found != null) {
+                    vault.deleteToken(found.getId());
+                }
+            } else {
+                vault.saveToken(OAuthToken.builder().userName(user).accessToken(access)
+                        .refreshToken("rt-" + user).expiryTime(Long.toString(seq)).build());
+            }
+            synchronized (out) {
+                out.println("A " + line);
+            }
+        }
+    }
+}

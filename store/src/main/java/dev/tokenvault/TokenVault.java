@@ -24,7 +24,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import javax.crypto.AEADBadTagException;
 
 /**
@@ -57,7 +60,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private final String where;
     private final SecureRandom random = new SecureRandom();
     private final Cache<LookupKey, TokenRecord> cache; // null when off
+    /** Held by the one thread that applies writes (the combiner) and by key rotations. */
     private final ReentrantLock writeLock = new ReentrantLock();
+    private final ConcurrentLinkedQueue<PendingWrite> writeQueue = new ConcurrentLinkedQueue<>();
     private final long sealLimit;
 
     private volatile boolean closed;
@@ -264,12 +269,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     public void saveToken(OAuthToken token) {
         checkOpen();
         TokenRecord in = TokenRecord.from(token, "token");
-        TokenRecord merged;
-        long ticket;
-        writeLock.lock();
-        try {
-            checkOpen();
+        TokenRecord[] result = new TokenRecord[1];
+        write(() -> {
             TokenRecord existing = selectForSave(in);
+            TokenRecord merged;
             if (existing == null) {
                 if (in.get(Field.ACCESS_TOKEN) == null && in.get(Field.REFRESH_TOKEN) == null
                         && in.get(Field.GRANT_TOKEN) == null) {
@@ -294,14 +297,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                     batch.putIndex(f.index, k.blindIndex().compute(f.index, now), merged.id());
                 }
             }
-            ticket = stage(batch);
+            long ticket = stage(batch);
             invalidate(existing);
             invalidate(merged);
-        } finally {
-            writeLock.unlock();
-        }
-        awaitDurable(ticket);
-        merged.copyInto(token);
+            result[0] = merged;
+            return ticket;
+        });
+        result[0].copyInto(token);
     }
 
     /** Row selection for a save: (a) by id, (b) branches 1 to 3, (c) a record holding one of the tokens. */
@@ -404,10 +406,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     public void deleteToken(String id) {
         checkOpen();
         String checked = checkedId(id);
-        long ticket;
-        writeLock.lock();
-        try {
-            checkOpen();
+        write(() -> {
             TokenRecord existing = loadUncached(Field.ID, checked);
             if (existing == null) {
                 throw notFound(checked);
@@ -420,12 +419,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                     batch.removeIndex(f.index, k.blindIndex().compute(f.index, v));
                 }
             }
-            ticket = stage(batch);
+            long ticket = stage(batch);
             invalidate(existing);
-        } finally {
-            writeLock.unlock();
-        }
-        awaitDurable(ticket);
+            return ticket;
+        });
     }
 
     @Override
@@ -444,18 +441,115 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public void deleteTokens() {
         checkOpen();
-        long ticket;
-        writeLock.lock();
-        try {
-            checkOpen();
-            ticket = stage(new Batch().clearAll());
+        write(() -> {
+            long ticket = stage(new Batch().clearAll());
             if (cache != null) {
                 cache.invalidateAll();
             }
-        } finally {
-            writeLock.unlock();
+            return ticket;
+        });
+    }
+
+    // ---------------------------------------------------------------- group commit
+
+    /** A write waiting for the combiner: its action decides, stages one batch and returns the ticket. */
+    private static final class PendingWrite {
+        final LongSupplier action;
+        final Thread waiter = Thread.currentThread();
+        long ticket;
+        RuntimeException failure;
+        volatile boolean done;
+
+        PendingWrite(LongSupplier action) {
+            this.action = action;
         }
-        awaitDurable(ticket);
+    }
+
+    /**
+     * Runs {@code action} with every other write excluded, and returns once its batch is durable.
+     *
+     * <p>Group commit by combining: writers queue their actions; whichever holds the write lock runs every queued
+     * action in order (each sees the ones before it), then makes them all durable with one commit. Writers that
+     * arrive during that commit's fsync are served by the next one together.
+     */
+    private void write(LongSupplier action) {
+        PendingWrite w = new PendingWrite(action);
+        writeQueue.add(w);
+        while (!w.done) {
+            if (writeLock.tryLock()) {
+                try {
+                    combine();
+                } finally {
+                    writeLock.unlock();
+                }
+                PendingWrite next = writeQueue.peek();
+                if (next != null) {
+                    LockSupport.unpark(next.waiter);
+                }
+            } else {
+                LockSupport.parkNanos(this, 100_000L); // woken early by the combiner that serves us
+            }
+        }
+        if (w.failure != null) {
+            throw w.failure;
+        }
+    }
+
+    /** Under the write lock: run the queued writes, one durable commit for all, then release their callers. */
+    private void combine() {
+        List<PendingWrite> group = new ArrayList<>();
+        long last = 0;
+        for (PendingWrite w; group.size() < 512 && (w = writeQueue.poll()) != null; ) {
+            group.add(w);
+            try {
+                checkOpen();
+                w.ticket = w.action.getAsLong();
+                last = Math.max(last, w.ticket);
+            } catch (RuntimeException e) {
+                w.failure = e;
+            }
+        }
+        boolean failed = false;
+        if (last > 0) {
+            try {
+                awaitDurable(last);
+            } catch (RuntimeException e) {
+                failed = true;
+            }
+        }
+        for (PendingWrite w : group) {
+            if (w.failure == null && w.ticket > 0) {
+                try {
+                    awaitDurable(w.ticket); // returns at once, or throws when its batch was discarded
+                } catch (RuntimeException e) {
+                    failed = true;
+                    w.failure = e;
+                }
+            }
+        }
+        if (failed) {
+            reloadKeyState();
+        }
+        for (PendingWrite w : group) {
+            w.done = true;
+            LockSupport.unpark(w.waiter);
+        }
+    }
+
+    /** After a failed commit: the keyring and seal counters as the engine holds them again. */
+    private void reloadKeyState() {
+        Keys k = keys;
+        try {
+            Keyring keyring = Keyring.unwrap(engine.getMeta(META_KEYRING), wrapKey, k.header().storeId);
+            seals.clear();
+            for (Integer version : keyring.dataKeys().keySet()) {
+                byte[] count = engine.getMeta(META_SEALS + version);
+                seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
+            }
+            keys = new Keys(k.header(), keyring, k.blindIndex());
+        } catch (AEADBadTagException | RuntimeException e) {
+            // The engine is unusable; every later call reports its own error.
+        }
     }
 
     // ---------------------------------------------------------------- keys

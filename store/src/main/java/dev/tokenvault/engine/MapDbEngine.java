@@ -163,11 +163,15 @@ public final class MapDbEngine implements RecordEngine {
             return build(path, vol, true, indexCount);
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": " + e.getMessage(), e);
-        } catch (DBException.VolumeIOError e) {
-            throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": " + e.getMessage(), e);
-        } catch (DBException e) {
+        } catch (RuntimeException e) {
+            if (e instanceof EngineException ee) {
+                throw ee;
+            }
+            if (hasIoCause(e)) {
+                throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": " + rootMessage(e), e);
+            }
             throw new EngineException(EngineException.Kind.CORRUPT,
-                    "store file " + path + " is damaged or not a tokenvault store: " + e.getMessage(), e);
+                    "store file " + path + " is damaged or not a tokenvault store: " + rootMessage(e), e);
         }
     }
 
@@ -223,6 +227,10 @@ public final class MapDbEngine implements RecordEngine {
         rw.readLock().lock();
         try {
             return live().records().get(id);
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -235,6 +243,10 @@ public final class MapDbEngine implements RecordEngine {
             Opened o = live();
             String id = o.indexes()[index].get(key);
             return id == null ? null : new Entry(id, o.records().get(id));
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -245,6 +257,10 @@ public final class MapDbEngine implements RecordEngine {
         rw.readLock().lock();
         try {
             return live().indexes()[index].get(key);
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -255,6 +271,10 @@ public final class MapDbEngine implements RecordEngine {
         rw.readLock().lock();
         try {
             return live().meta().get(key);
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -267,6 +287,10 @@ public final class MapDbEngine implements RecordEngine {
             for (Map.Entry<String, byte[]> e : live().records().getEntries()) {
                 action.accept(e.getKey(), e.getValue());
             }
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -279,6 +303,10 @@ public final class MapDbEngine implements RecordEngine {
             for (Map.Entry<byte[], String> e : live().indexes()[index].getEntries()) {
                 action.accept(e.getKey(), e.getValue());
             }
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -289,6 +317,10 @@ public final class MapDbEngine implements RecordEngine {
         rw.readLock().lock();
         try {
             return live().records().sizeLong();
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
@@ -424,6 +456,21 @@ public final class MapDbEngine implements RecordEngine {
             releaseLock();
             throw e;
         }
+    }
+
+    /** MapDB meets a damaged file with whatever exception its code happens to throw; name it for what it is. */
+    private EngineException damaged(RuntimeException e) {
+        return new EngineException(EngineException.Kind.CORRUPT,
+                "store file " + (path == null ? "in memory" : path) + " is damaged: " + rootMessage(e), e);
+    }
+
+    private static boolean hasIoCause(Throwable t) {
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String rootMessage(Throwable t) {

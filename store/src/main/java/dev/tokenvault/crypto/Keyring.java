@@ -109,7 +109,6 @@ public final class Keyring {
                 throw new AEADBadTagException("keyring plaintext malformed");
             }
             int current = Bytes.getInt(plain, 1);
-            SecretBytes index = SecretBytes.wrap(Arrays.copyOfRange(plain, 5, 37));
             int n = Bytes.getInt(plain, 37);
             if (n < 1 || plain.length != 41 + n * 36) {
                 throw new AEADBadTagException("keyring plaintext malformed");
@@ -118,10 +117,11 @@ public final class Keyring {
             for (int i = 0, p = 41; i < n; i++, p += 36) {
                 keys.put(Bytes.getInt(plain, p), SecretBytes.wrap(Arrays.copyOfRange(plain, p + 4, p + 36)));
             }
-            if (!keys.containsKey(current)) {
-                throw new AEADBadTagException("keyring names an absent current version");
+            if (!keys.containsKey(current) || keys.size() != n) {
+                keys.values().forEach(SecretBytes::destroy);
+                throw new AEADBadTagException("keyring names an absent current version or a version twice");
             }
-            return new Keyring(current, index, keys);
+            return new Keyring(current, SecretBytes.wrap(Arrays.copyOfRange(plain, 5, 37)), keys);
         } finally {
             Arrays.fill(plain, (byte) 0);
         }

@@ -4,7 +4,6 @@ import dev.tokenvault.crypto.SecretBytes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -176,7 +175,7 @@ public final class MasterKey implements Destroyable {
     private static void checkPermissions(Path file) {
         Set<PosixFilePermission> perms;
         try {
-            perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+            perms = Files.getPosixFilePermissions(file); // follows links: the target's mode is what matters
         } catch (UnsupportedOperationException e) {
             return; // not a POSIX file system: nothing to check
         } catch (NoSuchFileException e) {

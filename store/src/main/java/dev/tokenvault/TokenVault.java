@@ -59,7 +59,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private final RecordEngine engine;
     private final String where;
     private final SecureRandom random = new SecureRandom();
-    private final Cache<LookupKey, TokenRecord> cache; // null when off
+    private final Cache<LookupKey, Cached> cache; // null when off
+    // Bumped (after the change is applied) by every cache-wide invalidation. Caffeine's invalidateAll() does not wait
+    // for loads in flight, so a load that read the old state could put it back afterwards; a load is tagged with the
+    // epoch it started in, and a hit from an older epoch is discarded.
+    private final java.util.concurrent.atomic.AtomicLong cacheEpoch = new java.util.concurrent.atomic.AtomicLong();
     /** Held by the one thread that applies writes (the combiner) and by key rotations. */
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ConcurrentLinkedQueue<PendingWrite> writeQueue = new ConcurrentLinkedQueue<>();
@@ -77,7 +81,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     private record LookupKey(Field field, String value) { }
 
-    private TokenVault(RecordEngine engine, String where, Cache<LookupKey, TokenRecord> cache, long sealLimit) {
+    private record Cached(TokenRecord record, long epoch) { }
+
+    private TokenVault(RecordEngine engine, String where, Cache<LookupKey, Cached> cache, long sealLimit) {
         this.engine = engine;
         this.where = where;
         this.cache = cache;
@@ -209,8 +215,23 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             return load(field, value);
         }
         // A load runs inside the cache's per-key computation, so a writer's invalidation of this key waits for it
-        // and then removes what it loaded: no stale value survives a write.
-        return cache.get(new LookupKey(field, value), k -> load(k.field(), k.value()));
+        // and then removes what it loaded: no stale value survives a write. A cache-wide invalidation does not wait
+        // for loads, hence the epoch check.
+        LookupKey key = new LookupKey(field, value);
+        while (true) {
+            Cached c = cache.get(key, k -> {
+                long epoch = cacheEpoch.get();
+                TokenRecord r = load(k.field(), k.value());
+                return r == null ? null : new Cached(r, epoch);
+            });
+            if (c == null) {
+                return null;
+            }
+            if (c.epoch() == cacheEpoch.get()) {
+                return c.record();
+            }
+            cache.asMap().remove(key, c); // loaded before a cache-wide invalidation: may be stale
+        }
     }
 
     private TokenRecord load(Field field, String value) {
@@ -443,9 +464,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         checkOpen();
         write(() -> {
             long ticket = stage(new Batch().clearAll());
-            if (cache != null) {
-                cache.invalidateAll();
-            }
+            invalidateAll();
             return ticket;
         });
     }
@@ -475,6 +494,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private void write(LongSupplier action) {
         PendingWrite w = new PendingWrite(action);
         writeQueue.add(w);
+        boolean interrupted = false;
         while (!w.done) {
             if (writeLock.tryLock()) {
                 try {
@@ -488,7 +508,12 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 }
             } else {
                 LockSupport.parkNanos(this, 100_000L); // woken early by the combiner that serves us
+                // A write cannot be abandoned once queued; keep the interrupt for the caller, but do not spin on it.
+                interrupted |= Thread.interrupted();
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         if (w.failure != null) {
             throw w.failure;
@@ -507,6 +532,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 last = Math.max(last, w.ticket);
             } catch (RuntimeException e) {
                 w.failure = e;
+            } catch (Error e) {
+                // Still release every caller of this group; the Error reaches the writer whose action threw it.
+                w.failure = new TokenStoreException(ErrorCode.IO, "the write failed: " + e, e);
             }
         }
         boolean failed = false;
@@ -694,9 +722,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 return;
             }
             closed = true;
-            if (cache != null) {
-                cache.invalidateAll();
-            }
+            invalidateAll();
             try {
                 engine.close();
             } catch (EngineException e) {
@@ -722,9 +748,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         try {
             return engine.stage(batch);
         } catch (EngineException e) {
-            if (cache != null) {
-                cache.invalidateAll();
-            }
+            invalidateAll();
             throw translate(e);
         }
     }
@@ -734,10 +758,16 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             engine.awaitDurable(ticket);
         } catch (EngineException e) {
             // The commit failed and the engine went back to its last durable state: forget what readers cached.
-            if (cache != null) {
-                cache.invalidateAll();
-            }
+            invalidateAll();
             throw translate(e);
+        }
+    }
+
+    /** Forgets every cached lookup, including loads in flight; call after the change is applied. */
+    private void invalidateAll() {
+        if (cache != null) {
+            cacheEpoch.incrementAndGet();
+            cache.invalidateAll();
         }
     }
 
@@ -908,7 +938,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                     default -> ErrorCode.IO;
                 }, e.getMessage(), e);
             }
-            Cache<LookupKey, TokenRecord> cache = null;
+            Cache<LookupKey, Cached> cache = null;
             if (cacheMaximumSize > 0) {
                 Clock c = clock;
                 cache = Caffeine.newBuilder()

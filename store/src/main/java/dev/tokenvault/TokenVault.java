@@ -55,6 +55,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private static final String META_SEALS = "seals.";
     /** NIST SP 800-38D allows 2^32 random-nonce seals per key; a new data key begins at 2^30. */
     static final long DEFAULT_SEAL_LIMIT = 1L << 30;
+    /** Most tokens one {@link #saveTokens} call takes: its commit is held in memory whole. */
+    public static final int MAX_TOKENS_PER_SAVE = 10_000;
 
     private final RecordEngine engine;
     private final String where;
@@ -172,7 +174,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     /** Branches 1 to 4 of the contract; the first that applies decides. */
     private TokenRecord select(TokenRecord q) {
-        TokenRecord byContent = selectByContent(q);
+        TokenRecord byContent = selectByContent(q, this::lookup);
         if (byContent != null || appliesByContent(q)) {
             return byContent;
         }
@@ -188,23 +190,29 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 || ((q.get(Field.GRANT_TOKEN) != null || q.get(Field.REFRESH_TOKEN) != null) && clientId && clientSecret);
     }
 
+    /** Reads one record by field and value; readers go through the cache, writers through a {@link WriteView}. */
+    @FunctionalInterface
+    private interface Lookup {
+        TokenRecord find(Field field, String value);
+    }
+
     /** Branches 1 to 3; {@code null} when none applies or the one that applies matches nothing. */
-    private TokenRecord selectByContent(TokenRecord q) {
+    private static TokenRecord selectByContent(TokenRecord q, Lookup lookup) {
         boolean clientId = q.get(Field.CLIENT_ID) != null;
         boolean clientSecret = q.get(Field.CLIENT_SECRET) != null;
         if (q.get(Field.USER_NAME) != null) {
-            return lookup(Field.USER_NAME, q.get(Field.USER_NAME));
+            return lookup.find(Field.USER_NAME, q.get(Field.USER_NAME));
         }
         if (q.get(Field.ACCESS_TOKEN) != null && !clientId && !clientSecret) {
-            return lookup(Field.ACCESS_TOKEN, q.get(Field.ACCESS_TOKEN));
+            return lookup.find(Field.ACCESS_TOKEN, q.get(Field.ACCESS_TOKEN));
         }
         if ((q.get(Field.GRANT_TOKEN) != null || q.get(Field.REFRESH_TOKEN) != null) && clientId && clientSecret) {
             TokenRecord byGrant = q.get(Field.GRANT_TOKEN) == null ? null
-                    : lookup(Field.GRANT_TOKEN, q.get(Field.GRANT_TOKEN));
+                    : lookup.find(Field.GRANT_TOKEN, q.get(Field.GRANT_TOKEN));
             if (byGrant != null || q.get(Field.REFRESH_TOKEN) == null) {
                 return byGrant;
             }
-            return lookup(Field.REFRESH_TOKEN, q.get(Field.REFRESH_TOKEN));
+            return lookup.find(Field.REFRESH_TOKEN, q.get(Field.REFRESH_TOKEN));
         }
         return null;
     }
@@ -288,57 +296,109 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     @Override
     public void saveToken(OAuthToken token) {
+        saveTokens(List.of(token == null ? nullToken() : token));
+    }
+
+    /**
+     * Saves many tokens in one atomic, durable commit: each is an upsert exactly as {@link #saveToken} defines it,
+     * applied in list order (a later token sees the earlier ones), and either every token is saved or none is.
+     * On return each token carries its merged record, id included. For imports and bulk loads: one fsync for all.
+     *
+     * @throws TokenStoreException {@code INVALID_ARGUMENT} for a null or oversized list or any invalid token,
+     *         {@code CONFLICT} when any token conflicts with the store or an earlier token; the message names the
+     *         position in the list; nothing is written
+     */
+    public void saveTokens(List<OAuthToken> tokens) {
         checkOpen();
-        TokenRecord in = TokenRecord.from(token, "token");
-        TokenRecord[] result = new TokenRecord[1];
-        write(() -> {
-            TokenRecord existing = selectForSave(in);
-            TokenRecord merged;
-            if (existing == null) {
-                if (in.get(Field.ACCESS_TOKEN) == null && in.get(Field.REFRESH_TOKEN) == null
-                        && in.get(Field.GRANT_TOKEN) == null) {
-                    throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT,
-                            "a new token needs at least one of accessToken, refreshToken or grantToken");
-                }
-                merged = in.id() != null ? in : in.withId(newId());
-            } else {
-                merged = existing.mergedWith(in);
+        if (tokens == null) {
+            throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, "tokens must not be null");
+        }
+        if (tokens.size() > MAX_TOKENS_PER_SAVE) {
+            throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT,
+                    "tokens must hold at most " + MAX_TOKENS_PER_SAVE + " tokens per call");
+        }
+        List<TokenRecord> in = new ArrayList<>(tokens.size());
+        for (int i = 0; i < tokens.size(); i++) {
+            try {
+                in.add(TokenRecord.from(tokens.get(i), "token"));
+            } catch (TokenStoreException e) {
+                throw tokens.size() == 1 ? e : atPosition(i, e);
             }
-            checkUnique(merged);
+        }
+        List<TokenRecord> merged = new ArrayList<>(in.size());
+        write(() -> {
+            WriteView view = new WriteView();
             Batch batch = new Batch();
-            batch.putRecord(merged.id(), seal(merged, batch));
-            Keys k = keys;
-            for (Field f : Field.INDEXED) {
-                String old = existing == null ? null : existing.get(f);
-                String now = merged.get(f);
-                if (old != null && !old.equals(now)) {
-                    batch.removeIndex(f.index, k.blindIndex().compute(f.index, old));
+            for (int i = 0; i < in.size(); i++) {
+                try {
+                    merged.add(planSave(view, in.get(i), batch));
+                } catch (TokenStoreException e) {
+                    throw in.size() == 1 ? e : atPosition(i, e);
                 }
-                if (now != null && !now.equals(old)) {
-                    batch.putIndex(f.index, k.blindIndex().compute(f.index, now), merged.id());
-                }
+            }
+            if (batch.isEmpty()) {
+                return 0;
             }
             long ticket = stage(batch);
-            invalidate(existing);
-            invalidate(merged);
-            result[0] = merged;
+            view.invalidateTouched();
             return ticket;
         });
-        result[0].copyInto(token);
+        for (int i = 0; i < tokens.size(); i++) {
+            merged.get(i).copyInto(tokens.get(i));
+        }
+    }
+
+    private static TokenStoreException atPosition(int i, TokenStoreException e) {
+        return new TokenStoreException(e.code(), "tokens[" + i + "]: " + e.getMessage(), e);
+    }
+
+    private static OAuthToken nullToken() {
+        throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, "token must not be null");
+    }
+
+    /** Decides one upsert against {@code view}, adds its changes to {@code batch} and to the view. */
+    private TokenRecord planSave(WriteView view, TokenRecord in, Batch batch) {
+        TokenRecord existing = selectForSave(view, in);
+        TokenRecord merged;
+        if (existing == null) {
+            if (in.get(Field.ACCESS_TOKEN) == null && in.get(Field.REFRESH_TOKEN) == null
+                    && in.get(Field.GRANT_TOKEN) == null) {
+                throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT,
+                        "a new token needs at least one of accessToken, refreshToken or grantToken");
+            }
+            merged = in.id() != null ? in : in.withId(newId());
+        } else {
+            merged = existing.mergedWith(in);
+        }
+        checkUnique(view, merged);
+        batch.putRecord(merged.id(), seal(merged, batch));
+        Keys k = keys;
+        for (Field f : Field.INDEXED) {
+            String old = existing == null ? null : existing.get(f);
+            String now = merged.get(f);
+            if (old != null && !old.equals(now)) {
+                batch.removeIndex(f.index, k.blindIndex().compute(f.index, old));
+            }
+            if (now != null && !now.equals(old)) {
+                batch.putIndex(f.index, k.blindIndex().compute(f.index, now), merged.id());
+            }
+        }
+        view.replace(existing, merged);
+        return merged;
     }
 
     /** Row selection for a save: (a) by id, (b) branches 1 to 3, (c) a record holding one of the tokens. */
-    private TokenRecord selectForSave(TokenRecord in) {
+    private static TokenRecord selectForSave(WriteView view, TokenRecord in) {
         if (in.id() != null) {
-            return loadUncached(Field.ID, in.id());
+            return view.find(Field.ID, in.id());
         }
-        TokenRecord byContent = selectByContentUncached(in);
+        TokenRecord byContent = selectByContent(in, view);
         if (byContent != null) {
             return byContent;
         }
         for (Field f : new Field[] {Field.ACCESS_TOKEN, Field.GRANT_TOKEN, Field.REFRESH_TOKEN}) {
             String v = in.get(f);
-            TokenRecord holder = v == null ? null : loadUncached(f, v);
+            TokenRecord holder = v == null ? null : view.find(f, v);
             if (holder != null && compatibleUsers(holder.get(Field.USER_NAME), in.get(Field.USER_NAME))) {
                 return holder;
             }
@@ -350,43 +410,57 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         return a == null || b == null || a.equals(b);
     }
 
-    /** Branches 1 to 3 read straight from the engine: writers decide on stored state, never on the cache. */
-    private TokenRecord selectByContentUncached(TokenRecord q) {
-        boolean clientId = q.get(Field.CLIENT_ID) != null;
-        boolean clientSecret = q.get(Field.CLIENT_SECRET) != null;
-        if (q.get(Field.USER_NAME) != null) {
-            return loadUncached(Field.USER_NAME, q.get(Field.USER_NAME));
-        }
-        if (q.get(Field.ACCESS_TOKEN) != null && !clientId && !clientSecret) {
-            return loadUncached(Field.ACCESS_TOKEN, q.get(Field.ACCESS_TOKEN));
-        }
-        if ((q.get(Field.GRANT_TOKEN) != null || q.get(Field.REFRESH_TOKEN) != null) && clientId && clientSecret) {
-            TokenRecord byGrant = q.get(Field.GRANT_TOKEN) == null ? null
-                    : loadUncached(Field.GRANT_TOKEN, q.get(Field.GRANT_TOKEN));
-            if (byGrant != null || q.get(Field.REFRESH_TOKEN) == null) {
-                return byGrant;
-            }
-            return loadUncached(Field.REFRESH_TOKEN, q.get(Field.REFRESH_TOKEN));
-        }
-        return null;
-    }
-
-    private TokenRecord loadUncached(Field f, String v) {
-        return load(f, v);
-    }
-
-    private void checkUnique(TokenRecord merged) {
+    private static void checkUnique(WriteView view, TokenRecord merged) {
         for (Field f : Field.INDEXED) {
             String v = merged.get(f);
             if (v == null) {
                 continue;
             }
-            TokenRecord owner = loadUncached(f, v);
+            TokenRecord owner = view.find(f, v);
             if (owner != null && !owner.id().equals(merged.id())) {
                 throw new TokenStoreException(ErrorCode.CONFLICT,
                         f.label + " is already held by record " + owner.id() + "; each " + f.label
                                 + " must belong to one record");
             }
+        }
+    }
+
+    /**
+     * What a write decides on: the stored state (never the cache), with the changes this write has planned so far
+     * laid over it, so that the tokens of one {@link #saveTokens} call see each other.
+     */
+    private final class WriteView implements Lookup {
+        private final Map<LookupKey, TokenRecord> overlay = new HashMap<>(); // a null value: removed
+        private final List<TokenRecord> touched = new ArrayList<>();
+
+        @Override
+        public TokenRecord find(Field field, String value) {
+            LookupKey key = new LookupKey(field, value);
+            return overlay.containsKey(key) ? overlay.get(key) : load(field, value);
+        }
+
+        void replace(TokenRecord old, TokenRecord now) {
+            if (old != null) {
+                putAll(old, null);
+                touched.add(old);
+            }
+            if (now != null) {
+                putAll(now, now);
+                touched.add(now);
+            }
+        }
+
+        private void putAll(TokenRecord r, TokenRecord value) {
+            overlay.put(new LookupKey(Field.ID, r.id()), value);
+            for (Field f : Field.INDEXED) {
+                if (r.get(f) != null) {
+                    overlay.put(new LookupKey(f, r.get(f)), value);
+                }
+            }
+        }
+
+        void invalidateTouched() {
+            touched.forEach(TokenVault.this::invalidate);
         }
     }
 
@@ -428,7 +502,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         checkOpen();
         String checked = checkedId(id);
         write(() -> {
-            TokenRecord existing = loadUncached(Field.ID, checked);
+            TokenRecord existing = load(Field.ID, checked);
             if (existing == null) {
                 throw notFound(checked);
             }

@@ -1,0 +1,107 @@
+package dev.tokenvault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link TokenVault#saveTokens}: one atomic, durable commit for many upserts, applied in list order. */
+class SaveTokensTest {
+    @TempDir
+    Path dir;
+
+    private static OAuthToken token(String user, String access) {
+        return OAuthToken.builder().userName(user).accessToken(access).refreshToken("rt-" + user).build();
+    }
+
+    @Test
+    void savesEveryTokenAndSetsIdsDurably() {
+        MasterKey key = MasterKey.generate();
+        Path p = dir.resolve("bulk.db");
+        List<OAuthToken> tokens = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            tokens.add(token("user" + i, "at-" + i));
+        }
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).open()) {
+            vault.saveTokens(tokens);
+            tokens.forEach(t -> assertNotNull(t.getId()));
+        }
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).open()) {
+            assertEquals(500, vault.getTokens().size());
+            for (OAuthToken t : tokens) {
+                assertEquals(t, vault.findTokenById(t.getId()));
+                assertEquals(t.getId(), vault.findToken(OAuthToken.builder().accessToken(t.getAccessToken()).build())
+                        .getId());
+            }
+            assertTrue(vault.verify().isClean());
+        }
+    }
+
+    @Test
+    void laterTokensSeeEarlierOnesInTheSameCall() {
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            OAuthToken first = token("ada", "at-1");
+            OAuthToken refresh = OAuthToken.builder().userName("ada").accessToken("at-2").build();
+            vault.saveTokens(Arrays.asList(first, refresh));
+            assertEquals(first.getId(), refresh.getId(), "the second token updates the record the first inserted");
+            assertEquals("rt-ada", refresh.getRefreshToken());
+            assertNull(vault.findToken(OAuthToken.builder().accessToken("at-1").build()));
+            assertEquals(1, vault.getTokens().size());
+        }
+    }
+
+    @Test
+    void aConflictAnywhereWritesNothing() {
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            vault.saveToken(token("existing", "at-existing"));
+            List<OAuthToken> before = vault.getTokens();
+            List<OAuthToken> batch = List.of(token("a", "at-a"), token("b", "at-b"), token("c", "at-existing"));
+            TokenStoreException e = assertThrows(TokenStoreException.class, () -> vault.saveTokens(batch));
+            assertEquals(ErrorCode.CONFLICT, e.code());
+            assertTrue(e.getMessage().startsWith("tokens[2]: accessToken"), e.getMessage());
+            assertTrue(!e.getMessage().contains("at-existing"), "the message must not hold the token");
+            assertEquals(before, vault.getTokens());
+            assertNull(vault.findToken(OAuthToken.builder().userName("a").build()));
+        }
+    }
+
+    @Test
+    void twoTokensClaimingOneValueConflict() {
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            List<OAuthToken> batch = List.of(token("a", "shared"), token("b", "shared"));
+            assertEquals(ErrorCode.CONFLICT, assertThrows(TokenStoreException.class,
+                    () -> vault.saveTokens(batch)).code());
+            assertEquals(0, vault.getTokens().size());
+        }
+    }
+
+    @Test
+    void badInputNamesThePositionAndWritesNothing() {
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            List<OAuthToken> batch = List.of(token("a", "at-a"), OAuthToken.builder().userName("b")
+                    .accessToken("x").expiryTime("soon").build());
+            TokenStoreException e = assertThrows(TokenStoreException.class, () -> vault.saveTokens(batch));
+            assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+            assertTrue(e.getMessage().contains("tokens[1]") && e.getMessage().contains("expiryTime"), e.getMessage());
+            assertEquals(0, vault.getTokens().size());
+            assertEquals(ErrorCode.INVALID_ARGUMENT, assertThrows(TokenStoreException.class,
+                    () -> vault.saveTokens(null)).code());
+            assertEquals(ErrorCode.INVALID_ARGUMENT, assertThrows(TokenStoreException.class,
+                    () -> vault.saveTokens(Arrays.asList(token("c", "at-c"), null))).code());
+            List<OAuthToken> tooMany = new ArrayList<>();
+            for (int i = 0; i <= TokenVault.MAX_TOKENS_PER_SAVE; i++) {
+                tooMany.add(token("u" + i, "a" + i));
+            }
+            assertEquals(ErrorCode.INVALID_ARGUMENT, assertThrows(TokenStoreException.class,
+                    () -> vault.saveTokens(tooMany)).code());
+        }
+    }
+}

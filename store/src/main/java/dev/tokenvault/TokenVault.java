@@ -19,7 +19,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +56,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     static final long DEFAULT_SEAL_LIMIT = 1L << 30;
     /** Most tokens one {@link #saveTokens} call takes: its commit is held in memory whole. */
     public static final int MAX_TOKENS_PER_SAVE = 10_000;
+    /** Most bytes (UTF-8) any field other than the id may hold. */
+    public static final int MAX_FIELD_BYTES = TokenRecord.MAX_FIELD_BYTES;
+    /** Most characters an id may hold. */
+    public static final int MAX_ID_LENGTH = TokenRecord.MAX_ID_LENGTH;
 
     private final RecordEngine engine;
     private final String where;
@@ -354,6 +357,16 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     private static OAuthToken nullToken() {
         throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, "token must not be null");
+    }
+
+    /**
+     * Checks {@code token} against the field rules every save applies (sizes, id shape, digits-only expiry, valid
+     * Unicode) without touching any store; for tools that report every bad row before writing anything.
+     *
+     * @throws TokenStoreException {@code INVALID_ARGUMENT} naming the field and the rule
+     */
+    public static void validate(OAuthToken token) {
+        TokenRecord.from(token, "token");
     }
 
     /** Decides one upsert against {@code view}, adds its changes to {@code batch} and to the view. */
@@ -876,10 +889,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         return new TokenStoreException(ErrorCode.NOT_FOUND, "no token with id " + id);
     }
 
+    /** 128 random bits as 32 lowercase hex digits: URL-safe, and never mistaken for a command-line option. */
     private String newId() {
         byte[] b = new byte[16];
         random.nextBytes(b);
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        return java.util.HexFormat.of().formatHex(b);
     }
 
     private static byte[] longBytes(long v) {

@@ -1,0 +1,27 @@
+package dev.tokenvault.cli;
+
+import dev.tokenvault.OAuthToken;
+import dev.tokenvault.TokenVault;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "get", description = "Shows every field of the token with this id (exit code 1 when absent).")
+final class GetCommand extends StoreCommand {
+    @Parameters(paramLabel = "ID", description = "The token's id.")
+    String id;
+
+    @Override
+    public Integer call() {
+        Render r = root.render();
+        try (TokenVault vault = openStore()) {
+            OAuthToken t = vault.findTokenById(id);
+            if (r.json) {
+                r.json(Map.of("token", r.token(t)));
+            } else {
+                r.details(t);
+            }
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,71 @@
+package dev.tokenvault.cli;
+
+import dev.tokenvault.MasterKey;
+import dev.tokenvault.TokenVault;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "rotate-key", description = {
+    "Re-wraps the store's keyring under a new master key, in one atomic change; records are not re-encrypted.",
+    "Afterwards only the new key opens the store: keep the old one until you have checked the new one works."})
+final class RotateKeyCommand extends StoreCommand {
+    static final String ENV_NEW_PASSPHRASE = "TOKENVAULT_NEW_PASSPHRASE";
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    NewKey newKey;
+
+    static final class NewKey {
+        @Option(names = "--new-key-file", paramLabel = "FILE", required = true,
+                description = "The new master key file (make one with `tokenvault keygen --out FILE`).")
+        Path file;
+
+        @Option(names = "--new-passphrase", required = true,
+                description = "Prompt for a new passphrase (or read $TOKENVAULT_NEW_PASSPHRASE).")
+        boolean passphrase;
+    }
+
+    @Override
+    public Integer call() {
+        MasterKey next = newMasterKey();
+        Render r = root.render();
+        try (TokenVault vault = openStore()) {
+            vault.rotateMasterKey(next);
+        } finally {
+            next.destroy();
+        }
+        if (r.json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("rotated", "masterKey");
+            doc.put("store", root.storePath().toString());
+            r.json(doc);
+        } else {
+            r.out.println("the store " + root.storePath() + " now opens only with the new "
+                    + (newKey.file != null ? "key in " + newKey.file : "passphrase"));
+            r.out.flush();
+        }
+        return ExitCode.OK;
+    }
+
+    private MasterKey newMasterKey() {
+        if (newKey.file != null) {
+            if (!Files.exists(newKey.file)) {
+                throw CliException.usage("new key file " + newKey.file + " does not exist (make one with "
+                        + "`tokenvault keygen --out " + newKey.file + "`)");
+            }
+            return MasterKey.fromFile(newKey.file);
+        }
+        String fromEnv = io().env(ENV_NEW_PASSPHRASE);
+        char[] chars = fromEnv != null ? fromEnv.toCharArray() : promptPassphrase("New passphrase", true);
+        try {
+            return MasterKey.fromPassphrase(chars);
+        } finally {
+            Arrays.fill(chars, '\0');
+        }
+    }
+}

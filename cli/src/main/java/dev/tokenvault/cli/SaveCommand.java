@@ -1,0 +1,74 @@
+package dev.tokenvault.cli;
+
+import dev.tokenvault.OAuthToken;
+import dev.tokenvault.TokenVault;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "save", description = {
+    "Saves a token, as the SDK's saveToken does: updates the record that --id (or the user name, the access "
+            + "token, or a grant or refresh token with client credentials) selects, else inserts one.",
+    "Secrets come from files or standard input: e.g. --refresh-token-file - reads the refresh token from stdin."})
+final class SaveCommand extends StoreCommand {
+    private static final Clock CLOCK = Clock.systemUTC();
+
+    @Mixin
+    TokenOptions fields;
+
+    @ArgGroup(exclusive = true)
+    Expiry expiry;
+
+    static final class Expiry {
+        @Option(names = "--expiry-time", paramLabel = "MILLIS",
+                description = "Absolute expiry in epoch milliseconds.")
+        String expiryTime;
+
+        @Option(names = "--expires-in", paramLabel = "SECONDS",
+                description = "Expiry as seconds from now (stored as epoch milliseconds).")
+        Long expiresIn;
+    }
+
+    @Option(names = "--redirect-url", paramLabel = "URL", description = "The OAuth redirect URL.")
+    String redirectUrl;
+
+    @Option(names = "--api-domain", paramLabel = "URL", description = "The API domain, e.g. https://www.zohoapis.com.")
+    String apiDomain;
+
+    @Override
+    public Integer call() {
+        OAuthToken token = fields.toToken(io().in);
+        if (expiry != null) {
+            if (expiry.expiresIn != null) {
+                if (expiry.expiresIn < 0) {
+                    throw CliException.usage("--expires-in must not be negative");
+                }
+                token.setExpiryTime(Long.toString(CLOCK.millis() + expiry.expiresIn * 1000));
+            } else {
+                token.setExpiryTime(expiry.expiryTime);
+            }
+        }
+        token.setRedirectUrl(redirectUrl);
+        token.setApiDomain(apiDomain);
+        Render r = root.render();
+        try (TokenVault vault = openStore()) {
+            long before = vault.stats().records();
+            vault.saveToken(token);
+            boolean inserted = vault.stats().records() > before;
+            if (r.json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("action", inserted ? "inserted" : "updated");
+                doc.put("token", r.token(token));
+                r.json(doc);
+            } else {
+                r.out.println((inserted ? "inserted" : "updated") + " token " + token.getId());
+                r.details(token);
+            }
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,197 @@
+package dev.tokenvault.cli;
+
+import dev.tokenvault.TokenStoreException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * {@code tokenvault}: the operator's command line for a tokenvault store.
+ *
+ * <p>Tests run it through {@link #commandLine(Io)} and {@link CommandLine#execute}; {@link #main} uses the process's
+ * own streams.
+ */
+@Command(name = "tokenvault",
+        scope = ScopeType.INHERIT,
+        mixinStandardHelpOptions = true,
+        versionProvider = TokenvaultCli.Version.class,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Administers a tokenvault store: an encrypted store of OAuth tokens (the Zoho CRM SDK's TokenStore).",
+            "Secrets are masked in every output unless --reveal is given, and are read from files or standard "
+                    + "input (-), never from the command line."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:success",
+            "1:not found (find, get, delete)",
+            "2:usage error, or an invalid value",
+            "3:wrong master key, or integrity failure",
+            "4:store locked by another process",
+            "5:conflict (token value held by another record, file exists)",
+            "6:I/O error (files, store, source database)"},
+        footerHeading = "%nKey sources, first that is given wins:%n",
+        footer = {
+            "  --key-file FILE              32 raw bytes or their base64 text; mode 0600",
+            "  --passphrase                 prompts without echo (Argon2id)",
+            "  TOKENVAULT_MASTER_KEY        base64 of 32 bytes",
+            "  TOKENVAULT_PASSPHRASE        a passphrase, for scripts",
+            "Store path: --store, else TOKENVAULT_STORE, else ./tokenvault.db"},
+        subcommands = {
+            KeygenCommand.class,
+            InitCommand.class,
+            SaveCommand.class,
+            FindCommand.class,
+            GetCommand.class,
+            ListCommand.class,
+            DeleteCommand.class,
+            PurgeCommand.class,
+            VerifyCommand.class,
+            StatsCommand.class,
+            RotateKeyCommand.class,
+            RotateDataKeyCommand.class,
+            ImportCommand.class,
+            DemoCommand.class,
+            CommandLine.HelpCommand.class})
+public final class TokenvaultCli implements java.util.concurrent.Callable<Integer> {
+    static final String ENV_STORE = "TOKENVAULT_STORE";
+    static final String ENV_MASTER_KEY = "TOKENVAULT_MASTER_KEY";
+    static final String ENV_PASSPHRASE = "TOKENVAULT_PASSPHRASE";
+    static final String DEFAULT_STORE = "tokenvault.db";
+
+    @Option(names = "--store", paramLabel = "PATH", scope = ScopeType.INHERIT,
+            description = "The store file (default: $TOKENVAULT_STORE, else ./tokenvault.db).")
+    Path store;
+
+    @Option(names = "--key-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = "Master key file (32 bytes or their base64; must not be readable by group or others).")
+    Path keyFile;
+
+    @Option(names = "--passphrase", scope = ScopeType.INHERIT,
+            description = "Prompt for a passphrase (no echo) instead of a key file.")
+    boolean passphrase;
+
+    @Option(names = "--json", scope = ScopeType.INHERIT,
+            description = "Print one JSON document instead of a table.")
+    boolean json;
+
+    @Option(names = "--reveal", scope = ScopeType.INHERIT,
+            description = "Print secrets in full (a warning goes to standard error).")
+    boolean reveal;
+
+    final Io io;
+
+    public TokenvaultCli(Io io) {
+        this.io = io;
+    }
+
+    /** The configured command line: output to {@code io}, exit codes mapped from store errors. */
+    public static CommandLine commandLine(Io io) {
+        TokenvaultCli root = new TokenvaultCli(io);
+        CommandLine cl = new CommandLine(root);
+        cl.setOut(io.out);
+        cl.setErr(io.err);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // Store ids are URL-safe base64 and may begin with '-': `get -x1...` must read it as an id, not an option.
+        cl.setUnmatchedOptionsArePositionalParams(true);
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> root.fail(e));
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        Io io = Io.system();
+        int code = commandLine(io).execute(args);
+        io.out.flush();
+        io.err.flush();
+        System.exit(code);
+    }
+
+    @picocli.CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Without a command: the usage on standard error, exit code 2. */
+    @Override
+    public Integer call() {
+        io.err.println("tokenvault: missing command");
+        spec.commandLine().usage(io.err);
+        io.err.flush();
+        return ExitCode.USAGE;
+    }
+
+    /** Reports a failure on standard error (and as a JSON error document with --json); returns the exit code. */
+    int fail(Exception e) {
+        int code;
+        String name;
+        String message;
+        if (e instanceof CliException ce) {
+            code = ce.exitCode();
+            name = ce.errorName();
+            message = ce.getMessage();
+        } else if (e instanceof TokenStoreException te) {
+            code = ExitCode.of(te.code());
+            name = te.code().name();
+            message = switch (te.code()) {
+                case LOCKED -> "the store " + storePath() + " is locked: another process has it open (a running "
+                        + "application, or another tokenvault command). Stop it or wait for it to finish, then "
+                        + "retry.";
+                case WRONG_KEY -> te.getMessage() + ". Check --key-file, TOKENVAULT_MASTER_KEY or the passphrase.";
+                default -> te.getMessage();
+            };
+        } else {
+            code = ExitCode.IO;
+            name = "INTERNAL";
+            message = "unexpected failure: " + e;
+        }
+        io.err.println("tokenvault: " + message);
+        io.err.flush();
+        if (json) {
+            Map<String, Object> error = new LinkedHashMap<>();
+            error.put("code", name);
+            error.put("exitCode", code);
+            error.put("message", message);
+            new Render(io.out, true, false).json(Map.of("error", error));
+        }
+        return code;
+    }
+
+    Path storePath() {
+        if (store != null) {
+            return store;
+        }
+        String fromEnv = io.env(ENV_STORE);
+        return Path.of(fromEnv != null ? fromEnv : DEFAULT_STORE);
+    }
+
+    Render render() {
+        if (reveal) {
+            io.err.println("tokenvault: warning: --reveal prints secrets in plain text; they may stay in terminal "
+                    + "scrollback, logs and pipes");
+            io.err.flush();
+        }
+        return new Render(io.out, json, reveal);
+    }
+
+    /** The version from the build. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            Properties p = new Properties();
+            try (InputStream in = TokenvaultCli.class.getResourceAsStream("/tokenvault-version.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            } catch (IOException e) {
+                // fall through to "unknown"
+            }
+            return new String[] {"tokenvault " + p.getProperty("version", "unknown"),
+                "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+        }
+    }
+}

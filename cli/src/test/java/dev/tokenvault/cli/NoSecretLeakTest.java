@@ -1,0 +1,128 @@
+package dev.tokenvault.cli;
+
+import static dev.tokenvault.cli.CommandsTest.zohoToken;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs every command, success and failure, and checks that no output holds a secret unless --reveal is given. */
+class NoSecretLeakTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void noCommandPrintsAnUnmaskedSecret() throws Exception {
+        CliHarness cli = new CliHarness(dir).initStore();
+        List<String> secrets = new ArrayList<>();
+        String clientSecret = "cs-" + zohoToken();
+        String access = zohoToken();
+        String refresh = zohoToken();
+        String grant = zohoToken();
+        String csv = cli.secretFile("cs", clientSecret);
+        String accessFile = cli.secretFile("a", access);
+        String grantFile = cli.secretFile("g", grant);
+        secrets.addAll(List.of(clientSecret, access, refresh, grant));
+
+        // save, in both formats, and a save that conflicts
+        cli.storeWithStdin(refresh, "save", "--user", "alice@example.com", "--client-id", "cid",
+                "--client-secret-file", csv, "--access-token-file", accessFile, "--refresh-token-file", "-",
+                "--grant-token-file", grantFile).expect(0);
+        String id = CommandsTest.json(cli.store("find", "--json", "--user", "alice@example.com").expect(0))
+                .path("token").path("id").asText();
+        String access2 = zohoToken();
+        secrets.add(access2);
+        cli.storeWithStdin(access2, "save", "--json", "--id", id, "--access-token-file", "-").expect(0);
+        cli.storeWithStdin(refresh, "save", "--user", "bob@example.com", "--refresh-token-file", "-").expect(5);
+        cli.storeWithStdin(refresh, "save", "--json", "--user", "bob@example.com", "--refresh-token-file", "-")
+                .expect(5);
+
+        // every lookup path, both formats, found and not found
+        for (boolean json : new boolean[] {true, false}) {
+            cli.store(args(json, "find", "--user", "alice@example.com")).expect(0);
+            cli.store(args(json, "find", "--access-token-file", cli.secretFile("a2", access2))).expect(0);
+            cli.store(args(json, "find", "--access-token-file", accessFile)).expect(1);
+            cli.storeWithStdin(refresh, args(json, "find", "--refresh-token-file", "-", "--client-id", "cid",
+                    "--client-secret-file", csv)).expect(0);
+            cli.store(args(json, "find", "--grant-token-file", grantFile, "--client-id", "cid",
+                    "--client-secret-file", csv)).expect(0);
+            cli.store(args(json, "find", "--id", id)).expect(0);
+            cli.store(args(json, "get", id)).expect(0);
+            cli.store(args(json, "get", "missing")).expect(1);
+            cli.store(args(json, "list")).expect(0);
+            cli.store(args(json, "stats")).expect(0);
+            cli.store(args(json, "verify")).expect(0);
+        }
+
+        // imports: a conflicting one (problem report) and a good one
+        String[] conflicting = ImportTest.row("900", "carol@example.com");
+        conflicting[4] = refresh;
+        String[] fine = ImportTest.row("901", "dave@example.com");
+        for (String[] r : List.of(conflicting, fine)) {
+            secrets.add(r[3]);
+            secrets.add(r[5]);
+        }
+        secrets.add(fine[4]);
+        java.nio.file.Path file = dir.resolve("t.csv");
+        java.nio.file.Files.writeString(file, ZohoCsvSource.HEADER + "\n" + csvLine(conflicting) + "\n"
+                + csvLine(fine) + "\n");
+        cli.store("import", "--from", "zoho-csv", file.toString()).expect(5);
+        cli.store("import", "--json", "--from", "zoho-csv", file.toString()).expect(5);
+        java.nio.file.Files.writeString(file, ZohoCsvSource.HEADER + "\n" + csvLine(fine) + "\n");
+        cli.store("import", "--from", "zoho-csv", "--dry-run", file.toString()).expect(0);
+        cli.store("import", "--from", "zoho-csv", file.toString()).expect(0);
+        cli.store("list").expect(0);
+
+        // keys, deletion, the demo
+        Path newKey = dir.resolve("new.key");
+        cli.run("keygen", "--out", newKey.toString()).expect(0);
+        cli.store("rotate-data-key").expect(0);
+        cli.store("rotate-key", "--new-key-file", newKey.toString()).expect(0);
+        cli.store("list").expect(3);
+        String[] withNew = {"--store", cli.store.toString(), "--key-file", newKey.toString()};
+        cli.run(CommandsTest.concat(withNew, "delete", id)).expect(0);
+        cli.run(CommandsTest.concat(withNew, "delete", id)).expect(1);
+        cli.run(CommandsTest.concat(withNew, "purge")).expect(2);
+        cli.run(CommandsTest.concat(withNew, "purge", "--yes")).expect(0);
+        cli.run("demo").expect(0);
+        cli.run("demo", "--json").expect(0);
+
+        String all = cli.allOutput();
+        for (String s : secrets) {
+            assertFalse(leaks(all, s), "a secret appears in the output:\n" + all);
+        }
+
+        // The check itself works: --reveal shows them.
+        cli.runWithStdin(refresh, CommandsTest.concat(withNew, "save", "--user", "erin@example.com",
+                "--refresh-token-file", "-")).expect(0);
+        String revealed = cli.run(CommandsTest.concat(withNew, "--reveal", "list", "--json")).expect(0).all();
+        assertTrue(revealed.contains("warning: --reveal"));
+        assertTrue(leaks(revealed, refresh), revealed);
+    }
+
+    /** The whole secret, or any 12 characters of it past the four that masking shows. */
+    static boolean leaks(String output, String secret) {
+        for (int i = Secrets.PREFIX; i + 12 <= secret.length(); i += 4) {
+            if (output.contains(secret.substring(i, i + 12))) {
+                return true;
+            }
+        }
+        return output.contains(secret);
+    }
+
+    static String[] args(boolean json, String... args) {
+        return json ? CommandsTest.concat(args, "--json") : args;
+    }
+
+    static String csvLine(String[] row) {
+        List<String> cells = new ArrayList<>();
+        for (String c : row) {
+            cells.add(ZohoCsvSource.quote(c));
+        }
+        return String.join(",", cells);
+    }
+}

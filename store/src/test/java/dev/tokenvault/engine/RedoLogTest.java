@@ -49,7 +49,7 @@ class RedoLogTest {
         Path logPath = dir.resolve("full.redo");
         List<List<RedoLog.Write>> records = new ArrayList<>();
         List<Long> ends = new ArrayList<>();
-        try (RedoLog log = RedoLog.open(logPath)) {
+        try (RedoLog log = RedoLog.open(logPath, 0)) {
             for (int r = 0; r < 4; r++) {
                 List<RedoLog.Write> writes = randomWrites(1 + random.nextInt(5), size);
                 records.add(writes);
@@ -83,7 +83,7 @@ class RedoLogTest {
         List<List<RedoLog.Write>> records = new ArrayList<>();
         long firstEnd;
         long secondEnd;
-        try (RedoLog log = RedoLog.open(logPath)) {
+        try (RedoLog log = RedoLog.open(logPath, 0)) {
             records.add(randomWrites(3, size));
             log.append(records.get(0), size);
             firstEnd = log.size();
@@ -114,7 +114,7 @@ class RedoLogTest {
         Path logPath = dir.resolve("g.redo");
         byte[] oldGeneration;
         List<RedoLog.Write> fresh = randomWrites(1, size);
-        try (RedoLog log = RedoLog.open(logPath)) {
+        try (RedoLog log = RedoLog.open(logPath, 0)) {
             for (int i = 0; i < 5; i++) {
                 log.append(randomWrites(2, size), size);
             }
@@ -137,7 +137,7 @@ class RedoLogTest {
     void replayExtendsAShortMainFile() throws IOException {
         Path logPath = dir.resolve("e.redo");
         List<RedoLog.Write> writes = List.of(new RedoLog.Write(10_000, new byte[] {1, 2, 3}));
-        try (RedoLog log = RedoLog.open(logPath)) {
+        try (RedoLog log = RedoLog.open(logPath, 0)) {
             log.append(writes, 20_000);
         }
         Path main = dir.resolve("e");
@@ -150,5 +150,26 @@ class RedoLogTest {
             assertEquals(2, f.read());
             assertEquals(3, f.read());
         }
+    }
+
+    @Test
+    void aPreallocatedLogReplaysOnlyItsCurrentGeneration() throws IOException {
+        int size = 2048;
+        byte[] base = new byte[size];
+        Path logPath = dir.resolve("p.redo");
+        List<RedoLog.Write> fresh = randomWrites(2, size);
+        try (RedoLog log = RedoLog.open(logPath, 64 * 1024)) {
+            assertEquals(64 * 1024, Files.size(logPath), "preallocated");
+            for (int i = 0; i < 6; i++) {
+                log.append(randomWrites(3, size), size);
+            }
+            log.reset(); // a checkpoint: the old records stay in the file
+            log.append(fresh, size);
+            assertEquals(64 * 1024, Files.size(logPath), "appends within the preallocation keep the size");
+        }
+        Path main = dir.resolve("p");
+        Files.write(main, base);
+        assertEquals(1, RedoLog.replayInto(logPath, main));
+        assertArrayEquals(apply(base, List.of(fresh), 1), Files.readAllBytes(main));
     }
 }

@@ -1,6 +1,7 @@
 package dev.tokenvault;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,9 +13,11 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
@@ -27,17 +30,36 @@ import org.junit.jupiter.api.io.TempDir;
  * Kills a writing child JVM with SIGKILL at random moments and checks that the store opens, holds every change whose
  * call returned, holds at most the one in-flight change of each thread beyond that, and verifies clean.
  *
- * <p>Rounds: {@code -Dtokenvault.crashRounds=N} (CI default 12). Long form: {@code mvn -pl store test
- * -Dtest=CrashTest -Dtokenvault.crashRounds=200}.
+ * <p>Rounds: {@code -Dtokenvault.crashRounds=N} (CI default 12) and, for kills during compaction,
+ * {@code -Dtokenvault.compactionCrashRounds=N} (CI default 6). Long form: {@code mvn -pl store test -Dtest=CrashTest
+ * -Dtokenvault.crashRounds=200 -Dtokenvault.compactionCrashRounds=50}.
  */
 class CrashTest {
     private static final int ROUNDS = Integer.getInteger("tokenvault.crashRounds", 12);
+    private static final int COMPACTION_ROUNDS = Integer.getInteger("tokenvault.compactionCrashRounds", 6);
+    /** Records loaded before a compaction run, so that each compaction takes long enough to be killed in. */
+    private static final int PRELOADED = 1_500;
 
     @TempDir
     Path dir;
 
     @Test
     void everyReturnedChangeSurvivesSigkill() throws Exception {
+        run(ROUNDS, false);
+    }
+
+    /**
+     * The same, while another thread of the child compacts the store again and again ({@link TokenVault#compact()}):
+     * a kill during a compaction leaves the old file or the new one, complete, with every returned change. Rounds:
+     * {@code -Dtokenvault.compactionCrashRounds=N} (CI default 6).
+     */
+    @Test
+    void everyReturnedChangeSurvivesSigkillDuringCompaction() throws Exception {
+        run(COMPACTION_ROUNDS, true);
+    }
+
+    private void run(int rounds, boolean compacting) throws Exception {
+        String name = compacting ? "CrashTest (compacting)" : "CrashTest";
         byte[] raw = new byte[32];
         new Random(7).nextBytes(raw);
         String keyB64 = Base64.getEncoder().encodeToString(raw);
@@ -46,16 +68,23 @@ class CrashTest {
         long seed = Long.getLong("tokenvault.crashSeed", System.nanoTime());
         Random random = new Random(seed);
         int inFlightKills = 0;
+        int unfinishedCopies = 0;
         long acked = 0;
         Map<String, String> state = new HashMap<>();
         Map<String, Set<String>> history = new HashMap<>();
-        for (int round = 0; round < ROUNDS; round++) {
+        if (compacting) {
+            preload(store, key);
+        }
+        for (int round = 0; round < rounds; round++) {
             int threads = 1 + random.nextInt(4);
             Path journal = dir.resolve("journal-" + round + ".txt");
-            Process child = new ProcessBuilder(javaBin(), "-cp", System.getProperty("java.class.path"),
+            List<String> command = new ArrayList<>(List.of(javaBin(), "-cp", System.getProperty("java.class.path"),
                     CrashWorker.class.getName(), store.toString(), keyB64, journal.toString(),
-                    Long.toString(seed + round), Integer.toString(threads))
-                    .redirectErrorStream(true).start();
+                    Long.toString(seed + round), Integer.toString(threads)));
+            if (compacting) {
+                command.add("compact");
+            }
+            Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
             BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(),
                     StandardCharsets.UTF_8));
             String first = childOut.readLine();
@@ -63,13 +92,16 @@ class CrashTest {
                 child.destroyForcibly();
                 fail("round " + round + " (seed " + seed + "): worker did not start: " + first + drain(childOut));
             }
-            Thread.sleep(50 + random.nextInt(700));
+            Thread.sleep(compacting ? 300 + random.nextInt(2500) : 50 + random.nextInt(700));
             if (!child.isAlive()) {
                 fail("round " + round + " (seed " + seed + "): worker failed before the kill:" + drain(childOut));
             }
             child.destroyForcibly(); // SIGKILL on Linux
             assertTrue(child.waitFor(30, TimeUnit.SECONDS), "worker did not die");
 
+            if (Files.exists(dir.resolve("crash.db.compacting"))) {
+                unfinishedCopies++; // killed between the start of a compaction's copy and its rename
+            }
             Expectation exp = new Expectation(state, history);
             exp.read(journal);
             inFlightKills += exp.inFlight.size();
@@ -78,11 +110,44 @@ class CrashTest {
                 exp.check(vault, "round " + round + " (seed " + seed + ")");
                 VerifyReport report = vault.verify();
                 assertTrue(report.isClean(), "round " + round + " (seed " + seed + "): " + report.problems());
+                if (compacting) {
+                    checkPreloaded(vault, "round " + round + " (seed " + seed + ")");
+                    assertFalse(Files.exists(dir.resolve("crash.db.compacting")),
+                            "the open did not delete the unfinished compaction");
+                }
             }
         }
-        System.out.printf("CrashTest: %d SIGKILLs, %d with a call in flight, %d acknowledged calls checked (seed %d)%n",
-                ROUNDS, inFlightKills, acked, seed);
+        System.out.printf("%s: %d SIGKILLs, %d with a call in flight, %d acknowledged calls checked%s (seed %d)%n",
+                name, rounds, inFlightKills, acked,
+                compacting ? ", " + unfinishedCopies + " killed during a compaction's copy" : "", seed);
         assertTrue(acked > 0, "no call was acknowledged before the kills: the test checked nothing");
+    }
+
+    private static void preload(Path store, MasterKey key) {
+        try (TokenVault vault = TokenVault.builder().path(store).masterKey(key).open()) {
+            List<OAuthToken> batch = new ArrayList<>();
+            for (int i = 0; i < PRELOADED; i++) {
+                batch.add(OAuthToken.builder().userName("pre-" + i).refreshToken("pre-rt-" + i)
+                        .accessToken("pre-at-" + i + "-" + "p".repeat(200)).build());
+                if (batch.size() == 1_000 || i == PRELOADED - 1) {
+                    vault.saveTokens(batch);
+                    batch = new ArrayList<>();
+                }
+            }
+        }
+    }
+
+    /** The records loaded before the run are all there, whole, and found by each of their values. */
+    private static void checkPreloaded(TokenVault vault, String round) {
+        assertEquals(PRELOADED, vault.getTokens().stream().filter(t -> t.getUserName().startsWith("pre-")).count(),
+                round + ": preloaded records lost");
+        for (int i = 0; i < PRELOADED; i += 97) {
+            OAuthToken t = vault.findToken(OAuthToken.builder().accessToken("pre-at-" + i + "-" + "p".repeat(200))
+                    .build());
+            assertNotNull(t, round + ": preloaded record " + i + " not found by its access token");
+            assertEquals("pre-" + i, t.getUserName());
+            assertEquals("pre-rt-" + i, t.getRefreshToken());
+        }
     }
 
     private static String drain(BufferedReader r) throws IOException {
@@ -119,8 +184,11 @@ class CrashTest {
             Map<String, String[]> pendingByThread = new HashMap<>();
             for (String line : Files.readAllLines(journal, StandardCharsets.UTF_8)) {
                 String[] p = line.split(" ");
-                if (p.length != 6) {
-                    continue; // a line torn by the kill: its call never returned
+                if (p.length != 7 || !p[6].equals("end")) {
+                    // A line torn by the kill (a long one is written in pieces, so even its access token may be cut
+                    // short). A torn I line: the call never started. A torn A line: the call returned, but it stays
+                    // in flight here, which allows both its before and after state.
+                    continue;
                 }
                 String thread = p[1];
                 if (p[0].equals("I")) {

@@ -12,7 +12,12 @@ import java.util.Random;
  * process dies, the kernel keeps its writes). The parent kills it at a random moment and checks the store against
  * the journal.
  *
- * <p>Journal line: {@code I|A thread seq op user accessToken} where op is {@code save} or {@code delete}.
+ * <p>Journal line: {@code I|A thread seq op user accessToken end} where op is {@code save} or {@code delete}. A
+ * line longer than the stream's buffer reaches the file in several writes, so a kill can tear it anywhere, even in
+ * the access token: only a line that ends with {@code end} is whole.
+ *
+ * <p>Arguments: {@code store base64Key journal seed threads [compact]}; with {@code compact} one more thread runs
+ * {@link TokenVault#compact()} in a loop, so that kills land during compactions.
  */
 public final class CrashWorker {
     private CrashWorker() {
@@ -24,6 +29,7 @@ public final class CrashWorker {
         Path journal = Path.of(args[2]);
         long seed = Long.parseLong(args[3]);
         int threads = Integer.parseInt(args[4]);
+        boolean compacting = args.length > 5 && args[5].equals("compact"); // one more thread compacts, again and again
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
             e.printStackTrace();
             System.exit(3); // a failed call is a test failure, not a crash: the parent sees the early exit
@@ -35,6 +41,21 @@ public final class CrashWorker {
                 int thread = t;
                 workers[t] = new Thread(() -> run(vault, out, thread, seed, new Random(seed * 31 + thread)));
                 workers[t].start();
+            }
+            if (compacting) {
+                Thread compactor = new Thread(() -> {
+                    Random pause = new Random(seed);
+                    while (true) {
+                        try {
+                            Thread.sleep(pause.nextInt(300)); // windows in which the writers get the store
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        vault.compact();
+                    }
+                });
+                compactor.setDaemon(true);
+                compactor.start();
             }
             System.out.println("READY");
             for (Thread w : workers) {
@@ -53,7 +74,7 @@ public final class CrashWorker {
             String access = "at-" + seed + "-" + thread + "-" + seq + "-" + "x".repeat(random.nextInt(4) == 0 ? 12_000 : 20);
             String line = thread + " " + seq + " " + (delete ? "delete" : "save") + " " + user + " " + access;
             synchronized (out) {
-                out.println("I " + line);
+                out.println("I " + line + " end");
             }
             if (delete) {
                 OAuthToken found = vault.findToken(OAuthToken.builder().userName(user).build());
@@ -65,7 +86,7 @@ public final class CrashWorker {
                         .refreshToken("rt-" + user).expiryTime(Long.toString(seq)).build());
             }
             synchronized (out) {
-                out.println("A " + line);
+                out.println("A " + line + " end");
             }
         }
     }

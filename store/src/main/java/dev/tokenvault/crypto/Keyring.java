@@ -45,6 +45,33 @@ public final class Keyring {
         return new Keyring(next, indexKey, keys);
     }
 
+    /**
+     * This keyring with a new random index key in place of the old one; the data keys are shared. Every blind index
+     * computed under the old index key must be rebuilt under the new one.
+     */
+    public Keyring withNewIndexKey(SecureRandom random) {
+        return new Keyring(currentVersion, SecretBytes.random(32, random), new TreeMap<>(dataKeys));
+    }
+
+    /** This keyring's data keys with the index key of {@code other} (shared, not copied). */
+    public Keyring withIndexKeyOf(Keyring other) {
+        return new Keyring(currentVersion, other.indexKey, new TreeMap<>(dataKeys));
+    }
+
+    /**
+     * This keyring without the data keys of {@code versions}; the keys themselves are shared, not wiped.
+     *
+     * @throws IllegalArgumentException when {@code versions} holds the current version
+     */
+    public Keyring withoutDataKeys(java.util.Collection<Integer> versions) {
+        if (versions.contains(currentVersion)) {
+            throw new IllegalArgumentException("the current data key version cannot be removed");
+        }
+        TreeMap<Integer, SecretBytes> keys = new TreeMap<>(dataKeys);
+        keys.keySet().removeAll(versions);
+        return new Keyring(currentVersion, indexKey, keys);
+    }
+
     public int currentVersion() {
         return currentVersion;
     }

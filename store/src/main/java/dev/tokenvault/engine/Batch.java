@@ -10,7 +10,8 @@ import java.util.List;
  */
 public final class Batch {
     /** One change. */
-    public sealed interface Op permits PutRecord, RemoveRecord, PutIndex, RemoveIndex, PutMeta, ClearAll { }
+    public sealed interface Op permits PutRecord, RemoveRecord, PutIndex, RemoveIndex, PutMeta, RemoveMeta, ClearAll,
+            PutIndexIn, RemoveIndexIn, SwitchIndexGeneration { }
 
     public record PutRecord(String id, byte[] sealed) implements Op { }
 
@@ -22,8 +23,22 @@ public final class Batch {
 
     public record PutMeta(String key, byte[] value) implements Op { }
 
-    /** Removes every record and index entry; metadata stays. */
+    public record RemoveMeta(String key) implements Op { }
+
+    /** Removes every record and every index entry of every index generation; metadata stays. */
     public record ClearAll() implements Op { }
+
+    /** An entry of index {@code index} in generation {@code generation}, current or not. */
+    public record PutIndexIn(int generation, int index, byte[] key, String id) implements Op { }
+
+    public record RemoveIndexIn(int generation, int index, byte[] key) implements Op { }
+
+    /**
+     * Makes {@code generation} the index generation that {@link RecordEngine#getByIndex} and the plain index
+     * operations use from now on; the previous generation's entries stay until
+     * {@link RecordEngine#clearIndexGeneration} removes them.
+     */
+    public record SwitchIndexGeneration(int generation) implements Op { }
 
     private final List<Op> ops = new ArrayList<>();
 
@@ -49,6 +64,26 @@ public final class Batch {
 
     public Batch putMeta(String key, byte[] value) {
         ops.add(new PutMeta(key, value));
+        return this;
+    }
+
+    public Batch removeMeta(String key) {
+        ops.add(new RemoveMeta(key));
+        return this;
+    }
+
+    public Batch putIndexIn(int generation, int index, byte[] key, String id) {
+        ops.add(new PutIndexIn(generation, index, key, id));
+        return this;
+    }
+
+    public Batch removeIndexIn(int generation, int index, byte[] key) {
+        ops.add(new RemoveIndexIn(generation, index, key));
+        return this;
+    }
+
+    public Batch switchIndexGeneration(int generation) {
+        ops.add(new SwitchIndexGeneration(generation));
         return this;
     }
 

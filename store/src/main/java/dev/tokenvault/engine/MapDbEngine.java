@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
+import org.mapdb.Atomic;
 import org.mapdb.CC;
 import org.mapdb.DB;
 import org.mapdb.DBException;
@@ -32,7 +33,8 @@ import org.mapdb.volume.VolumeFactory;
  * name and renamed into place, so a crash during creation leaves no half-made store.
  *
  * <p>Companion files beside {@code path}: {@code path.redo} (the redo log) and {@code path.lock} (held with an OS lock
- * while open; a second opener fails at once with {@link EngineException.Kind#LOCKED}).
+ * while open; a second opener fails at once with {@link EngineException.Kind#LOCKED}); during {@link #compact()} also
+ * {@code path.compacting} and its log {@code path.compacting.redo}, which an open deletes when a crash left them.
  *
  * <p>Concurrency: reads share a read lock; staging a batch and committing take the write lock, so no read sees part
  * of a batch. Batches staged while a commit runs are committed together by the next committer (group commit).
@@ -40,6 +42,11 @@ import org.mapdb.volume.VolumeFactory;
 public final class MapDbEngine implements RecordEngine {
     private static final String RECORDS = "records";
     private static final String META = "meta";
+    /** MapDB's own record of the current index generation; not in {@code meta}, which belongs to the caller. */
+    private static final String INDEX_GENERATION = "indexGeneration";
+    private static final String GENERATION_PREFIX = "gen";
+    /** Entries removed per commit when the engine discards a stale index generation at open. */
+    private static final int DISCARD_CHUNK = 4000;
 
     private final Path path; // null in memory
     private final int indexCount;
@@ -104,10 +111,17 @@ public final class MapDbEngine implements RecordEngine {
         }
         MapDbEngine engine = new MapDbEngine(abs, indexCount, ch, lock);
         try {
+            try {
+                deleteStaleCompaction(abs); // a compaction killed before its rename; the store itself is intact
+            } catch (IOException e) {
+                throw new EngineException(EngineException.Kind.IO,
+                        "cannot remove the unfinished compaction beside " + abs + ": " + e.getMessage(), e);
+            }
             if (!Files.exists(abs)) {
                 createAtomically(abs, indexCount);
             }
             engine.db = engine.openFile();
+            engine.discardStaleGenerations();
             return engine;
         } catch (RuntimeException e) {
             engine.releaseLock();
@@ -140,7 +154,7 @@ public final class MapDbEngine implements RecordEngine {
             Files.deleteIfExists(tmp);
             Files.deleteIfExists(tmpRedo);
             Files.deleteIfExists(sibling(path, ".redo"));
-            RedoVolume vol = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo));
+            RedoVolume vol = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo, 0));
             Opened o = build(tmp, vol, false, indexCount);
             o.db().commit();
             o.db().close(); // checkpoints: main synced
@@ -184,6 +198,19 @@ public final class MapDbEngine implements RecordEngine {
 
     @SuppressWarnings("unchecked")
     private static Opened build(Path file, RedoVolume main, boolean existed, int indexCount) {
+        DB db = newDb(file, main, existed);
+        HTreeMap<String, byte[]> records = db.hashMap(RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
+        int generation = db.atomicInteger(INDEX_GENERATION).createOrOpen().get();
+        HTreeMap<byte[], String>[] indexes = new HTreeMap[indexCount];
+        for (int i = 0; i < indexCount; i++) {
+            indexes[i] = db.hashMap(indexMapName(generation, i), Serializer.BYTE_ARRAY, Serializer.STRING).createOrOpen();
+        }
+        HTreeMap<String, byte[]> meta = db.hashMap(META, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
+        return new Opened(db, main, records, indexes, meta);
+    }
+
+    /** A MapDB {@code DB} (StoreWAL) whose main file is {@code main}, with MapDB's own log in memory. */
+    private static DB newDb(Path file, RedoVolume main, boolean existed) {
         String name = file == null ? null : file.toString();
         VolumeFactory factory = new VolumeFactory() {
             @Override
@@ -205,14 +232,7 @@ public final class MapDbEngine implements RecordEngine {
         };
         StoreWAL store = StoreWAL.make(name, factory, -1L, true, CC.STORE_DIRECT_CONC_SHIFT, CC.PAGE_SIZE, 0L,
                 false, false, false, true, false);
-        DB db = new DB(store, existed, true, MapDbEngine.class.getClassLoader(), 0);
-        HTreeMap<String, byte[]> records = db.hashMap(RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
-        HTreeMap<byte[], String>[] indexes = new HTreeMap[indexCount];
-        for (int i = 0; i < indexCount; i++) {
-            indexes[i] = db.hashMap("index" + i, Serializer.BYTE_ARRAY, Serializer.STRING).createOrOpen();
-        }
-        HTreeMap<String, byte[]> meta = db.hashMap(META, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
-        return new Opened(db, main, records, indexes, meta);
+        return new DB(store, existed, true, MapDbEngine.class.getClassLoader(), 0);
     }
 
     private Opened live() {
@@ -263,6 +283,249 @@ public final class MapDbEngine implements RecordEngine {
             throw damaged(e);
         } finally {
             rw.readLock().unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- index generations
+
+    /**
+     * Per open {@link DB}: the current-generation variable and the index maps of other generations opened so far. Kept
+     * apart from {@link Opened} and keyed by the {@code DB} instance, so that every path that reopens the file starts
+     * afresh.
+     */
+    private static final class Generations {
+        final DB db;
+        final org.mapdb.Atomic.Integer current;
+        final Map<Integer, HTreeMap<byte[], String>[]> maps = new java.util.concurrent.ConcurrentHashMap<>();
+
+        Generations(DB db) {
+            this.db = db;
+            this.current = db.atomicInteger(INDEX_GENERATION).createOrOpen();
+        }
+    }
+
+    private volatile Generations generations; // replaced whenever the DB instance changes
+
+    private Generations generationsOf(Opened o) {
+        Generations g = generations;
+        if (g == null || g.db != o.db()) {
+            synchronized (this) {
+                g = generations;
+                if (g == null || g.db != o.db()) {
+                    g = new Generations(o.db());
+                    generations = g;
+                }
+            }
+        }
+        return g;
+    }
+
+    private static String indexMapName(int generation, int index) {
+        return generation == 0 ? "index" + index : GENERATION_PREFIX + generation + ".index" + index;
+    }
+
+    /**
+     * The index maps of {@code generation}; {@code null} when they do not exist and {@code create} is false. Creating
+     * maps writes MapDB's catalog: only under the write lock.
+     */
+    @SuppressWarnings("unchecked")
+    private HTreeMap<byte[], String>[] generationMaps(Opened o, int generation, boolean create) {
+        Generations g = generationsOf(o);
+        if (generation == g.current.get()) {
+            return o.indexes();
+        }
+        HTreeMap<byte[], String>[] maps = g.maps.get(generation);
+        if (maps != null) {
+            return maps;
+        }
+        if (!create && !o.db().exists(indexMapName(generation, 0))) {
+            return null;
+        }
+        maps = new HTreeMap[indexCount];
+        for (int i = 0; i < indexCount; i++) {
+            maps[i] = o.db().hashMap(indexMapName(generation, i), Serializer.BYTE_ARRAY, Serializer.STRING)
+                    .createOrOpen();
+        }
+        g.maps.put(generation, maps);
+        return maps;
+    }
+
+    /**
+     * The current generation and every other generation whose index maps still hold entries (left over from a switch
+     * or an unfinished build). Emptied maps keep their names in MapDB's catalog (MapDB cannot drop a named map), so a
+     * generation number is never used twice.
+     */
+    public java.util.SortedSet<Integer> indexGenerations() {
+        rw.readLock().lock();
+        try {
+            Opened o = live();
+            int current = generationsOf(o).current.get();
+            java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
+            for (int g : namedGenerations(o)) {
+                HTreeMap<byte[], String>[] maps = generationMaps(o, g, false);
+                if (g == current || (maps != null && java.util.Arrays.stream(maps).anyMatch(m -> !m.isEmpty()))) {
+                    out.add(g);
+                }
+            }
+            return out;
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
+        } finally {
+            rw.readLock().unlock();
+        }
+    }
+
+    /** Every generation named in MapDB's catalog (or staged), the current one included. */
+    private java.util.SortedSet<Integer> namedGenerations(Opened o) {
+        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
+        out.add(generationsOf(o).current.get());
+        for (String name : o.db().getAllNames()) {
+            if (name.equals("index0")) {
+                out.add(0);
+            } else if (name.startsWith(GENERATION_PREFIX) && name.endsWith(".index0")) {
+                try {
+                    out.add(Integer.parseInt(name.substring(GENERATION_PREFIX.length(),
+                            name.length() - ".index0".length())));
+                } catch (NumberFormatException ignored) {
+                    // not a name this engine made
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public int indexGeneration() {
+        rw.readLock().lock();
+        try {
+            return generationsOf(live()).current.get();
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
+        } finally {
+            rw.readLock().unlock();
+        }
+    }
+
+    @Override
+    public int nextIndexGeneration() {
+        rw.readLock().lock();
+        try {
+            return namedGenerations(live()).last() + 1;
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
+        } finally {
+            rw.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Entry getByIndex(int generation, int index, byte[] key) {
+        rw.readLock().lock();
+        try {
+            Opened o = live();
+            if (generationsOf(o).current.get() != generation) {
+                return GENERATION_CHANGED;
+            }
+            String id = o.indexes()[index].get(key);
+            return id == null ? null : new Entry(id, o.records().get(id));
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
+        } finally {
+            rw.readLock().unlock();
+        }
+    }
+
+    @Override
+    public String getIndex(int generation, int index, byte[] key) {
+        rw.readLock().lock();
+        try {
+            HTreeMap<byte[], String>[] maps = generationMaps(live(), generation, false);
+            return maps == null ? null : maps[index].get(key);
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
+        } finally {
+            rw.readLock().unlock();
+        }
+    }
+
+    @Override
+    public long clearIndexGeneration(int generation, int maxPerCommit) {
+        if (maxPerCommit < 1) {
+            throw new IllegalArgumentException("maxPerCommit must be positive");
+        }
+        long removed = 0;
+        while (true) {
+            Batch batch = new Batch();
+            int n = 0;
+            rw.readLock().lock();
+            try {
+                Opened o = live();
+                if (generationsOf(o).current.get() == generation) {
+                    throw new IllegalArgumentException("index generation " + generation + " is current");
+                }
+                HTreeMap<byte[], String>[] maps = generationMaps(o, generation, false);
+                if (maps == null) {
+                    return removed;
+                }
+                for (int i = 0; i < maps.length && n < maxPerCommit; i++) {
+                    for (byte[] key : maps[i].keySet()) {
+                        batch.removeIndexIn(generation, i, key);
+                        if (++n >= maxPerCommit) {
+                            break;
+                        }
+                    }
+                }
+            } catch (EngineException | IllegalArgumentException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw damaged(e);
+            } finally {
+                rw.readLock().unlock();
+            }
+            if (n == 0) {
+                return removed;
+            }
+            commit(batch);
+            removed += n;
+        }
+    }
+
+    /**
+     * At open: empties the index maps of every generation but the current one (a build that a crash interrupted, or
+     * the old generation of a switch whose clean-up did not finish). They are never read; a generation too damaged to
+     * clear is left as it is, since nothing will ever read it and new generations take new numbers.
+     */
+    private void discardStaleGenerations() {
+        int current = indexGeneration();
+        java.util.SortedSet<Integer> named;
+        rw.readLock().lock();
+        try {
+            named = namedGenerations(live());
+        } catch (RuntimeException e) {
+            return; // a damaged catalog shows at the first real read
+        } finally {
+            rw.readLock().unlock();
+        }
+        for (int g : named) {
+            if (g != current) {
+                try {
+                    clearIndexGeneration(g, DISCARD_CHUNK);
+                } catch (EngineException e) {
+                    if (e.kind() != EngineException.Kind.CORRUPT) {
+                        throw e;
+                    }
+                }
+            }
         }
     }
 
@@ -330,9 +593,9 @@ public final class MapDbEngine implements RecordEngine {
     public long stage(Batch batch) {
         rw.writeLock().lock();
         try {
-            Opened o = live();
+            live();
             for (Batch.Op op : batch.ops()) {
-                apply(o, op);
+                apply(db, op);
             }
             synchronized (flushMonitor) {
                 return ++staged;
@@ -347,7 +610,7 @@ public final class MapDbEngine implements RecordEngine {
         }
     }
 
-    private static void apply(Opened o, Batch.Op op) {
+    private void apply(Opened o, Batch.Op op) {
         if (op instanceof Batch.PutRecord p) {
             o.records().put(p.id(), p.sealed());
         } else if (op instanceof Batch.RemoveRecord r) {
@@ -358,10 +621,25 @@ public final class MapDbEngine implements RecordEngine {
             o.indexes()[r.index()].remove(r.key());
         } else if (op instanceof Batch.PutMeta p) {
             o.meta().put(p.key(), p.value());
+        } else if (op instanceof Batch.RemoveMeta r) {
+            o.meta().remove(r.key());
+        } else if (op instanceof Batch.PutIndexIn p) {
+            generationMaps(o, p.generation(), true)[p.index()].put(p.key(), p.id());
+        } else if (op instanceof Batch.RemoveIndexIn r) {
+            generationMaps(o, r.generation(), true)[r.index()].remove(r.key());
+        } else if (op instanceof Batch.SwitchIndexGeneration g) {
+            HTreeMap<byte[], String>[] maps = generationMaps(o, g.generation(), true);
+            generationsOf(o).current.set(g.generation());
+            db = new Opened(o.db(), o.volume(), o.records(), maps, o.meta());
         } else if (op instanceof Batch.ClearAll) {
             o.records().clear();
             for (HTreeMap<byte[], String> index : o.indexes()) {
                 index.clear();
+            }
+            for (HTreeMap<byte[], String>[] maps : generationsOf(o).maps.values()) {
+                for (HTreeMap<byte[], String> index : maps) {
+                    index.clear();
+                }
             }
         }
     }
@@ -479,6 +757,154 @@ public final class MapDbEngine implements RecordEngine {
             r = r.getCause();
         }
         return r.getMessage() == null ? r.getClass().getSimpleName() : r.getMessage();
+    }
+
+    // ---------------------------------------------------------------- compaction
+
+    /** Entries copied between commits of the new file, so that one commit's writes stay small in memory. */
+    private static final int COMPACT_CHUNK = 4096;
+
+    /**
+     * Rewrites the live records, index entries and metadata into {@code PATH.compacting} and renames it over the store.
+     *
+     * <p>Crash safety: until the rename, {@code PATH} is the old store and {@code PATH.redo} holds only its changes;
+     * a stale {@code PATH.compacting} is deleted at the next open. Before the rename the old store is checkpointed
+     * (main file synced) and {@code PATH.redo} is emptied and synced, and the new file is synced, so whichever file
+     * the name holds after a crash is complete, and no redo record of the old file can ever be replayed onto the new
+     * one.
+     */
+    @Override
+    public void compact() {
+        rw.writeLock().lock();
+        try {
+            Opened old = live();
+            commitStagedLocked();
+            if (path == null) {
+                return;
+            }
+            Path tmp = sibling(path, ".compacting");
+            Path tmpRedo = sibling(tmp, ".redo");
+            RedoVolume freshVolume = null;
+            boolean oldClosed = false;
+            try {
+                deleteStaleCompaction(path);
+                freshVolume = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo, 0));
+                DB fresh = newDb(tmp, freshVolume, false);
+                copyAll(old.db(), fresh);
+                fresh.commit();
+                fresh.close(); // checkpoints: the new main file is synced and its log empty
+                freshVolume = null;
+                forceFile(tmp);
+                Files.deleteIfExists(tmpRedo);
+                // The old store: synced, and its redo log empty on disk, before the new file takes the name.
+                oldClosed = true;
+                old.db().close();
+                emptyDurably(sibling(path, ".redo"));
+                Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+                syncDirectory(path.getParent());
+            } catch (IOException | RuntimeException e) {
+                if (freshVolume != null) {
+                    freshVolume.abandon();
+                }
+                try {
+                    deleteStaleCompaction(path);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed); // deleted at the next open
+                }
+                if (oldClosed) {
+                    reopenLocked();
+                }
+                throw new EngineException(hasIoCause(e) || e instanceof IOException ? EngineException.Kind.IO
+                        : EngineException.Kind.CORRUPT, "compaction of " + path + " failed, the store is unchanged: "
+                        + rootMessage(e), e);
+            }
+            reopenLocked();
+        } finally {
+            rw.writeLock().unlock();
+        }
+    }
+
+    /** Under the write lock: commits every staged batch and marks it durable (or failed, as a flush would). */
+    private void commitStagedLocked() {
+        long target;
+        synchronized (flushMonitor) {
+            target = staged;
+        }
+        try {
+            db.db().commit();
+        } catch (RuntimeException e) {
+            EngineException failure = new EngineException(EngineException.Kind.IO, "commit failed: " + rootMessage(e), e);
+            synchronized (flushMonitor) {
+                failedThrough = Math.max(failedThrough, target);
+                lastFailure = failure;
+                flushMonitor.notifyAll();
+            }
+            failAndReloadLocked();
+            throw failure;
+        }
+        synchronized (flushMonitor) {
+            durable = Math.max(durable, target);
+            flushMonitor.notifyAll();
+        }
+    }
+
+    private void reopenLocked() {
+        try {
+            db = openFile();
+        } catch (RuntimeException e) {
+            closed = true;
+            releaseLock();
+            throw e;
+        }
+    }
+
+    /**
+     * Copies every named MapDB object of {@code from} (records, metadata, every index map of every generation and the
+     * engine's own counters) into {@code to} under the same name, so the new file opens exactly as the old one did.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void copyAll(DB from, DB to) {
+        for (String name : from.getAllNames()) {
+            Object o = from.get(name);
+            if (o instanceof HTreeMap m) {
+                HTreeMap target = to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
+                int n = 0;
+                for (Object e : m.getEntries()) {
+                    Map.Entry entry = (Map.Entry) e;
+                    target.put(entry.getKey(), entry.getValue());
+                    if (++n % COMPACT_CHUNK == 0) {
+                        to.commit(); // the new file is not live until the rename: partial commits are harmless
+                    }
+                }
+            } else if (o instanceof Atomic.Integer a) {
+                to.atomicInteger(name).createOrOpen().set(a.get());
+            } else if (o instanceof Atomic.Long a) {
+                to.atomicLong(name).createOrOpen().set(a.get());
+            } else {
+                throw new IllegalStateException("compaction cannot copy " + name + " ("
+                        + (o == null ? "unknown" : o.getClass().getName()) + ")");
+            }
+        }
+    }
+
+    /** Deletes what an interrupted compaction left: never the store, only its temporary copy and that copy's log. */
+    private static void deleteStaleCompaction(Path path) throws IOException {
+        Path tmp = sibling(path, ".compacting");
+        Files.deleteIfExists(tmp);
+        Files.deleteIfExists(sibling(tmp, ".redo"));
+    }
+
+    private static void forceFile(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
+    private static void emptyDurably(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+            ch.force(true);
+        }
     }
 
     /** Path of the main file, or {@code null} in memory. */

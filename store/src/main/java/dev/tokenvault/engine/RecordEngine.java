@@ -29,6 +29,44 @@ public interface RecordEngine extends AutoCloseable {
     /** The id an index entry names, or {@code null}. */
     String getIndex(int index, byte[] key);
 
+    /**
+     * Returned by {@link #getByIndex(int, int, byte[])} when the index generation asked for is no longer the current
+     * one: the caller's index key is out of date, and it should look again with the current one.
+     */
+    Entry GENERATION_CHANGED = new Entry("", null);
+
+    /**
+     * Index maps come in generations: exactly one is current and serves {@link #getByIndex(int, byte[])}; another can
+     * be built beside it in many bounded commits (with {@link Batch#putIndexIn}), invisible to readers, and then made
+     * current by one small commit ({@link Batch#switchIndexGeneration}). Entries of a generation that is not current
+     * are left over from a switch or from a build that never finished; {@link #clearIndexGeneration} removes them,
+     * and an engine may remove them when it opens.
+     *
+     * @return the current index generation
+     */
+    int indexGeneration();
+
+    /** A generation number that no index map of this store has used. */
+    int nextIndexGeneration();
+
+    /**
+     * {@link #getByIndex(int, byte[])} in {@code generation}, as one consistent read; {@link #GENERATION_CHANGED}
+     * (compare by identity) when {@code generation} is not the current generation.
+     */
+    Entry getByIndex(int generation, int index, byte[] key);
+
+    /** The id an entry of {@code generation} (current or not) names, or {@code null}. */
+    String getIndex(int generation, int index, byte[] key);
+
+    /**
+     * Removes every entry of a generation that is not current, at most {@code maxPerCommit} entries per durable
+     * commit, so that no commit grows with the store.
+     *
+     * @return the number of entries removed
+     * @throws IllegalArgumentException when {@code generation} is the current generation
+     */
+    long clearIndexGeneration(int generation, int maxPerCommit);
+
     /** A metadata value, or {@code null}. */
     byte[] getMeta(String key);
 
@@ -51,6 +89,15 @@ public interface RecordEngine extends AutoCloseable {
     default void commit(Batch batch) {
         awaitDurable(stage(batch));
     }
+
+    /**
+     * Rewrites the store into a new file holding only the live records, index entries and metadata, and swaps it in
+     * atomically. Blocks every read and write until it returns; returns once the smaller file is durable. A crash at
+     * any moment leaves the old store or the new one, complete. Does nothing but commit for a store in memory.
+     *
+     * @throws EngineException {@code IO} when the new file cannot be written (the old store stays in use, unchanged)
+     */
+    void compact();
 
     /** Makes everything durable, releases the files and the lock. Idempotent. */
     @Override

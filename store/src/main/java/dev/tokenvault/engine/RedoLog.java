@@ -59,14 +59,21 @@ final class RedoLog implements AutoCloseable {
     static RedoLog open(Path logPath, long preallocate) throws IOException {
         FileChannel ch = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
-        try {
-            if (ch.size() < preallocate) {
+        long before = ch.size();
+        if (before < preallocate) {
+            try {
                 extend(ch, preallocate);
                 ch.force(true);
+            } catch (IOException e) {
+                // Best effort: a nearly full disk must not keep a store from opening; appends then grow the file.
+                try {
+                    ch.truncate(before);
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                    ch.close();
+                    throw e;
+                }
             }
-        } catch (IOException e) {
-            ch.close();
-            throw e;
         }
         return new RedoLog(ch);
     }
@@ -204,6 +211,12 @@ final class RedoLog implements AutoCloseable {
         end = 0;
         seq = 0;
         generation = RANDOM.nextLong();
+    }
+
+    /** After a final checkpoint: gives the preallocated space back, so a closed store's log is empty. */
+    void release() throws IOException {
+        channel.truncate(0);
+        channel.force(true);
     }
 
     @Override

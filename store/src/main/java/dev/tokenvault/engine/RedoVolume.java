@@ -199,6 +199,7 @@ final class RedoVolume extends Volume {
         try {
             if (log != null) {
                 checkpoint();
+                log.release();
             }
         } catch (IOException e) {
             closeQuietly();

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI smoke pass of the benchmarks: every benchmark once, briefly, at the smallest size, so that they cannot rot.
+# Not a measurement. Full runs are for maintainers (see bench/README.md). A few minutes on 2 cores.
+# Builds bench/target/benchmarks.jar first when it is missing or older than a source file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jar=bench/target/benchmarks.jar
+if [ ! -f "$jar" ] || [ -n "$(find store/src bench/src pom.xml store/pom.xml bench/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]; then
+  mvn -B -ntp -pl bench -am package -DskipTests
+fi
+
+java -jar "$jar" -f 1 -wi 0 -i 1 -r 100ms -foe true -p tokens=1000 "$@"

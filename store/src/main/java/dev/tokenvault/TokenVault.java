@@ -235,6 +235,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     }
 
     /** The record whose {@code field} is {@code value}, through the cache when it is on. */
+    /** Loads a cache miss, tagged with the cache epoch it started in; one instance, so a hit allocates nothing. */
+    private final java.util.function.Function<LookupKey, Cached> loader = k -> {
+        long epoch = cacheEpoch.get();
+        TokenRecord r = load(k.field(), k.value());
+        return r == null ? null : new Cached(r, epoch);
+    };
+
     private TokenRecord lookup(Field field, String value) {
         if (cache == null) {
             return load(field, value);
@@ -244,11 +251,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         // for loads, hence the epoch check.
         LookupKey key = new LookupKey(field, value);
         while (true) {
-            Cached c = cache.get(key, k -> {
-                long epoch = cacheEpoch.get();
-                TokenRecord r = load(k.field(), k.value());
-                return r == null ? null : new Cached(r, epoch);
-            });
+            Cached c = cache.get(key, loader);
             if (c == null) {
                 return null;
             }

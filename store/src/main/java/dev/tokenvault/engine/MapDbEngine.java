@@ -244,46 +244,21 @@ public final class MapDbEngine implements RecordEngine {
 
     @Override
     public byte[] get(String id) {
-        rw.readLock().lock();
-        try {
-            return live().records().get(id);
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        return read(() -> live().records().get(id));
     }
 
     @Override
     public Entry getByIndex(int index, byte[] key) {
-        rw.readLock().lock();
-        try {
+        return read(() -> {
             Opened o = live();
             String id = o.indexes()[index].get(key);
             return id == null ? null : new Entry(id, o.records().get(id));
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        });
     }
 
     @Override
     public String getIndex(int index, byte[] key) {
-        rw.readLock().lock();
-        try {
-            return live().indexes()[index].get(key);
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        return read(() -> live().indexes()[index].get(key));
     }
 
     // ---------------------------------------------------------------- index generations
@@ -356,8 +331,7 @@ public final class MapDbEngine implements RecordEngine {
      * generation number is never used twice.
      */
     public java.util.SortedSet<Integer> indexGenerations() {
-        rw.readLock().lock();
-        try {
+        return read(() -> {
             Opened o = live();
             int current = generationsOf(o).current.get();
             java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
@@ -368,13 +342,7 @@ public final class MapDbEngine implements RecordEngine {
                 }
             }
             return out;
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        });
     }
 
     /** Every generation named in MapDB's catalog (or staged), the current one included. */
@@ -398,64 +366,32 @@ public final class MapDbEngine implements RecordEngine {
 
     @Override
     public int indexGeneration() {
-        rw.readLock().lock();
-        try {
-            return generationsOf(live()).current.get();
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        return read(() -> generationsOf(live()).current.get());
     }
 
     @Override
     public int nextIndexGeneration() {
-        rw.readLock().lock();
-        try {
-            return namedGenerations(live()).last() + 1;
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        return read(() -> namedGenerations(live()).last() + 1);
     }
 
     @Override
     public Entry getByIndex(int generation, int index, byte[] key) {
-        rw.readLock().lock();
-        try {
+        return read(() -> {
             Opened o = live();
             if (generationsOf(o).current.get() != generation) {
                 return GENERATION_CHANGED;
             }
             String id = o.indexes()[index].get(key);
             return id == null ? null : new Entry(id, o.records().get(id));
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        });
     }
 
     @Override
     public String getIndex(int generation, int index, byte[] key) {
-        rw.readLock().lock();
-        try {
+        return read(() -> {
             HTreeMap<byte[], String>[] maps = generationMaps(live(), generation, false);
             return maps == null ? null : maps[index].get(key);
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        });
     }
 
     @Override
@@ -531,62 +467,32 @@ public final class MapDbEngine implements RecordEngine {
 
     @Override
     public byte[] getMeta(String key) {
-        rw.readLock().lock();
-        try {
-            return live().meta().get(key);
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        return read(() -> live().meta().get(key));
     }
 
     @Override
     public void forEachRecord(BiConsumer<String, byte[]> action) {
-        rw.readLock().lock();
-        try {
+        read(() -> {
             for (Map.Entry<String, byte[]> e : live().records().getEntries()) {
                 action.accept(e.getKey(), e.getValue());
             }
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+            return null;
+        });
     }
 
     @Override
     public void forEachIndexEntry(int index, BiConsumer<byte[], String> action) {
-        rw.readLock().lock();
-        try {
+        read(() -> {
             for (Map.Entry<byte[], String> e : live().indexes()[index].getEntries()) {
                 action.accept(e.getKey(), e.getValue());
             }
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+            return null;
+        });
     }
 
     @Override
     public long size() {
-        rw.readLock().lock();
-        try {
-            return live().records().sizeLong();
-        } catch (EngineException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw damaged(e);
-        } finally {
-            rw.readLock().unlock();
-        }
+        return read(() -> live().records().sizeLong());
     }
 
     @Override
@@ -733,6 +639,23 @@ public final class MapDbEngine implements RecordEngine {
             closed = true;
             releaseLock();
             throw e;
+        }
+    }
+
+    /**
+     * Runs a read under the read lock, so it never sees part of a batch. MapDB meets a damaged file with whatever
+     * exception its code happens to throw; that becomes {@code CORRUPT}.
+     */
+    private <T> T read(java.util.function.Supplier<T> body) {
+        rw.readLock().lock();
+        try {
+            return body.get();
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(e);
+        } finally {
+            rw.readLock().unlock();
         }
     }
 

@@ -581,7 +581,15 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         checkOpen();
         String checked = checkedId(id);
         write(() -> {
-            TokenRecord existing = load(Field.ID, checked);
+            TokenRecord existing;
+            try {
+                existing = load(Field.ID, checked);
+            } catch (TokenStoreException e) {
+                if (e.code() != ErrorCode.INTEGRITY) {
+                    throw e;
+                }
+                return stage(removalOfDamaged(checked));
+            }
             if (existing == null) {
                 throw notFound(checked);
             }
@@ -591,6 +599,28 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             invalidate(existing);
             return ticket;
         });
+    }
+
+    /**
+     * A record that fails authentication cannot tell which index entries are its own, so they are found by the id
+     * they name (a scan of the index maps: rare, and only on this path). Removing it is how an operator clears a
+     * damaged record without {@link #deleteTokens()}.
+     */
+    private Batch removalOfDamaged(String id) {
+        Batch batch = new Batch().removeRecord(id);
+        try {
+            for (Field f : Field.INDEXED) {
+                engine.forEachIndexEntry(f.index, (key, named) -> {
+                    if (id.equals(named)) {
+                        batch.removeIndex(f.index, key);
+                    }
+                });
+            }
+        } catch (EngineException e) {
+            throw translate(e);
+        }
+        invalidateAll(); // its values are unknown, so are the cache keys that might name it
+        return batch;
     }
 
     @Override

@@ -190,4 +190,29 @@ class TamperTest {
             throw new AssertionError(what + ": lookup threw " + e, e);
         }
     }
+
+    @Test
+    void aDamagedRecordCanBeDeletedAndTakesItsIndexEntriesWithIt() throws IOException {
+        Path p = copyOfPristine("delete-damaged.db");
+        OAuthToken a = originals.get(5);
+        try (MapDbEngine engine = MapDbEngine.open(p, 4)) {
+            byte[] sealed = engine.get(a.getId());
+            sealed[sealed.length - 1] ^= 1; // break its tag
+            engine.commit(new Batch().putRecord(a.getId(), sealed));
+        }
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).open()) {
+            assertEquals(ErrorCode.INTEGRITY, assertThrows(TokenStoreException.class,
+                    () -> vault.findTokenById(a.getId())).code());
+            vault.deleteToken(a.getId());
+            assertEquals(ErrorCode.NOT_FOUND, assertThrows(TokenStoreException.class,
+                    () -> vault.findTokenById(a.getId())).code());
+            assertEquals(null, vault.findToken(OAuthToken.builder().userName(a.getUserName()).build()));
+            assertEquals(null, vault.findToken(OAuthToken.builder().accessToken(a.getAccessToken()).build()));
+            VerifyReport report = vault.verify();
+            assertTrue(report.isClean(), report.problems().toString());
+            assertEquals(originals.size() - 1, vault.getTokens().size());
+            // the values it held are free again
+            vault.saveToken(OAuthToken.builder().userName(a.getUserName()).accessToken(a.getAccessToken()).build());
+        }
+    }
 }

@@ -191,20 +191,32 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     /** Branches 1 to 4 of the contract; the first that applies decides. */
     private TokenRecord select(TokenRecord q) {
-        TokenRecord byContent = selectByContent(q, this::lookup);
-        if (byContent != null || appliesByContent(q)) {
-            return byContent;
+        ContentBranch branch = ContentBranch.of(q);
+        if (branch != ContentBranch.NONE) {
+            return selectByContent(q, branch, this::lookup);
         }
         String id = q.id();
         return id == null ? null : lookup(Field.ID, id);
     }
 
-    private static boolean appliesByContent(TokenRecord q) {
-        boolean clientId = q.get(Field.CLIENT_ID) != null;
-        boolean clientSecret = q.get(Field.CLIENT_SECRET) != null;
-        return q.get(Field.USER_NAME) != null
-                || (q.get(Field.ACCESS_TOKEN) != null && !clientId && !clientSecret)
-                || ((q.get(Field.GRANT_TOKEN) != null || q.get(Field.REFRESH_TOKEN) != null) && clientId && clientSecret);
+    /** Which of the contract's branches 1 to 3 applies to a query; the conditions are written here only. */
+    private enum ContentBranch {
+        USER_NAME, ACCESS_TOKEN, GRANT_OR_REFRESH, NONE;
+
+        static ContentBranch of(TokenRecord q) {
+            boolean clientId = q.get(Field.CLIENT_ID) != null;
+            boolean clientSecret = q.get(Field.CLIENT_SECRET) != null;
+            if (q.get(Field.USER_NAME) != null) {
+                return USER_NAME;
+            }
+            if (q.get(Field.ACCESS_TOKEN) != null && !clientId && !clientSecret) {
+                return ACCESS_TOKEN;
+            }
+            if ((q.get(Field.GRANT_TOKEN) != null || q.get(Field.REFRESH_TOKEN) != null) && clientId && clientSecret) {
+                return GRANT_OR_REFRESH;
+            }
+            return NONE;
+        }
     }
 
     /** Reads one record by field and value; readers go through the cache, writers through a {@link WriteView}. */
@@ -214,24 +226,22 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     }
 
     /** Branches 1 to 3; {@code null} when none applies or the one that applies matches nothing. */
-    private static TokenRecord selectByContent(TokenRecord q, Lookup lookup) {
-        boolean clientId = q.get(Field.CLIENT_ID) != null;
-        boolean clientSecret = q.get(Field.CLIENT_SECRET) != null;
-        if (q.get(Field.USER_NAME) != null) {
-            return lookup.find(Field.USER_NAME, q.get(Field.USER_NAME));
+    private static TokenRecord selectByContent(TokenRecord q, ContentBranch branch, Lookup lookup) {
+        switch (branch) {
+            case USER_NAME:
+                return lookup.find(Field.USER_NAME, q.get(Field.USER_NAME));
+            case ACCESS_TOKEN:
+                return lookup.find(Field.ACCESS_TOKEN, q.get(Field.ACCESS_TOKEN));
+            case GRANT_OR_REFRESH:
+                TokenRecord byGrant = q.get(Field.GRANT_TOKEN) == null ? null
+                        : lookup.find(Field.GRANT_TOKEN, q.get(Field.GRANT_TOKEN));
+                if (byGrant != null || q.get(Field.REFRESH_TOKEN) == null) {
+                    return byGrant;
+                }
+                return lookup.find(Field.REFRESH_TOKEN, q.get(Field.REFRESH_TOKEN));
+            default:
+                return null;
         }
-        if (q.get(Field.ACCESS_TOKEN) != null && !clientId && !clientSecret) {
-            return lookup.find(Field.ACCESS_TOKEN, q.get(Field.ACCESS_TOKEN));
-        }
-        if ((q.get(Field.GRANT_TOKEN) != null || q.get(Field.REFRESH_TOKEN) != null) && clientId && clientSecret) {
-            TokenRecord byGrant = q.get(Field.GRANT_TOKEN) == null ? null
-                    : lookup.find(Field.GRANT_TOKEN, q.get(Field.GRANT_TOKEN));
-            if (byGrant != null || q.get(Field.REFRESH_TOKEN) == null) {
-                return byGrant;
-            }
-            return lookup.find(Field.REFRESH_TOKEN, q.get(Field.REFRESH_TOKEN));
-        }
-        return null;
     }
 
     /** The record whose {@code field} is {@code value}, through the cache when it is on. */
@@ -349,7 +359,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     @Override
     public void saveToken(OAuthToken token) {
-        saveTokens(List.of(token == null ? nullToken() : token));
+        checkOpen();
+        if (token == null) {
+            throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, "token must not be null");
+        }
+        saveTokens(List.of(token));
     }
 
     /**
@@ -403,10 +417,6 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     private static TokenStoreException atPosition(int i, TokenStoreException e) {
         return new TokenStoreException(e.code(), "tokens[" + i + "]: " + e.getMessage(), e);
-    }
-
-    private static OAuthToken nullToken() {
-        throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, "token must not be null");
     }
 
     /**
@@ -471,7 +481,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         if (in.id() != null) {
             return view.find(Field.ID, in.id());
         }
-        TokenRecord byContent = selectByContent(in, view);
+        TokenRecord byContent = selectByContent(in, ContentBranch.of(in), view);
         if (byContent != null) {
             return byContent;
         }

@@ -5,20 +5,18 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import java.io.InputStream;
 import java.security.GeneralSecurityException;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
-/** Shared helpers for the crypto tests: locating the known-answer vectors, hex, and a JDK-only reference HKDF. */
+/** Shared helpers for the crypto tests: loading the known-answer vectors, hex, and a JDK-only reference HKDF. */
 final class CryptoTestSupport {
     private static final HexFormat HEX = HexFormat.of();
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Where the vectors sit on the test class path: {@code store/src/test/resources/testvectors}. */
+    private static final String VECTORS_RESOURCE_DIR = "/testvectors/";
 
     private CryptoTestSupport() {
     }
@@ -32,35 +30,19 @@ final class CryptoTestSupport {
     }
 
     /**
-     * The shared test vector directory, {@code ../shared/testvectors} relative to the project root. Walks up from the
-     * working directory (Maven runs module tests in the module directory) and fails, never skips, when absent.
+     * Parses the known-answer vector file {@code fileName} from the test class path. A missing or unreadable file
+     * fails the calling test, never skips it: a crypto test that silently ran no vectors would prove nothing.
      */
-    static Path vectorsDir() {
-        Path start = Paths.get("").toAbsolutePath().normalize();
-        List<Path> tried = new ArrayList<>();
-        for (Path d = start; d != null; d = d.getParent()) {
-            for (Path candidate : new Path[] {d.resolve("shared").resolve("testvectors"),
-                    d.resolve("..").resolve("shared").resolve("testvectors")}) {
-                Path c = candidate.normalize();
-                tried.add(c);
-                if (Files.isRegularFile(c.resolve("aes_gcm_test.json"))) {
-                    return c;
-                }
-            }
-        }
-        return fail("test vectors not found: no shared/testvectors/aes_gcm_test.json above " + start
-                + "; tried " + tried);
-    }
-
     static JsonNode loadVectors(String fileName) {
-        Path p = vectorsDir().resolve(fileName);
-        if (!Files.isRegularFile(p)) {
-            fail("test vector file missing: " + p);
-        }
-        try {
-            return JSON.readTree(p.toFile());
+        String resource = VECTORS_RESOURCE_DIR + fileName;
+        try (InputStream in = CryptoTestSupport.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                return fail("test vector resource missing from the class path: " + resource
+                        + " (expected in store/src/test/resources" + resource + ")");
+            }
+            return JSON.readTree(in);
         } catch (IOException e) {
-            return fail("cannot parse " + p + ": " + e);
+            return fail("cannot parse test vector resource " + resource + ": " + e);
         }
     }
 

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** DESIGN.md section 3, rule by rule, on the file and memory stores with the cache on and off. */
+/** docs/ARCHITECTURE.md section 3, rule by rule, on the file and memory stores with the cache on and off. */
 class ContractTest {
     @TempDir Path dir;
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Model-based test: seeded random sequences of operations run against {@link TokenVault} and against a plain
- * in-memory model of the contract of DESIGN.md section 3 (written here from the text, sharing no code with the
+ * in-memory model of the contract of docs/ARCHITECTURE.md section 3 (written here from the text, sharing no code with the
  * store), comparing every result, every error code and every object the caller gets back, step by step.
  *
  * <p>Field values come from small pools, so that lookups hit, saves collide, updates merge and conflicts happen
@@ -47,7 +47,7 @@ class ModelTest {
     private static final int FIELDS = 10;
     private static final String[] NAMES = {"id", "userName", "clientId", "clientSecret", "refreshToken",
         "accessToken", "grantToken", "expiryTime", "redirectUrl", "apiDomain"};
-    /** The unique fields (DESIGN.md section 3): user name, access, grant and refresh token. */
+    /** The unique fields (docs/ARCHITECTURE.md section 3.3): user name, access, grant and refresh token. */
     private static final int[] UNIQUE = {USER, ACCESS, GRANT, REFRESH};
 
     private static final List<Function<OAuthToken, String>> GET = List.of(OAuthToken::getId,
@@ -117,7 +117,7 @@ class ModelTest {
 
     // ------------------------------------------------------------------ the model
 
-    /** The contract of DESIGN.md section 3 over a list of records (String[FIELDS], null = absent). */
+    /** The contract of docs/ARCHITECTURE.md section 3 over a list of records (String[FIELDS], null = absent). */
     static final class Model {
         final List<String[]> records = new ArrayList<>();
 

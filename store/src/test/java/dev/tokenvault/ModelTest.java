@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Model-based test: seeded random sequences of operations run against {@link TokenVault} and against a plain
- * in-memory model of the contract of docs/ARCHITECTURE.md section 3 (written here from the text, sharing no code with the
- * store), comparing every result, every error code and every object the caller gets back, step by step.
+ * in-memory model of the contract of docs/ARCHITECTURE.md section 3 (written here from the text, sharing no code with
+ * the store), comparing every result, every error code and every object the caller gets back, step by step.
  *
  * <p>Field values come from small pools, so that lookups hit, saves collide, updates merge and conflicts happen
  * often. Sequences run on all four store variants; file stores are closed and reopened at random steps, and every

@@ -28,10 +28,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The crypto engine choice of docs/ARCHITECTURE.md section 5, kept measured: one seal and one open of a 400-byte record with
- * AES-256-GCM (96-bit nonce, 128-bit tag, about 50 bytes of associated data, as a tokenvault record has) through the
- * JDK's SunJCE provider (AES-NI, constant time) and through BouncyCastle's lightweight {@code GCMBlockCipher}; and
- * one blind-index HMAC-SHA256 of a 70-character token through {@code javax.crypto.Mac}, truncated to 16 bytes.
+ * The crypto engine choice of docs/ARCHITECTURE.md section 5, kept measured: one seal and one open of a 400-byte
+ * record with AES-256-GCM (96-bit nonce, 128-bit tag, about 50 bytes of associated data, as a tokenvault record has)
+ * through the JDK's SunJCE provider (AES-NI, constant time) and through BouncyCastle's lightweight
+ * {@code GCMBlockCipher}; and one blind-index HMAC-SHA256 of a 70-character token through {@code javax.crypto.Mac},
+ * truncated to 16 bytes.
  * A fresh nonce per seal (a counter here, so that {@code SecureRandom} is not measured; GCM refuses a reused one).
  */
 @State(Scope.Thread)

@@ -8,8 +8,8 @@ import java.security.SecureRandom;
 import java.util.function.Supplier;
 
 /**
- * The TokenStore contract of docs/ARCHITECTURE.md section 3 over a row lookup, shared by the baselines that implement it
- * correctly (tuned-sqlite, csv-file, map), so that they differ only in how they store and find rows.
+ * The TokenStore contract of docs/ARCHITECTURE.md section 3 over a row lookup, shared by the baselines that implement
+ * it correctly (tuned-sqlite, csv-file, map), so that they differ only in how they store and find rows.
  */
 public abstract class ContractBaseline implements TokenStore {
     private static final SecureRandom RANDOM = new SecureRandom();

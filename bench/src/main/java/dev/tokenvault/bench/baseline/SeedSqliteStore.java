@@ -27,7 +27,8 @@ import java.util.function.IntFunction;
  *       puts the id into the SQL unquoted, so ids here are decimal;</li>
  *   <li>its branch logic as written, including Python's precedence in {@code find_token} ({@code refresh is not None
  *       or grant is not None and client_id ... }) and its {@code " limit 1"} on every select, so that a query that
- *       matches no branch returns the first row of the table (docs/ARCHITECTURE.md section 3.2, rule 5, warns about this).</li>
+ *       matches no branch returns the first row of the table (docs/ARCHITECTURE.md section 3.2, rule 5, warns
+ *       about this).</li>
  * </ul>
  * The article's {@code update ... where ... limit 1} is kept (sqlite-jdbc is built with
  * {@code SQLITE_ENABLE_UPDATE_DELETE_LIMIT}). One deviation: when no update branch applies, the article executes

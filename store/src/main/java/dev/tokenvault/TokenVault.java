@@ -86,6 +86,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private IndexBuild indexBuild;
     // guarded by writeLock: keys replaced by a rotation, which readers may still hold; wiped at close
     private final List<Runnable> retired = new ArrayList<>();
+    // guarded by writeLock: the key state the engine holds (staged or durable) while a write action runs
+    private KeySavepoint savepoint;
 
     /**
      * Keys derived at open; replaced whole on rotation. {@code indexGeneration} is the engine's index generation that
@@ -95,6 +97,12 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     /** An index generation being built beside the current one, and the blind index it is built with. */
     private record IndexBuild(int generation, BlindIndex blindIndex) { }
+
+    /**
+     * The key state that the engine holds: what a write puts back when its batch is abandoned before staging, so
+     * that no later seal uses a data key version that no committed keyring holds.
+     */
+    private record KeySavepoint(Keys keys, Map<Integer, Long> seals) { }
 
     private record LookupKey(Field field, String value) { }
 
@@ -574,7 +582,12 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
-    /** Adds a data key version to the keyring in {@code batch}; the new keys take effect at once. */
+    /**
+     * Adds a data key version to the keyring in {@code batch}. The new keys are published at once, because readers
+     * need them for the records this batch stages; a write whose batch is abandoned before it is staged puts the
+     * previous keys back ({@link #keyStateUndoneOnFailure}), and a commit that fails reloads them from the engine
+     * ({@link #reloadKeyState}).
+     */
     private Keys rollDataKey(Batch batch) {
         Keys k = keys;
         Keyring next = k.keyring().withNewDataKey(random);
@@ -679,7 +692,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      * arrive during that commit's fsync are served by the next one together.
      */
     private void write(LongSupplier action) {
-        PendingWrite w = new PendingWrite(action);
+        PendingWrite w = new PendingWrite(() -> keyStateUndoneOnFailure(action));
         writeQueue.add(w);
         boolean interrupted = false;
         while (!w.done) {
@@ -753,6 +766,43 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
+    /**
+     * Under the write lock: runs one write action; when it fails before its batch is staged (a {@code CONFLICT} or
+     * invalid token later in {@code saveTokens}, an {@code IO} failure while staging, an {@code Error}), the key
+     * state goes back to what the engine holds, whatever the failure: a data-key rollover made for the abandoned
+     * batch is forgotten, and its new key wiped.
+     */
+    private long keyStateUndoneOnFailure(LongSupplier action) {
+        savepoint = new KeySavepoint(keys, Map.copyOf(seals));
+        boolean succeeded = false;
+        try {
+            long ticket = action.getAsLong();
+            succeeded = true;
+            return ticket;
+        } finally {
+            if (!succeeded) {
+                restore(savepoint);
+            }
+            savepoint = null;
+        }
+    }
+
+    /** Under the write lock: puts back the key state of {@code saved}, wiping the data keys made since. */
+    private void restore(KeySavepoint saved) {
+        Keys abandoned = keys;
+        keys = saved.keys();
+        seals.clear();
+        seals.putAll(saved.seals());
+        if (abandoned != saved.keys()) {
+            // No staged record uses a version made since, so no reader can need its key.
+            abandoned.keyring().dataKeys().forEach((version, key) -> {
+                if (saved.keys().keyring().dataKey(version) != key) {
+                    key.destroy();
+                }
+            });
+        }
+    }
+
     /** After a failed commit: the keyring and seal counters as the engine holds them again. */
     private void reloadKeyState() {
         Keys k = keys;
@@ -764,6 +814,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
             }
             keys = new Keys(k.header(), keyring, k.blindIndex(), engine.indexGeneration());
+            retired.add(k.keyring()::destroy); // readers may still hold the replaced keyring; wiped at close
         } catch (AEADBadTagException | RuntimeException e) {
             // The engine is unusable; every later call reports its own error.
         }
@@ -1367,7 +1418,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     private long stage(Batch batch) {
         try {
-            return engine.stage(batch);
+            long ticket = engine.stage(batch);
+            if (savepoint != null) {
+                savepoint = new KeySavepoint(keys, Map.copyOf(seals)); // the engine holds this state now
+            }
+            return ticket;
         } catch (EngineException e) {
             invalidateAll();
             throw translate(e);
@@ -1463,6 +1518,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         private Duration cacheExpireAfterWrite = Duration.ofMinutes(10);
         private Clock clock = Clock.systemUTC();
         private long sealLimit = DEFAULT_SEAL_LIMIT;
+        private java.util.function.UnaryOperator<RecordEngine> engineWrapper = java.util.function.UnaryOperator.identity();
 
         private Builder() {
         }
@@ -1521,6 +1577,12 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             return this;
         }
 
+        /** Test seam: wraps the engine the vault uses, for example to make a staging fail. */
+        Builder engineWrapper(java.util.function.UnaryOperator<RecordEngine> wrapper) {
+            this.engineWrapper = wrapper;
+            return this;
+        }
+
         /** Test seam: seals per data key before a new version begins. */
         Builder sealLimit(long sealLimit) {
             if (sealLimit < 1) {
@@ -1551,8 +1613,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             }
             RecordEngine engine;
             try {
-                engine = inMemory ? MapDbEngine.inMemory(Field.INDEXED.length)
-                        : MapDbEngine.open(path, Field.INDEXED.length);
+                engine = engineWrapper.apply(inMemory ? MapDbEngine.inMemory(Field.INDEXED.length)
+                        : MapDbEngine.open(path, Field.INDEXED.length));
             } catch (EngineException e) {
                 throw new TokenStoreException(switch (e.kind()) {
                     case LOCKED -> ErrorCode.LOCKED;

@@ -104,7 +104,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     private record KeySavepoint(Keys keys, Map<Integer, Long> seals) { }
 
-    private record LookupKey(Field field, String value) { }
+    /** A cache key: the value may be a token, so {@link #toString()} names only the field. */
+    private record LookupKey(Field field, String value) {
+        @Override
+        public String toString() {
+            return "LookupKey[" + field + "]";
+        }
+    }
 
     private record Cached(TokenRecord record, long epoch) { }
 
@@ -125,6 +131,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private void unlock(MasterKey masterKey) {
         byte[] headerBytes = engine.getMeta(META_HEADER);
         if (headerBytes == null) {
+            if (!isBlank()) {
+                // initialising would overwrite the keyring and make every existing record unreadable for good
+                throw new TokenStoreException(ErrorCode.CORRUPT, where + " has records, keys or index entries but"
+                        + " no store header; it is not initialised again");
+            }
             initialise(masterKey);
             return;
         }
@@ -149,6 +160,19 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());
+    }
+
+    /** Whether the store holds nothing at all: no record, keyring, key check, seal count or index entry. */
+    private boolean isBlank() {
+        if (engine.size() != 0 || engine.getMeta(META_KEYRING) != null || engine.getMeta(META_KEY_CHECK) != null
+                || engine.getMeta(META_SEALS + 1) != null) {
+            return false;
+        }
+        boolean[] entries = new boolean[1];
+        for (Field f : Field.INDEXED) {
+            engine.forEachIndexEntry(f.index, (key, id) -> entries[0] = true);
+        }
+        return !entries[0];
     }
 
     private void initialise(MasterKey masterKey) {
@@ -858,16 +882,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         writeLock.lock();
         try {
             checkOpen();
-            Keys before = keys;
-            Map<Integer, Long> sealsBefore = new HashMap<>(seals);
+            KeySavepoint before = new KeySavepoint(keys, Map.copyOf(seals));
             Batch batch = new Batch();
             rollDataKey(batch);
             try {
                 commitNow(batch);
             } catch (RuntimeException e) {
-                keys = before;
-                seals.clear();
-                seals.putAll(sealsBefore);
+                restore(before); // wipes the new data key
                 throw e;
             }
         } finally {

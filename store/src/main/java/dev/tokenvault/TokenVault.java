@@ -7,6 +7,7 @@ import dev.tokenvault.crypto.KeyCheck;
 import dev.tokenvault.crypto.KeyHierarchy;
 import dev.tokenvault.crypto.Keyring;
 import dev.tokenvault.crypto.RecordSeal;
+import dev.tokenvault.crypto.SealCount;
 import dev.tokenvault.crypto.SecretBytes;
 import dev.tokenvault.engine.Batch;
 import dev.tokenvault.engine.EngineException;
@@ -78,6 +79,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private volatile Keys keys;
     // the current keyring wrap key, kept so that data-key rotation needs no master key; guarded by writeLock
     private SecretBytes wrapKey;
+    // authenticates the seal counts under a key derived from wrapKey; guarded by writeLock
+    private SealCount sealCount;
     // guarded by writeLock
     private final Map<Integer, Long> seals = new HashMap<>();
     /** Held by the operations that rewrite the whole store: resealAll, rotateIndexKey, repair, compact. */
@@ -154,10 +157,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             }
             wrapKey = kh.wrapKey().duplicate();
         }
-        for (Integer version : keyring.dataKeys().keySet()) {
-            byte[] count = engine.getMeta(META_SEALS + version);
-            seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
-        }
+        sealCount = new SealCount(wrapKey, header.storeId);
+        loadSeals(keyring);
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());
     }
@@ -182,9 +183,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         Keyring keyring = Keyring.generate(random);
         Batch batch = new Batch();
         SecretBytes newWrapKey = putKeyMeta(batch, header, keyring, masterKey);
-        batch.putMeta(META_SEALS + 1, longBytes(0));
-        engine.commit(batch);
         wrapKey = newWrapKey;
+        sealCount = new SealCount(wrapKey, storeId);
+        batch.putMeta(META_SEALS + 1, sealCount.encode(1, 0));
+        engine.commit(batch);
         seals.put(1, 0L);
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());
@@ -599,7 +601,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         try {
             byte[] sealed = RecordSeal.seal(version, k.keyring().currentDataKey(), plain, k.header().storeId, r.id());
             seals.put(version, count + 1);
-            batch.putMeta(META_SEALS + version, longBytes(count + 1));
+            batch.putMeta(META_SEALS + version, sealCount.encode(version, count + 1));
             return sealed;
         } finally {
             Arrays.fill(plain, (byte) 0);
@@ -616,7 +618,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         Keys k = keys;
         Keyring next = k.keyring().withNewDataKey(random);
         byte[] wrapped = next.wrap(wrapKey, k.header().storeId, random);
-        batch.putMeta(META_KEYRING, wrapped).putMeta(META_SEALS + next.currentVersion(), longBytes(0));
+        batch.putMeta(META_KEYRING, wrapped)
+                .putMeta(META_SEALS + next.currentVersion(), sealCount.encode(next.currentVersion(), 0));
         seals.put(next.currentVersion(), 0L);
         Keys updated = new Keys(k.header(), next, k.blindIndex(), k.indexGeneration());
         keys = updated;
@@ -832,15 +835,24 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         Keys k = keys;
         try {
             Keyring keyring = Keyring.unwrap(engine.getMeta(META_KEYRING), wrapKey, k.header().storeId);
-            seals.clear();
-            for (Integer version : keyring.dataKeys().keySet()) {
-                byte[] count = engine.getMeta(META_SEALS + version);
-                seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
-            }
+            loadSeals(keyring);
             keys = new Keys(k.header(), keyring, k.blindIndex(), engine.indexGeneration());
             retired.add(k.keyring()::destroy); // readers may still hold the replaced keyring; wiped at close
         } catch (AEADBadTagException | RuntimeException e) {
             // The engine is unusable; every later call reports its own error.
+        }
+    }
+
+    /**
+     * Reads the seal count of every version of {@code keyring}. A count that is missing or fails authentication
+     * counts as exhausted, never as 0: the next seal then begins a new data key version instead of stretching a
+     * budget that someone who can write the file tried to reset.
+     */
+    private void loadSeals(Keyring keyring) {
+        seals.clear();
+        for (Integer version : keyring.dataKeys().keySet()) {
+            long count = sealCount.decode(version, engine.getMeta(META_SEALS + version));
+            seals.put(version, count < 0 ? sealLimit : count);
         }
     }
 
@@ -862,14 +874,20 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             StoreHeader header = StoreHeader.create(k.header().storeId, newKey, random);
             Batch batch = new Batch();
             SecretBytes newWrapKey = putKeyMeta(batch, header, k.keyring(), newKey);
+            SealCount newSealCount = new SealCount(newWrapKey, header.storeId);
+            // the counts are authenticated under the wrap key: re-authenticated in the same commit
+            seals.forEach((version, count) -> batch.putMeta(META_SEALS + version, newSealCount.encode(version, count)));
             try {
                 commitNow(batch);
             } catch (RuntimeException e) {
+                newSealCount.close();
                 newWrapKey.destroy();
                 throw e;
             }
             wrapKey.destroy();
             wrapKey = newWrapKey;
+            sealCount.close();
+            sealCount = newSealCount;
             keys = new Keys(header, k.keyring(), k.blindIndex(), k.indexGeneration());
         } finally {
             writeLock.unlock();
@@ -1429,6 +1447,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 if (wrapKey != null) {
                     wrapKey.destroy();
                 }
+                if (sealCount != null) {
+                    sealCount.close();
+                }
             }
         } finally {
             writeLock.unlock();
@@ -1504,10 +1525,6 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         byte[] b = new byte[16];
         random.nextBytes(b);
         return java.util.HexFormat.of().formatHex(b);
-    }
-
-    private static byte[] longBytes(long v) {
-        return ByteBuffer.allocate(8).putLong(v).array();
     }
 
     private TokenStoreException translate(EngineException e) {

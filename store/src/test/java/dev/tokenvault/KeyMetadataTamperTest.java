@@ -120,4 +120,60 @@ class KeyMetadataTamperTest {
             assertEquals(1, v.getTokens().size());
         }
     }
+
+    /**
+     * The seal counts are authenticated: a count removed, reset to zero (also in the old unauthenticated 8-byte
+     * form) or copied from another version counts as exhausted, so the next seal begins a new data key version
+     * instead of stretching the old key's nonce budget.
+     */
+    @Test
+    void aMissingOrForgedSealCountCountsAsExhausted() {
+        Path file = dir.resolve("counts.db");
+        MasterKey key = MasterKey.generate();
+        int limit = 5;
+        OAuthToken t;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+            t = saved(v, full("d"));
+            v.rotateDataKey(); // version 2, count 0: an authentic zero to copy
+            v.saveToken(OAuthToken.builder().id(t.getId()).expiryTime("2").build());
+            assertEquals(java.util.Map.of(1, 1L, 2, 1L), v.stats().sealsPerKeyVersion());
+        }
+        byte[][] authentic = new byte[1][];
+        edit(file, e -> authentic[0] = e.getMeta("seals.2"));
+        java.util.List<Consumer<MapDbEngine>> forgeries = java.util.List.of(
+                e -> e.commit(new Batch().removeMeta("seals.2")),
+                e -> e.commit(new Batch().putMeta("seals.2", new byte[8])),
+                e -> {
+                    byte[] zero = authentic[0].clone();
+                    java.util.Arrays.fill(zero, 0, 8, (byte) 0); // the count lowered, the tag kept
+                    e.commit(new Batch().putMeta("seals.2", zero));
+                },
+                e -> e.commit(new Batch().putMeta("seals.2", e.getMeta("seals.1"))));
+        for (Consumer<MapDbEngine> forge : forgeries) {
+            edit(file, e -> e.commit(new Batch().putMeta("seals.2", authentic[0])));
+            edit(file, forge);
+            try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+                assertEquals(2, v.stats().currentKeyVersion());
+                assertEquals((long) limit, v.stats().sealsPerKeyVersion().get(2), "a forged count was believed");
+            }
+        }
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+            OAuthToken again = saved(v, full("e"));
+            assertEquals(3, v.stats().currentKeyVersion(), "the next seal did not begin a new version");
+            assertEquals(again, v.findTokenById(again.getId()));
+        }
+        // an authentic count survives reopen unchanged, also after rotateMasterKey re-authenticated it
+        MasterKey next = MasterKey.generate();
+        edit(file, e -> e.commit(new Batch().putMeta("seals.2", authentic[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+            assertEquals(1L, v.stats().sealsPerKeyVersion().get(2));
+            v.rotateMasterKey(next);
+        }
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(next).sealLimit(limit).open()) {
+            assertEquals(1L, v.stats().sealsPerKeyVersion().get(2));
+            assertEquals(1L, v.stats().sealsPerKeyVersion().get(3));
+            assertEquals(t.getId(), v.findTokenById(t.getId()).getId());
+            assertTrue(v.verify().isClean());
+        }
+    }
 }

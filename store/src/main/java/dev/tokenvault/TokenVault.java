@@ -158,6 +158,15 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             wrapKey = kh.wrapKey().duplicate();
         }
         sealCount = new SealCount(wrapKey, header.storeId);
+        int newest = java.util.Collections.max(keyring.dataKeys().keySet());
+        if (engine.getMeta(META_SEALS + (newest + 1)) != null) {
+            // a rollover writes the keyring and the new version's count in one commit: the keyring was put back
+            keyring.destroy();
+            sealCount.close();
+            wrapKey.destroy();
+            throw new TokenStoreException(ErrorCode.CORRUPT, "the keyring of " + where + " is older than its seal"
+                    + " counts: an older keyring was put back into the file");
+        }
         loadSeals(keyring);
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());

@@ -1,16 +1,11 @@
 package dev.tokenvault;
 
+import dev.tokenvault.crypto.Argon2id;
 import dev.tokenvault.crypto.SecretBytes;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.Set;
 import javax.security.auth.Destroyable;
 
 /**
@@ -68,36 +63,60 @@ public final class MasterKey implements Destroyable {
     }
 
     /**
-     * A key from a file holding 32 raw bytes or the base64 text of 32 bytes. On POSIX file systems the file must not
-     * be readable or writable by group or others.
+     * A key from a file. Two formats are accepted:
+     * <ul>
+     *   <li>the standard base64 text of 32 bytes, with optional white space around it (what {@code tokenvault keygen}
+     *       writes; the recommended format);</li>
+     *   <li>exactly 32 raw bytes, unless every byte is printable ASCII or white space: such a file is a typed
+     *       password, not a random key, and is refused (use {@link #fromPassphrase} for a passphrase).</li>
+     * </ul>
+     *
+     * <p>The file must be a regular file of at most {@value #MAX_KEY_FILE_BYTES} bytes, owned by the user this
+     * process runs as, with no permission for group or others ({@code chmod 600}). Symbolic links are resolved once;
+     * the resolved file is then opened without following links, and its identity (device, inode) and change time are
+     * read before it is opened and again after it is read: a file replaced, renamed, re-linked or re-moded during
+     * the read is refused. On a file system without POSIX permissions (for example FAT, or Windows) the file is
+     * refused, because nothing would show who can read it: read the key yourself and use {@link #fromBytes}, or use
+     * {@link #fromEnvironment}. The file's bytes are wiped after use and never become a {@code String}.
+     *
+     * @throws TokenStoreException {@code INVALID_ARGUMENT} naming the file and the rule (never its content),
+     *         {@code IO} when it cannot be read
      */
     public static MasterKey fromFile(Path file) {
         if (file == null) {
             throw invalid("master key file must not be null");
         }
-        checkPermissions(file);
-        byte[] content;
-        try {
-            content = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, "master key file " + file + " does not exist");
-        } catch (IOException e) {
-            throw new TokenStoreException(ErrorCode.IO, "cannot read master key file " + file, e);
-        }
+        byte[] content = KeyFile.read(file);
         try {
             if (content.length == LENGTH) {
+                if (KeyFile.looksTyped(content)) {
+                    throw invalid("master key file " + file + " holds 32 printable characters, which looks like a"
+                            + " password, not a random key; write a key with `tokenvault keygen` (base64 text of"
+                            + " 32 random bytes), or use a passphrase store");
+                }
                 return fromBytes(content);
             }
-            String text = new String(content, StandardCharsets.US_ASCII);
+            byte[] decoded = KeyFile.decodeBase64(content);
+            if (decoded != null && decoded.length != LENGTH) {
+                Arrays.fill(decoded, (byte) 0);
+                decoded = null;
+            }
+            if (decoded == null) {
+                throw invalid("master key file " + file + " must hold the base64 text of 32 bytes (as `tokenvault"
+                        + " keygen` writes it) or 32 random raw bytes");
+            }
             try {
-                return fromBase64(text);
-            } catch (TokenStoreException e) {
-                throw invalid("master key file " + file + " must hold 32 raw bytes or their base64 text");
+                return fromBytes(decoded);
+            } finally {
+                Arrays.fill(decoded, (byte) 0);
             }
         } finally {
             Arrays.fill(content, (byte) 0);
         }
     }
+
+    /** Most bytes a key file may hold: base64 of 32 bytes is 44 characters, plus white space. */
+    public static final int MAX_KEY_FILE_BYTES = 1024;
 
     /** A key from the base64 text in environment variable {@code name}. */
     public static MasterKey fromEnvironment(String name) {
@@ -118,6 +137,13 @@ public final class MasterKey implements Destroyable {
     /**
      * A key derived from a passphrase with Argon2id (RFC 9106's second recommendation: 64 MiB, 3 passes, 4 lanes)
      * and the random salt in the store header. The characters are copied; the caller may wipe its array.
+     *
+     * <p>The passphrase is normalised to Unicode NFC before it is encoded as UTF-8, so the same passphrase typed
+     * on systems that compose accents differently ("é" as one character or as "e" and a combining accent) opens the
+     * same store. Text that is not valid Unicode (an unpaired surrogate) is refused rather than encoded lossily.
+     *
+     * @throws TokenStoreException {@code INVALID_ARGUMENT} when the passphrase is null, empty or not valid Unicode
+     *         text; the message never holds any of its characters
      */
     public static MasterKey fromPassphrase(char[] passphrase) {
         if (passphrase == null) {
@@ -125,6 +151,11 @@ public final class MasterKey implements Destroyable {
         }
         if (passphrase.length == 0) {
             throw invalid("passphrase must not be empty");
+        }
+        try {
+            Arrays.fill(Argon2id.passphraseBytes(passphrase), (byte) 0);
+        } catch (IllegalArgumentException e) {
+            throw invalid("passphrase must be valid Unicode text: it holds an unpaired surrogate");
         }
         return new MasterKey(null, passphrase.clone());
     }
@@ -172,28 +203,7 @@ public final class MasterKey implements Destroyable {
         return "MasterKey[" + (passphrase != null ? "passphrase" : "256-bit") + (destroyed ? ", destroyed]" : "]");
     }
 
-    private static void checkPermissions(Path file) {
-        Set<PosixFilePermission> perms;
-        try {
-            perms = Files.getPosixFilePermissions(file); // follows links: the target's mode is what matters
-        } catch (UnsupportedOperationException e) {
-            return; // not a POSIX file system: nothing to check
-        } catch (NoSuchFileException e) {
-            throw invalid("master key file " + file + " does not exist");
-        } catch (IOException e) {
-            throw new TokenStoreException(ErrorCode.IO, "cannot read permissions of master key file " + file, e);
-        }
-        for (PosixFilePermission p : perms) {
-            switch (p) {
-                case GROUP_READ, GROUP_WRITE, OTHERS_READ, OTHERS_WRITE ->
-                        throw invalid("master key file " + file + " must not be readable or writable by group or"
-                                + " others; run: chmod 600 " + file);
-                default -> { }
-            }
-        }
-    }
-
-    private static TokenStoreException invalid(String message) {
+    static TokenStoreException invalid(String message) {
         return new TokenStoreException(ErrorCode.INVALID_ARGUMENT, message);
     }
 }

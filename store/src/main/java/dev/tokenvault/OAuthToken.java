@@ -6,7 +6,7 @@ import java.util.Objects;
  * An OAuth token record, a mutable bean shaped like the Zoho SDK's token.
  *
  * <p>{@code expiryTime} is the absolute expiry in epoch milliseconds, as decimal digits. An empty string is treated
- * as absent by the store. {@link #toString()} never prints a token or the client secret.
+ * as absent by the store. {@link #toString()} never prints a token, the client secret or the user name.
  *
  * <p>Instances are not thread-safe; the store never keeps a reference to one.
  */
@@ -90,10 +90,15 @@ public final class OAuthToken {
                 expiryTime, redirectUrl, apiDomain);
     }
 
-    /** Names every field; secrets (tokens and client secret) appear only as {@code ***} when present. */
+    /**
+     * Names every field; the tokens, the client secret and the user name appear only as {@code ***} when present.
+     * The user name is not a credential, but it is personal data (usually an e-mail address) that the store never
+     * writes in the clear, so a log line must not either. The client id, the id, the expiry and the URLs are printed:
+     * the client id identifies the OAuth application, not a user, and travels in the clear in every OAuth redirect.
+     */
     @Override
     public String toString() {
-        return "OAuthToken{id=" + id + ", userName=" + userName + ", clientId=" + clientId
+        return "OAuthToken{id=" + id + ", userName=" + mask(userName) + ", clientId=" + clientId
                 + ", clientSecret=" + mask(clientSecret) + ", refreshToken=" + mask(refreshToken)
                 + ", accessToken=" + mask(accessToken) + ", grantToken=" + mask(grantToken)
                 + ", expiryTime=" + expiryTime + ", redirectUrl=" + redirectUrl + ", apiDomain=" + apiDomain + '}';

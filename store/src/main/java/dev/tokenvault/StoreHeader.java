@@ -45,7 +45,7 @@ final class StoreHeader {
                     : "this store is keyed by a passphrase, not a 256-bit master key");
         }
         return key.isPassphrase() ? Argon2id.deriveKey(key.passphrase(), salt, params)
-                : SecretBytes.copyOf(key.raw().copy());
+                : key.raw().duplicate(); // one copy, owned and wiped by the caller
     }
 
     byte[] encode() {
@@ -80,12 +80,22 @@ final class StoreHeader {
             if (kdf == KDF_ARGON2ID && b.remaining() == 28) {
                 byte[] salt = new byte[16];
                 b.get(salt);
-                return new StoreHeader(storeId, salt, new Argon2id.Params(b.getInt(), b.getInt(), b.getInt()));
+                return new StoreHeader(storeId, salt, boundedParams(b.getInt(), b.getInt(), b.getInt(), where));
             }
-        } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+        } catch (java.nio.BufferUnderflowException e) {
             // fall through
         }
         throw new TokenStoreException(ErrorCode.CORRUPT, where + " has a malformed store header");
+    }
+
+    /** Argon2id parameters within fixed bounds, checked before anything is allocated for them. */
+    private static Argon2id.Params boundedParams(int memoryKiB, int iterations, int parallelism, String where) {
+        try {
+            return new Argon2id.Params(memoryKiB, iterations, parallelism);
+        } catch (IllegalArgumentException e) {
+            throw new TokenStoreException(ErrorCode.CORRUPT, where + " has a store header with Argon2id parameters"
+                    + " out of bounds: " + e.getMessage());
+        }
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.tokenvault.crypto.KeyCheck;
 import dev.tokenvault.crypto.KeyHierarchy;
 import dev.tokenvault.crypto.Keyring;
 import dev.tokenvault.crypto.RecordSeal;
+import dev.tokenvault.crypto.SealCount;
 import dev.tokenvault.crypto.SecretBytes;
 import dev.tokenvault.engine.Batch;
 import dev.tokenvault.engine.EngineException;
@@ -78,6 +79,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private volatile Keys keys;
     // the current keyring wrap key, kept so that data-key rotation needs no master key; guarded by writeLock
     private SecretBytes wrapKey;
+    // authenticates the seal counts under a key derived from wrapKey; guarded by writeLock
+    private SealCount sealCount;
     // guarded by writeLock
     private final Map<Integer, Long> seals = new HashMap<>();
     /** Held by the operations that rewrite the whole store: resealAll, rotateIndexKey, repair, compact. */
@@ -86,6 +89,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private IndexBuild indexBuild;
     // guarded by writeLock: keys replaced by a rotation, which readers may still hold; wiped at close
     private final List<Runnable> retired = new ArrayList<>();
+    // guarded by writeLock: the key state the engine holds (staged or durable) while a write action runs
+    private KeySavepoint savepoint;
 
     /**
      * Keys derived at open; replaced whole on rotation. {@code indexGeneration} is the engine's index generation that
@@ -96,7 +101,19 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     /** An index generation being built beside the current one, and the blind index it is built with. */
     private record IndexBuild(int generation, BlindIndex blindIndex) { }
 
-    private record LookupKey(Field field, String value) { }
+    /**
+     * The key state that the engine holds: what a write puts back when its batch is abandoned before staging, so
+     * that no later seal uses a data key version that no committed keyring holds.
+     */
+    private record KeySavepoint(Keys keys, Map<Integer, Long> seals) { }
+
+    /** A cache key: the value may be a token, so {@link #toString()} names only the field. */
+    private record LookupKey(Field field, String value) {
+        @Override
+        public String toString() {
+            return "LookupKey[" + field + "]";
+        }
+    }
 
     private record Cached(TokenRecord record, long epoch) { }
 
@@ -117,6 +134,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private void unlock(MasterKey masterKey) {
         byte[] headerBytes = engine.getMeta(META_HEADER);
         if (headerBytes == null) {
+            if (!isBlank()) {
+                // initialising would overwrite the keyring and make every existing record unreadable for good
+                throw new TokenStoreException(ErrorCode.CORRUPT, where + " has records, keys or index entries but"
+                        + " no store header; it is not initialised again");
+            }
             initialise(masterKey);
             return;
         }
@@ -135,12 +157,32 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             }
             wrapKey = kh.wrapKey().duplicate();
         }
-        for (Integer version : keyring.dataKeys().keySet()) {
-            byte[] count = engine.getMeta(META_SEALS + version);
-            seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
+        sealCount = new SealCount(wrapKey, header.storeId);
+        int newest = java.util.Collections.max(keyring.dataKeys().keySet());
+        if (engine.getMeta(META_SEALS + (newest + 1)) != null) {
+            // a rollover writes the keyring and the new version's count in one commit: the keyring was put back
+            keyring.destroy();
+            sealCount.close();
+            wrapKey.destroy();
+            throw new TokenStoreException(ErrorCode.CORRUPT, "the keyring of " + where + " is older than its seal"
+                    + " counts: an older keyring was put back into the file");
         }
+        loadSeals(keyring);
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());
+    }
+
+    /** Whether the store holds nothing at all: no record, keyring, key check, seal count or index entry. */
+    private boolean isBlank() {
+        if (engine.size() != 0 || engine.getMeta(META_KEYRING) != null || engine.getMeta(META_KEY_CHECK) != null
+                || engine.getMeta(META_SEALS + 1) != null) {
+            return false;
+        }
+        boolean[] entries = new boolean[1];
+        for (Field f : Field.INDEXED) {
+            engine.forEachIndexEntry(f.index, (key, id) -> entries[0] = true);
+        }
+        return !entries[0];
     }
 
     private void initialise(MasterKey masterKey) {
@@ -150,9 +192,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         Keyring keyring = Keyring.generate(random);
         Batch batch = new Batch();
         SecretBytes newWrapKey = putKeyMeta(batch, header, keyring, masterKey);
-        batch.putMeta(META_SEALS + 1, longBytes(0));
-        engine.commit(batch);
         wrapKey = newWrapKey;
+        sealCount = new SealCount(wrapKey, storeId);
+        batch.putMeta(META_SEALS + 1, sealCount.encode(1, 0));
+        engine.commit(batch);
         seals.put(1, 0L);
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());
@@ -567,19 +610,25 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         try {
             byte[] sealed = RecordSeal.seal(version, k.keyring().currentDataKey(), plain, k.header().storeId, r.id());
             seals.put(version, count + 1);
-            batch.putMeta(META_SEALS + version, longBytes(count + 1));
+            batch.putMeta(META_SEALS + version, sealCount.encode(version, count + 1));
             return sealed;
         } finally {
             Arrays.fill(plain, (byte) 0);
         }
     }
 
-    /** Adds a data key version to the keyring in {@code batch}; the new keys take effect at once. */
+    /**
+     * Adds a data key version to the keyring in {@code batch}. The new keys are published at once, because readers
+     * need them for the records this batch stages; a write whose batch is abandoned before it is staged puts the
+     * previous keys back ({@link #keyStateUndoneOnFailure}), and a commit that fails reloads them from the engine
+     * ({@link #reloadKeyState}).
+     */
     private Keys rollDataKey(Batch batch) {
         Keys k = keys;
         Keyring next = k.keyring().withNewDataKey(random);
         byte[] wrapped = next.wrap(wrapKey, k.header().storeId, random);
-        batch.putMeta(META_KEYRING, wrapped).putMeta(META_SEALS + next.currentVersion(), longBytes(0));
+        batch.putMeta(META_KEYRING, wrapped)
+                .putMeta(META_SEALS + next.currentVersion(), sealCount.encode(next.currentVersion(), 0));
         seals.put(next.currentVersion(), 0L);
         Keys updated = new Keys(k.header(), next, k.blindIndex(), k.indexGeneration());
         keys = updated;
@@ -679,7 +728,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      * arrive during that commit's fsync are served by the next one together.
      */
     private void write(LongSupplier action) {
-        PendingWrite w = new PendingWrite(action);
+        PendingWrite w = new PendingWrite(() -> keyStateUndoneOnFailure(action));
         writeQueue.add(w);
         boolean interrupted = false;
         while (!w.done) {
@@ -753,19 +802,66 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
+    /**
+     * Under the write lock: runs one write action; when it fails before its batch is staged (a {@code CONFLICT} or
+     * invalid token later in {@code saveTokens}, an {@code IO} failure while staging, an {@code Error}), the key
+     * state goes back to what the engine holds, whatever the failure: a data-key rollover made for the abandoned
+     * batch is forgotten, and its new key wiped.
+     */
+    private long keyStateUndoneOnFailure(LongSupplier action) {
+        savepoint = new KeySavepoint(keys, Map.copyOf(seals));
+        boolean succeeded = false;
+        try {
+            long ticket = action.getAsLong();
+            succeeded = true;
+            return ticket;
+        } finally {
+            if (!succeeded) {
+                restore(savepoint);
+            }
+            savepoint = null;
+        }
+    }
+
+    /** Under the write lock: puts back the key state of {@code saved}, wiping the data keys made since. */
+    private void restore(KeySavepoint saved) {
+        Keys abandoned = keys;
+        keys = saved.keys();
+        seals.clear();
+        seals.putAll(saved.seals());
+        if (abandoned != saved.keys()) {
+            // No staged record uses a version made since, so no reader can need its key.
+            abandoned.keyring().dataKeys().forEach((version, key) -> {
+                if (saved.keys().keyring().dataKey(version) != key) {
+                    key.destroy();
+                }
+            });
+        }
+    }
+
     /** After a failed commit: the keyring and seal counters as the engine holds them again. */
     private void reloadKeyState() {
         Keys k = keys;
         try {
             Keyring keyring = Keyring.unwrap(engine.getMeta(META_KEYRING), wrapKey, k.header().storeId);
-            seals.clear();
-            for (Integer version : keyring.dataKeys().keySet()) {
-                byte[] count = engine.getMeta(META_SEALS + version);
-                seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
-            }
+            loadSeals(keyring);
             keys = new Keys(k.header(), keyring, k.blindIndex(), engine.indexGeneration());
+            retired.add(k.keyring()::destroy); // readers may still hold the replaced keyring; wiped at close
         } catch (AEADBadTagException | RuntimeException e) {
             // The engine is unusable; every later call reports its own error.
+        }
+    }
+
+    /**
+     * Reads the seal count of every version of {@code keyring}. A count that is missing or fails authentication
+     * counts as exhausted, never as 0: the next seal then begins a new data key version instead of stretching a
+     * budget that someone who can write the file tried to reset.
+     */
+    private void loadSeals(Keyring keyring) {
+        seals.clear();
+        for (Integer version : keyring.dataKeys().keySet()) {
+            long count = sealCount.decode(version, engine.getMeta(META_SEALS + version));
+            seals.put(version, count < 0 ? sealLimit : count);
         }
     }
 
@@ -787,14 +883,20 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             StoreHeader header = StoreHeader.create(k.header().storeId, newKey, random);
             Batch batch = new Batch();
             SecretBytes newWrapKey = putKeyMeta(batch, header, k.keyring(), newKey);
+            SealCount newSealCount = new SealCount(newWrapKey, header.storeId);
+            // the counts are authenticated under the wrap key: re-authenticated in the same commit
+            seals.forEach((version, count) -> batch.putMeta(META_SEALS + version, newSealCount.encode(version, count)));
             try {
                 commitNow(batch);
             } catch (RuntimeException e) {
+                newSealCount.close();
                 newWrapKey.destroy();
                 throw e;
             }
             wrapKey.destroy();
             wrapKey = newWrapKey;
+            sealCount.close();
+            sealCount = newSealCount;
             keys = new Keys(header, k.keyring(), k.blindIndex(), k.indexGeneration());
         } finally {
             writeLock.unlock();
@@ -807,16 +909,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         writeLock.lock();
         try {
             checkOpen();
-            Keys before = keys;
-            Map<Integer, Long> sealsBefore = new HashMap<>(seals);
+            KeySavepoint before = new KeySavepoint(keys, Map.copyOf(seals));
             Batch batch = new Batch();
             rollDataKey(batch);
             try {
                 commitNow(batch);
             } catch (RuntimeException e) {
-                keys = before;
-                seals.clear();
-                seals.putAll(sealsBefore);
+                restore(before); // wipes the new data key
                 throw e;
             }
         } finally {
@@ -1357,6 +1456,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 if (wrapKey != null) {
                     wrapKey.destroy();
                 }
+                if (sealCount != null) {
+                    sealCount.close();
+                }
             }
         } finally {
             writeLock.unlock();
@@ -1367,7 +1469,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     private long stage(Batch batch) {
         try {
-            return engine.stage(batch);
+            long ticket = engine.stage(batch);
+            if (savepoint != null) {
+                savepoint = new KeySavepoint(keys, Map.copyOf(seals)); // the engine holds this state now
+            }
+            return ticket;
         } catch (EngineException e) {
             invalidateAll();
             throw translate(e);
@@ -1430,10 +1536,6 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         return java.util.HexFormat.of().formatHex(b);
     }
 
-    private static byte[] longBytes(long v) {
-        return ByteBuffer.allocate(8).putLong(v).array();
-    }
-
     private TokenStoreException translate(EngineException e) {
         ErrorCode code = switch (e.kind()) {
             case IO -> ErrorCode.IO;
@@ -1463,6 +1565,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         private Duration cacheExpireAfterWrite = Duration.ofMinutes(10);
         private Clock clock = Clock.systemUTC();
         private long sealLimit = DEFAULT_SEAL_LIMIT;
+        private java.util.function.UnaryOperator<RecordEngine> engineWrapper = java.util.function.UnaryOperator.identity();
 
         private Builder() {
         }
@@ -1521,6 +1624,12 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             return this;
         }
 
+        /** Test seam: wraps the engine the vault uses, for example to make a staging fail. */
+        Builder engineWrapper(java.util.function.UnaryOperator<RecordEngine> wrapper) {
+            this.engineWrapper = wrapper;
+            return this;
+        }
+
         /** Test seam: seals per data key before a new version begins. */
         Builder sealLimit(long sealLimit) {
             if (sealLimit < 1) {
@@ -1551,8 +1660,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             }
             RecordEngine engine;
             try {
-                engine = inMemory ? MapDbEngine.inMemory(Field.INDEXED.length)
-                        : MapDbEngine.open(path, Field.INDEXED.length);
+                engine = engineWrapper.apply(inMemory ? MapDbEngine.inMemory(Field.INDEXED.length)
+                        : MapDbEngine.open(path, Field.INDEXED.length));
             } catch (EngineException e) {
                 throw new TokenStoreException(switch (e.kind()) {
                     case LOCKED -> ErrorCode.LOCKED;

@@ -129,6 +129,92 @@ class MasterKeyTest {
         }
     }
 
+    /** A 32-character typed password is not a 256-bit key: refused, naming the file and keygen, not the text. */
+    @Test
+    void fromFileRefusesThirtyTwoPrintableCharacters() throws Exception {
+        for (String typed : List.of("correct horse battery staple 123", "0123456789abcdef0123456789abcde\n")) {
+            byte[] content = typed.getBytes(StandardCharsets.US_ASCII);
+            assertEquals(32, content.length);
+            Path f = keyFile("typed-" + typed.length() + ".key", content, "rw-------");
+            TokenStoreException e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromFile(f));
+            assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains("keygen"), e.getMessage());
+            assertTrue(e.getMessage().contains("base64"), e.getMessage());
+            assertFalse(e.getMessage().contains(typed.strip()), e.getMessage());
+        }
+    }
+
+    /** Only a regular file of at most 1 KiB is read; a link is resolved once and its target checked. */
+    @Test
+    void fromFileReadsOnlyASmallRegularFileAndChecksALinksTarget() throws Exception {
+        Path folder = Files.createDirectory(dir.resolve("folder.key"));
+        Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
+        TokenStoreException e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromFile(folder));
+        assertTrue(e.getMessage().contains("regular file"), e.getMessage());
+
+        byte[] big = new byte[MasterKey.MAX_KEY_FILE_BYTES + 1];
+        Arrays.fill(big, (byte) 'A');
+        Path large = keyFile("large.key", big, "rw-------");
+        e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromFile(large));
+        assertTrue(e.getMessage().contains("at most"), e.getMessage());
+
+        Path target = keyFile("target.key", (key.base64() + "\n").getBytes(StandardCharsets.US_ASCII), "rw-------");
+        Path link = Files.createSymbolicLink(dir.resolve("link.key"), target);
+        opens(MasterKey.fromFile(link));
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
+        e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromFile(link));
+        assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
+    }
+
+    /**
+     * A key file another user owns could hold a key that user chose: refused even with mode 600. Changing a file's
+     * owner needs root, so this runs only as root.
+     */
+    @Test
+    void fromFileRefusesAKeyFileOwnedByAnotherUser() throws Exception {
+        Path f = keyFile("theirs.key", (key.base64() + "\n").getBytes(StandardCharsets.US_ASCII), "rw-------");
+        java.nio.file.attribute.UserPrincipal nobody;
+        try {
+            nobody = f.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+            Files.setOwner(f, nobody);
+        } catch (java.io.IOException notRoot) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false,
+                    "skipped: changing a file's owner needs root (" + notRoot + ")");
+            return;
+        }
+        TokenStoreException e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromFile(f));
+        assertTrue(e.getMessage().contains("owned by"), e.getMessage());
+        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+    }
+
+    /** Strict encoding: an unpaired surrogate is refused instead of becoming '?'; the message never echoes it. */
+    @Test
+    void aPassphraseThatIsNotValidUnicodeIsRefused() {
+        for (String bad : List.of("x\uD800", "\uDC00x", "ab\uDBFF")) {
+            TokenStoreException e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromPassphrase(bad.toCharArray()));
+            assertTrue(e.getMessage().contains("passphrase"), e.getMessage());
+            assertFalse(e.getMessage().contains(bad), e.getMessage());
+        }
+        MasterKey.fromPassphrase("x?".toCharArray()); // what a lenient encoder turned "x\uD800" into: fine itself
+    }
+
+    /** NFC: "café" typed composed or decomposed is the same passphrase and opens the same store. */
+    @Test
+    void composedAndDecomposedPassphrasesOpenTheSameStore() {
+        Path p = dir.resolve("nfc.db");
+        OAuthToken t;
+        try (TokenVault v = TokenVault.builder().path(p).masterKey(MasterKey.fromPassphrase("caf\u00e9 cr\u00e8me".toCharArray()))
+                .open()) {
+            t = saved(v, full("nfc"));
+        }
+        try (TokenVault v = TokenVault.builder().path(p)
+                .masterKey(MasterKey.fromPassphrase("cafe\u0301 cre\u0300me".toCharArray())).open()) {
+            assertEquals(t, v.findTokenById(t.getId()));
+        }
+        expect(ErrorCode.WRONG_KEY, () -> TokenVault.builder().path(p)
+                .masterKey(MasterKey.fromPassphrase("cafe cr\u00e8me".toCharArray())).open());
+    }
+
     @Test
     void fromFileOfAMissingFile() {
         Path missing = dir.resolve("missing.key");

@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The nonce limit: a data key seals at most {@code sealLimit} records (2^30 by default, a quarter of NIST SP
@@ -115,6 +117,60 @@ class NonceLimitTest {
             saved(v, full("fifth"));
             saved(v, full("sixth")); // over the limit: another version
             assertTrue(v.stats().currentKeyVersion() > r.currentKeyVersion());
+        }
+    }
+
+    /** How a batch that carries a data-key rollover can fail before it is staged. */
+    enum BatchFailure {
+        CONFLICT_LATER_IN_THE_BATCH(ErrorCode.CONFLICT),
+        INVALID_TOKEN_LATER_IN_THE_BATCH(ErrorCode.INVALID_ARGUMENT),
+        IO_WHILE_STAGING(ErrorCode.IO);
+
+        final ErrorCode code;
+
+        BatchFailure(ErrorCode code) {
+            this.code = code;
+        }
+    }
+
+    /**
+     * The seal that fills the current version rolls the data key over inside a batch that then fails; the saves
+     * after it must seal under a version that a committed keyring holds, so that after reopen every acknowledged
+     * token opens and {@code verify()} is clean.
+     */
+    @ParameterizedTest
+    @EnumSource(BatchFailure.class)
+    void aRolloverInABatchThatFailsIsForgottenWithTheBatch(BatchFailure failure) {
+        MasterKey key = MasterKey.generate();
+        Path file = dir.resolve("rollover-" + failure + ".db");
+        FailingEngine[] engine = new FailingEngine[1];
+        List<OAuthToken> acked = new ArrayList<>();
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(2)
+                .engineWrapper(e -> engine[0] = new FailingEngine(e)).open()) {
+            acked.add(saved(v, full("u1")));
+            acked.add(saved(v, full("u2"))); // version 1 is full: the next seal rolls over
+            int before = v.stats().currentKeyVersion();
+            List<OAuthToken> batch = new ArrayList<>(List.of(full("u3")));
+            switch (failure) {
+                case CONFLICT_LATER_IN_THE_BATCH -> batch.add(
+                        OAuthToken.builder().userName("someone-else").accessToken("access-u1").build());
+                case INVALID_TOKEN_LATER_IN_THE_BATCH -> batch.add(
+                        OAuthToken.builder().userName("no-token-yet").build());
+                case IO_WHILE_STAGING -> engine[0].failNextStage();
+            }
+            assertEquals(failure.code, StoreFixtures.expect(failure.code, () -> v.saveTokens(batch)).code());
+            assertEquals(before, v.stats().currentKeyVersion(), "the abandoned rollover is still current");
+            assertEquals(Map.of(before, 2L), v.stats().sealsPerKeyVersion());
+            acked.add(saved(v, full("u5")));
+            acked.add(saved(v, full("u6")));
+        }
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(2).open()) {
+            VerifyReport report = v.verify();
+            assertTrue(report.isClean(), report.problems().toString());
+            for (OAuthToken t : acked) {
+                assertEquals(t, v.findTokenById(t.getId()));
+            }
+            assertEquals(acked.size(), v.getTokens().size());
         }
     }
 

@@ -112,8 +112,10 @@ class SecretsOnDiskTest {
                 t.getGrantToken())) {
             assertFalse(s.contains(secret), s);
         }
-        assertTrue(s.contains(t.getClientId()), s); // not a secret: toString names it
-        assertTrue(s.contains("***"), s);
+        assertFalse(s.contains(t.getUserName()), s); // personal data, never written in the clear
+        assertTrue(s.contains(t.getClientId()), s); // not a secret: it names the OAuth application
+        assertTrue(s.contains("userName=***"), s);
+        assertTrue(OAuthToken.builder().build().toString().contains("userName=null"));
 
         try (TokenVault v = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
             OAuthToken a = tokens().get(0);
@@ -152,6 +154,17 @@ class SecretsOnDiskTest {
         assertFalse(ks.contains(java.util.Arrays.toString(raw)), ks);
         MasterKey p = MasterKey.fromPassphrase("Hunter2-Passphrase".toCharArray());
         assertFalse(p.toString().contains("Hunter2"), p.toString());
+    }
+
+    /** The cache's key holds the looked-up value, which may be a token: its toString must not print it. */
+    @Test
+    void theCacheKeyDoesNotPrintTheValue() throws Exception {
+        Class<?> type = Class.forName("dev.tokenvault.TokenVault$LookupKey");
+        java.lang.reflect.Constructor<?> make = type.getDeclaredConstructor(Field.class, String.class);
+        make.setAccessible(true);
+        String s = make.newInstance(Field.ACCESS_TOKEN, "1000.secret-access-token").toString();
+        assertFalse(s.contains("secret-access-token"), s);
+        assertTrue(s.contains("ACCESS_TOKEN"), s);
     }
 
     // ------------------------------------------------------------------ helpers

@@ -14,21 +14,46 @@ public final class Argon2id {
     private Argon2id() {
     }
 
-    /** Cost parameters: memory in KiB, passes, lanes. */
+    /** Most memory a derivation may use: 256 MiB, four times {@link #RFC9106_SECOND}'s. */
+    public static final int MAX_MEMORY_KIB = 256 * 1024;
+    /** Most passes a derivation may make. */
+    public static final int MAX_ITERATIONS = 10;
+    /** Most lanes a derivation may use. */
+    public static final int MAX_PARALLELISM = 16;
+
+    /**
+     * Cost parameters: memory in KiB, passes, lanes. The bounds are fixed, because the parameters are read from a
+     * store header before anything authenticates them: someone who can write the file must not be able to make
+     * {@code open()} allocate gigabytes or run for hours.
+     */
     public record Params(int memoryKiB, int iterations, int parallelism) {
         public Params {
-            if (parallelism < 1 || iterations < 1 || memoryKiB < 8 * parallelism) {
-                throw new IllegalArgumentException("Argon2id parameters out of range");
+            // parallelism first: within its bound, 8 * parallelism cannot overflow
+            if (parallelism < 1 || parallelism > MAX_PARALLELISM) {
+                throw new IllegalArgumentException("Argon2id parallelism must be 1 to " + MAX_PARALLELISM);
+            }
+            if (iterations < 1 || iterations > MAX_ITERATIONS) {
+                throw new IllegalArgumentException("Argon2id iterations must be 1 to " + MAX_ITERATIONS);
+            }
+            if (memoryKiB < 8 * parallelism || memoryKiB > MAX_MEMORY_KIB) {
+                throw new IllegalArgumentException("Argon2id memory must be 8 KiB per lane to " + MAX_MEMORY_KIB
+                        + " KiB");
             }
         }
     }
 
-    /** Derives a 32-byte key from a passphrase (UTF-8 encoded) and a salt of at least 16 bytes. */
+    /**
+     * Derives a 32-byte key from a passphrase and a salt of at least 16 bytes. The passphrase is normalised to
+     * Unicode NFC (so a composed and a decomposed "é" derive the same key) and encoded as UTF-8 strictly.
+     *
+     * @throws IllegalArgumentException when the passphrase is not valid Unicode text (an unpaired surrogate), which a
+     *         lenient encoder would have replaced by {@code '?'}
+     */
     public static SecretBytes deriveKey(char[] passphrase, byte[] salt, Params params) {
         if (salt.length < 16) {
             throw new IllegalArgumentException("Argon2id salt must be at least 16 bytes");
         }
-        byte[] password = utf8(passphrase);
+        byte[] password = passphraseBytes(passphrase);
         try {
             return SecretBytes.wrap(derive(password, salt, null, null, params, 32));
         } finally {
@@ -58,8 +83,26 @@ public final class Argon2id {
         return out;
     }
 
-    private static byte[] utf8(char[] chars) {
-        java.nio.ByteBuffer bb = java.nio.charset.StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(chars));
+    /**
+     * The passphrase as NFC-normalised UTF-8, encoded strictly; the caller wipes the result. A passphrase that is not
+     * in NFC passes through a {@code String}, which cannot be wiped.
+     *
+     * @throws IllegalArgumentException when it is not valid Unicode text; the message holds no character of it
+     */
+    public static byte[] passphraseBytes(char[] passphrase) {
+        java.nio.CharBuffer chars = java.nio.CharBuffer.wrap(passphrase);
+        if (!java.text.Normalizer.isNormalized(chars, java.text.Normalizer.Form.NFC)) {
+            chars = java.nio.CharBuffer.wrap(java.text.Normalizer.normalize(chars, java.text.Normalizer.Form.NFC));
+        }
+        java.nio.charset.CharsetEncoder encoder = java.nio.charset.StandardCharsets.UTF_8.newEncoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer bb;
+        try {
+            bb = encoder.encode(chars);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("passphrase is not valid Unicode text (it holds an unpaired surrogate)");
+        }
         byte[] out = new byte[bb.remaining()];
         bb.get(out);
         if (bb.hasArray()) {

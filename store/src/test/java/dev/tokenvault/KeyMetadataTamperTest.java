@@ -1,0 +1,210 @@
+package dev.tokenvault;
+
+import static dev.tokenvault.StoreFixtures.expect;
+import static dev.tokenvault.StoreFixtures.full;
+import static dev.tokenvault.StoreFixtures.saved;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.MapDbEngine;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Someone who can write the store file edits the key metadata (header, keyring, key check, seal counts) that is read
+ * before anything authenticates it: the store refuses, never re-creates itself or runs away with memory or time.
+ */
+class KeyMetadataTamperTest {
+    /** Offsets in an Argon2id header: magic(4) version(1) storeId(32) kdf(1) salt(16), then the parameters. */
+    private static final int MEMORY_OFFSET = 54;
+    private static final int ITERATIONS_OFFSET = 58;
+    private static final int PARALLELISM_OFFSET = 62;
+
+    @TempDir
+    Path dir;
+
+    private static void edit(Path file, Consumer<MapDbEngine> change) {
+        try (MapDbEngine engine = MapDbEngine.open(file, Field.INDEXED.length)) {
+            change.accept(engine);
+        }
+    }
+
+    @Test
+    void aStoreWithoutItsHeaderIsCorruptNotCreatedAgain() {
+        Path file = dir.resolve("headless.db");
+        MasterKey key = MasterKey.generate();
+        OAuthToken t;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            t = saved(v, full("a"));
+        }
+        byte[][] header = new byte[1][];
+        edit(file, e -> {
+            header[0] = e.getMeta("header");
+            e.commit(new Batch().removeMeta("header"));
+        });
+        TokenStoreException other = expect(ErrorCode.CORRUPT,
+                () -> TokenVault.builder().path(file).masterKey(MasterKey.generate()).open());
+        assertTrue(other.getMessage().contains("no store header"), other.getMessage());
+        expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(key).open());
+        // refusing changed nothing: with the header put back, the record opens under its own key
+        edit(file, e -> e.commit(new Batch().putMeta("header", header[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            assertEquals(t, v.findTokenById(t.getId()));
+            assertTrue(v.verify().isClean());
+        }
+    }
+
+    @Test
+    void anyOneLeftoverPreventsReinitialisation() {
+        String[] leftovers = {"keyring", "keycheck", "records", "index"};
+        for (String leftover : leftovers) {
+            Path file = dir.resolve("leftover-" + leftover + ".db");
+            try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.generate()).open()) {
+                saved(v, full("b"));
+            }
+            edit(file, e -> {
+                Batch strip = new Batch().removeMeta("header");
+                if (!leftover.equals("keyring")) {
+                    strip.removeMeta("keyring");
+                }
+                if (!leftover.equals("keycheck")) {
+                    strip.removeMeta("keycheck");
+                }
+                strip.removeMeta("seals.1");
+                if (!leftover.equals("records")) {
+                    e.forEachRecord((id, sealed) -> strip.removeRecord(id));
+                }
+                if (!leftover.equals("index")) {
+                    for (Field f : Field.INDEXED) {
+                        e.forEachIndexEntry(f.index, (k, id) -> strip.removeIndex(f.index, k));
+                    }
+                }
+                e.commit(strip);
+            });
+            expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(MasterKey.generate()).open());
+        }
+    }
+
+    @Test
+    void argon2idParametersOutOfBoundsAreCorruptBeforeAnyDerivation() {
+        Path file = dir.resolve("kdf.db");
+        char[] pass = "a passphrase for the bounds test".toCharArray();
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.fromPassphrase(pass)).open()) {
+            saved(v, full("c"));
+        }
+        byte[][] original = new byte[1][];
+        edit(file, e -> original[0] = e.getMeta("header"));
+        int[][] cases = {
+            {MEMORY_OFFSET, 4 * 1024 * 1024},        // 4 GiB: OutOfMemoryError before the bound
+            {MEMORY_OFFSET, Integer.MAX_VALUE},
+            {MEMORY_OFFSET, 7},                       // under 8 KiB per lane
+            {ITERATIONS_OFFSET, Integer.MAX_VALUE},   // would run for ever
+            {ITERATIONS_OFFSET, 0},
+            {PARALLELISM_OFFSET, 0x2000_0000},        // 8 * p overflows to 0
+            {PARALLELISM_OFFSET, -1},
+        };
+        for (int[] c : cases) {
+            byte[] header = original[0].clone();
+            ByteBuffer.wrap(header).putInt(c[0], c[1]);
+            edit(file, e -> e.commit(new Batch().putMeta("header", header)));
+            TokenStoreException ex = expect(ErrorCode.CORRUPT,
+                    () -> TokenVault.builder().path(file).masterKey(MasterKey.fromPassphrase(pass)).open());
+            assertTrue(ex.getMessage().contains("Argon2id"), ex.getMessage());
+        }
+        edit(file, e -> e.commit(new Batch().putMeta("header", original[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.fromPassphrase(pass)).open()) {
+            assertEquals(1, v.getTokens().size());
+        }
+    }
+
+    /**
+     * The seal counts are authenticated: a count removed, reset to zero (also in the old unauthenticated 8-byte
+     * form) or copied from another version counts as exhausted, so the next seal begins a new data key version
+     * instead of stretching the old key's nonce budget.
+     */
+    @Test
+    void aMissingOrForgedSealCountCountsAsExhausted() {
+        Path file = dir.resolve("counts.db");
+        MasterKey key = MasterKey.generate();
+        int limit = 5;
+        OAuthToken t;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+            t = saved(v, full("d"));
+            v.rotateDataKey(); // version 2, count 0: an authentic zero to copy
+            v.saveToken(OAuthToken.builder().id(t.getId()).expiryTime("2").build());
+            assertEquals(java.util.Map.of(1, 1L, 2, 1L), v.stats().sealsPerKeyVersion());
+        }
+        byte[][] authentic = new byte[1][];
+        edit(file, e -> authentic[0] = e.getMeta("seals.2"));
+        java.util.List<Consumer<MapDbEngine>> forgeries = java.util.List.of(
+                e -> e.commit(new Batch().removeMeta("seals.2")),
+                e -> e.commit(new Batch().putMeta("seals.2", new byte[8])),
+                e -> {
+                    byte[] zero = authentic[0].clone();
+                    java.util.Arrays.fill(zero, 0, 8, (byte) 0); // the count lowered, the tag kept
+                    e.commit(new Batch().putMeta("seals.2", zero));
+                },
+                e -> e.commit(new Batch().putMeta("seals.2", e.getMeta("seals.1"))));
+        for (Consumer<MapDbEngine> forge : forgeries) {
+            edit(file, e -> e.commit(new Batch().putMeta("seals.2", authentic[0])));
+            edit(file, forge);
+            try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+                assertEquals(2, v.stats().currentKeyVersion());
+                assertEquals((long) limit, v.stats().sealsPerKeyVersion().get(2), "a forged count was believed");
+            }
+        }
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+            OAuthToken again = saved(v, full("e"));
+            assertEquals(3, v.stats().currentKeyVersion(), "the next seal did not begin a new version");
+            assertEquals(again, v.findTokenById(again.getId()));
+        }
+        // an authentic count survives reopen unchanged, also after rotateMasterKey re-authenticated it
+        MasterKey next = MasterKey.generate();
+        edit(file, e -> e.commit(new Batch().putMeta("seals.2", authentic[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).sealLimit(limit).open()) {
+            assertEquals(1L, v.stats().sealsPerKeyVersion().get(2));
+            v.rotateMasterKey(next);
+        }
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(next).sealLimit(limit).open()) {
+            assertEquals(1L, v.stats().sealsPerKeyVersion().get(2));
+            assertEquals(1L, v.stats().sealsPerKeyVersion().get(3));
+            assertEquals(t.getId(), v.findTokenById(t.getId()).getId());
+            assertTrue(v.verify().isClean());
+        }
+    }
+
+    /**
+     * An older wrapped keyring put back alone (from a backup, freed space or the redo log) would have new records
+     * sealed under a retired data key: refused at open, because the newer version's seal count outlives it. (Put
+     * back together with the counts, it is a rollback nothing inside the file can detect: see SECURITY.md.)
+     */
+    @Test
+    void anOlderKeyringPutBackAloneIsCorrupt() {
+        Path file = dir.resolve("keyring-rollback.db");
+        MasterKey key = MasterKey.generate();
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            saved(v, full("f"));
+        }
+        byte[][] old = new byte[1][];
+        edit(file, e -> old[0] = e.getMeta("keyring"));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            v.rotateDataKey();
+            saved(v, full("g"));
+        }
+        byte[][] current = new byte[1][];
+        edit(file, e -> {
+            current[0] = e.getMeta("keyring");
+            e.commit(new Batch().putMeta("keyring", old[0]));
+        });
+        TokenStoreException e = expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(key).open());
+        assertTrue(e.getMessage().contains("older keyring"), e.getMessage());
+        edit(file, x -> x.commit(new Batch().putMeta("keyring", current[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            assertEquals(2, v.getTokens().size());
+        }
+    }
+}

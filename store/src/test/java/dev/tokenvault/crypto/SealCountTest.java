@@ -1,0 +1,38 @@
+package dev.tokenvault.crypto;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.security.SecureRandom;
+import org.junit.jupiter.api.Test;
+
+/** A stored seal count opens only for its own version, store and wrap key, and only unaltered. */
+class SealCountTest {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    @Test
+    void aCountOpensOnlyWhereItWasWritten() {
+        SecretBytes wrap = SecretBytes.random(32, RANDOM);
+        byte[] store = new byte[32];
+        RANDOM.nextBytes(store);
+        byte[] otherStore = store.clone();
+        otherStore[0] ^= 1;
+        try (SealCount counts = new SealCount(wrap, store);
+             SealCount sameKeys = new SealCount(wrap.duplicate(), store);
+             SealCount otherWrap = new SealCount(SecretBytes.random(32, RANDOM), store);
+             SealCount elsewhere = new SealCount(wrap, otherStore)) {
+            byte[] stored = counts.encode(7, 1_000_000_007L);
+            assertEquals(SealCount.LENGTH, stored.length);
+            assertEquals(1_000_000_007L, sameKeys.decode(7, stored));
+            assertEquals(-1, counts.decode(8, stored));
+            assertEquals(-1, otherWrap.decode(7, stored));
+            assertEquals(-1, elsewhere.decode(7, stored));
+            assertEquals(-1, counts.decode(7, null));
+            assertEquals(-1, counts.decode(7, new byte[8]));
+            for (int bit = 0; bit < stored.length * 8; bit++) {
+                byte[] flipped = stored.clone();
+                flipped[bit / 8] ^= (byte) (1 << (bit % 8));
+                assertEquals(-1, counts.decode(7, flipped), "bit " + bit);
+            }
+        }
+    }
+}

@@ -124,8 +124,7 @@ public final class MapDbEngine implements RecordEngine {
         try {
             lockFile = PrivateFiles.openOrCreate(lockPath, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new EngineException(EngineException.Kind.IO, "cannot lock " + abs + ": " + lockPath + ": "
-                    + StoreFile.reason(e), e);
+            throw new EngineException(EngineException.Kind.IO, "cannot lock " + abs + ": " + StoreFile.reason(e), e);
         }
         try {
             lock = lockFile.channel().tryLock();

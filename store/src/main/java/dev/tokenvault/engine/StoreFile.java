@@ -118,17 +118,19 @@ final class StoreFile {
         return buf.flip();
     }
 
-    /** Why an I/O call failed, in words: the JDK's exceptions often carry only the path. */
+    /** Why an I/O call failed, in words and naming the file: the JDK's exceptions often carry only the path. */
     static String reason(IOException e) {
+        String why;
         if (e instanceof AccessDeniedException) {
-            return "permission denied";
+            why = "permission denied";
+        } else if (e instanceof NoSuchFileException) {
+            why = "no such file or directory";
+        } else if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            why = fse.getReason();
+        } else {
+            return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         }
-        if (e instanceof NoSuchFileException) {
-            return "no such file or directory";
-        }
-        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String file = e instanceof java.nio.file.FileSystemException fse ? fse.getFile() : null;
+        return file == null ? why : file + ": " + why;
     }
 }

@@ -133,7 +133,7 @@ public final class MapDbEngine implements RecordEngine {
             throw locked(abs, e);
         } catch (IOException e) {
             closeQuietly(lockFile.channel());
-            throw new EngineException(EngineException.Kind.IO, "cannot lock " + lockPath + ": "
+            throw new EngineException(EngineException.Kind.IO, "cannot lock " + abs + ": " + lockPath + ": "
                     + StoreFile.reason(e), e);
         }
         if (lock == null) {

@@ -1653,7 +1653,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             }
             RecordEngine engine;
             try {
-                engine = inMemory ? MapDbEngine.inMemory(Field.INDEXED.length)
+                engine = inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, probe)
                         : MapDbEngine.open(path, Field.INDEXED.length, createIfMissing, probe);
             } catch (EngineException e) {
                 throw new TokenStoreException(e.kind() == EngineException.Kind.CLOSED ? ErrorCode.IO

@@ -123,6 +123,33 @@ class CommitFailureTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"vault.staged", "engine.applied"})
+    void inMemoryAnErrorWhileStagingLeavesTheStoreAsBefore(String step) {
+        FailAt probe = new FailAt(step);
+        try (TokenVault v = TokenVault.builder().inMemory().masterKey(key).commitProbe(probe).open()) {
+            List<OAuthToken> seedBatch = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                seedBatch.add(full("old" + i));
+            }
+            v.saveTokens(seedBatch);
+            List<OAuthToken> before = snapshot(v);
+            probe.armed.set(true);
+            try {
+                v.saveTokens(batch(200, 10));
+                fail("the write did not fail");
+            } catch (TokenStoreException e) {
+                assertEquals(ErrorCode.IO, e.code(), e.getMessage());
+            }
+            probe.armed.set(false);
+            assertEquals(Set.of(step), probe.fired);
+            assertTrue(v.verify().isClean(), () -> v.verify().problems().toString());
+            assertEquals(before, snapshot(v));
+            v.saveToken(full("after")); // and it keeps working
+            assertEquals(21, v.getTokens().size());
+        }
+    }
+
     @Test
     void anErrorAtTheCheckpointLeavesTheBatchDurable() {
         seed();

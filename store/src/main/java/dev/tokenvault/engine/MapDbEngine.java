@@ -186,8 +186,13 @@ public final class MapDbEngine implements RecordEngine {
 
     /** A store in memory, through the same code as a file store, gone when closed. */
     public static MapDbEngine inMemory(int indexCount) {
-        MapDbEngine engine = new MapDbEngine(null, indexCount, null, null, CommitProbe.NONE);
-        RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null);
+        return inMemory(indexCount, CommitProbe.NONE);
+    }
+
+    /** {@link #inMemory(int)} with a test seam for the commit path. */
+    public static MapDbEngine inMemory(int indexCount, CommitProbe probe) {
+        MapDbEngine engine = new MapDbEngine(null, indexCount, null, null, probe);
+        RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null, probe);
         engine.db = build(null, volume, false, indexCount);
         return engine;
     }
@@ -759,6 +764,16 @@ public final class MapDbEngine implements RecordEngine {
             failedThrough = staged;
             lastFailure = failure;
             flushMonitor.notifyAll();
+        }
+        if (path == null && !closed) {
+            // In memory there are no files to go back to, but nothing uncommitted has reached the volume yet (MapDB
+            // writes to it only inside commit): MapDB's rollback drops it all.
+            try {
+                db.db().rollback();
+                return;
+            } catch (Throwable t) {
+                failure.addSuppressed(t);
+            }
         }
         reloadAfterFailure(failure);
     }

@@ -7,7 +7,7 @@ package dev.tokenvault;
 public enum ErrorCode {
     /** An argument broke a documented rule (null, too long, malformed). Nothing was written. */
     INVALID_ARGUMENT,
-    /** No record has the requested id. */
+    /** No record has the requested id; or no store is at the path of an open told not to create one. */
     NOT_FOUND,
     /** The change would give two records the same user name, access, grant or refresh token. Nothing was written. */
     CONFLICT,
@@ -23,6 +23,9 @@ public enum ErrorCode {
     CORRUPT,
     /** The file system failed (disk full, permissions, read-only file). The change that failed was not applied. */
     IO,
-    /** The file is not a tokenvault store, or was written by a newer format version. */
+    /**
+     * The file is not a tokenvault store (an empty file included), or was written by a newer format version. The file
+     * was left exactly as it was.
+     */
     UNSUPPORTED_FORMAT
 }

@@ -10,6 +10,7 @@ import dev.tokenvault.crypto.RecordSeal;
 import dev.tokenvault.crypto.SealCount;
 import dev.tokenvault.crypto.SecretBytes;
 import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.CommitProbe;
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.MapDbEngine;
 import dev.tokenvault.engine.RecordEngine;
@@ -74,6 +75,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ConcurrentLinkedQueue<PendingWrite> writeQueue = new ConcurrentLinkedQueue<>();
     private final long sealLimit;
+    /** Test seam for the commit path ({@link Builder#commitProbe}); {@link CommitProbe#NONE} otherwise. */
+    private final CommitProbe probe;
+    // guarded by writeLock: the ticket of the last batch staged, so that the combiner knows whether a failed write
+    // had already staged its batch
+    private long stagedTicket;
+    /** Set when a write's outcome could not be told apart; every later call reports it. */
+    private volatile TokenStoreException stopped;
 
     private volatile boolean closed;
     private volatile Keys keys;
@@ -117,11 +125,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     private record Cached(TokenRecord record, long epoch) { }
 
-    private TokenVault(RecordEngine engine, String where, Cache<LookupKey, Cached> cache, long sealLimit) {
+    private TokenVault(RecordEngine engine, String where, Cache<LookupKey, Cached> cache, long sealLimit,
+                       CommitProbe probe) {
         this.engine = engine;
         this.where = where;
         this.cache = cache;
         this.sealLimit = sealLimit;
+        this.probe = probe;
     }
 
     /** The entry point: {@code TokenVault.builder().path(p).masterKey(k).open()}. */
@@ -758,47 +768,98 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
-    /** Under the write lock: run the queued writes, one durable commit for all, then release their callers. */
+    /**
+     * Under the write lock: run the queued writes, one durable commit for all, then release their callers. Whatever
+     * fails, and however (an {@code Error} too), every caller is released, and a caller told its write failed can
+     * rely on it: its batch never commits.
+     */
     private void combine() {
         List<PendingWrite> group = new ArrayList<>();
-        long last = 0;
-        for (PendingWrite w; group.size() < 512 && (w = writeQueue.poll()) != null; ) {
-            group.add(w);
-            try {
-                checkOpen();
-                w.ticket = w.action.getAsLong();
-                last = Math.max(last, w.ticket);
-            } catch (RuntimeException e) {
-                w.failure = e;
-            } catch (Error e) {
-                // Still release every caller of this group; the Error reaches the writer whose action threw it.
-                w.failure = new TokenStoreException(ErrorCode.IO, "the write failed: " + e, e);
-            }
-        }
-        boolean failed = false;
-        if (last > 0) {
-            try {
-                awaitDurable(last);
-            } catch (RuntimeException e) {
-                failed = true;
-            }
-        }
-        for (PendingWrite w : group) {
-            if (w.failure == null && w.ticket > 0) {
+        try {
+            long last = 0;
+            boolean discard = false;
+            for (PendingWrite w; group.size() < 512 && (w = writeQueue.poll()) != null; ) {
+                group.add(w);
+                long stagedBefore = stagedTicket;
                 try {
-                    awaitDurable(w.ticket); // returns at once, or throws when its batch was discarded
+                    checkOpen();
+                    w.ticket = w.action.getAsLong();
+                    last = Math.max(last, w.ticket);
+                } catch (RuntimeException e) {
+                    w.failure = e;
+                } catch (Error e) {
+                    // Still release every caller of this group; the Error reaches the writer whose action threw it.
+                    w.failure = new TokenStoreException(ErrorCode.IO, "the write failed: " + e, e);
+                }
+                // staged, then failed: its caller hears of a failure, so the batch must not commit with the group
+                discard |= w.failure != null && stagedTicket != stagedBefore;
+            }
+            if (discard) {
+                engine.discardStaged("the change was not saved: a write of the same group commit failed");
+                invalidateAll();
+            }
+            boolean failed = discard;
+            if (last > 0) {
+                probe.reached("vault.commit");
+                try {
+                    awaitDurable(last);
                 } catch (RuntimeException e) {
                     failed = true;
-                    w.failure = e;
                 }
             }
+            for (PendingWrite w : group) {
+                if (w.failure == null && w.ticket > 0) {
+                    try {
+                        awaitDurable(w.ticket); // returns at once, or throws when its batch was discarded
+                    } catch (RuntimeException e) {
+                        failed = true;
+                        w.failure = e;
+                    }
+                }
+            }
+            if (failed) {
+                reloadKeyState();
+            }
+        } catch (RuntimeException | Error e) {
+            settleAfter(e, group);
+        } finally {
+            for (PendingWrite w : group) {
+                w.done = true;
+                LockSupport.unpark(w.waiter);
+            }
         }
-        if (failed) {
+    }
+
+    /**
+     * After {@code failure} broke off {@link #combine()} half-way: discards what the group staged and has not
+     * committed, then asks the engine which of its writes are durable. When even that fails, the outcome of the
+     * group cannot be known: the vault stops using the store, and every later call says to reopen it.
+     */
+    private void settleAfter(Throwable failure, List<PendingWrite> group) {
+        try {
+            engine.discardStaged("the change was not saved: " + failure);
+            invalidateAll();
+            for (PendingWrite w : group) {
+                if (w.failure == null && w.ticket > 0) {
+                    try {
+                        engine.awaitDurable(w.ticket);
+                    } catch (EngineException e) {
+                        w.failure = translate(e);
+                    }
+                }
+            }
             reloadKeyState();
-        }
-        for (PendingWrite w : group) {
-            w.done = true;
-            LockSupport.unpark(w.waiter);
+        } catch (RuntimeException | Error again) {
+            again.addSuppressed(failure);
+            stopped = new TokenStoreException(ErrorCode.IO, "the store " + where + " stopped after a write failed in"
+                    + " a way that leaves its outcome unknown (" + again + "); close it and open it again (the redo log"
+                    + " brings back its last durable state)", again);
+            invalidateAll();
+            for (PendingWrite w : group) {
+                if (w.failure == null) {
+                    w.failure = stopped;
+                }
+            }
         }
     }
 
@@ -1468,16 +1529,19 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     // ---------------------------------------------------------------- helpers
 
     private long stage(Batch batch) {
+        long ticket;
         try {
-            long ticket = engine.stage(batch);
-            if (savepoint != null) {
-                savepoint = new KeySavepoint(keys, Map.copyOf(seals)); // the engine holds this state now
-            }
-            return ticket;
+            ticket = engine.stage(batch);
         } catch (EngineException e) {
             invalidateAll();
             throw translate(e);
         }
+        stagedTicket = ticket;
+        if (savepoint != null) {
+            savepoint = new KeySavepoint(keys, Map.copyOf(seals)); // the engine holds this state now
+        }
+        probe.reached("vault.staged");
+        return ticket;
     }
 
     private void awaitDurable(long ticket) {
@@ -1515,6 +1579,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         if (closed) {
             throw new TokenStoreException(ErrorCode.CLOSED, "the store " + where + " is closed");
         }
+        TokenStoreException s = stopped;
+        if (s != null) {
+            throw new TokenStoreException(s.code(), s.getMessage(), s);
+        }
     }
 
     private static String checkedId(String id) {
@@ -1537,13 +1605,18 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     }
 
     private TokenStoreException translate(EngineException e) {
-        ErrorCode code = switch (e.kind()) {
+        return new TokenStoreException(codeOf(e.kind()), e.getMessage(), e);
+    }
+
+    private static ErrorCode codeOf(EngineException.Kind kind) {
+        return switch (kind) {
             case IO -> ErrorCode.IO;
             case LOCKED -> ErrorCode.LOCKED;
             case CORRUPT -> ErrorCode.CORRUPT;
             case CLOSED -> ErrorCode.CLOSED;
+            case NOT_FOUND -> ErrorCode.NOT_FOUND;
+            case UNSUPPORTED_FORMAT -> ErrorCode.UNSUPPORTED_FORMAT;
         };
-        return new TokenStoreException(code, e.getMessage(), e);
     }
 
     @Override
@@ -1566,11 +1639,16 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private long sealLimit = DEFAULT_SEAL_LIMIT;
         private java.util.function.UnaryOperator<RecordEngine> engineWrapper = java.util.function.UnaryOperator.identity();
+        private boolean createIfMissing = true;
+        private CommitProbe probe = CommitProbe.NONE;
 
         private Builder() {
         }
 
-        /** The store file; created with its keys when absent. Companion files sit beside it. */
+        /**
+         * The store file; created with its keys when absent (unless {@link #createIfMissing createIfMissing(false)}).
+         * Companion files sit beside it; keep it in a directory that only its user can write.
+         */
         public Builder path(Path path) {
             if (path == null) {
                 throw invalid("path must not be null");
@@ -1630,6 +1708,23 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether {@link #open()} creates the store when nothing is at {@link #path} (default {@code true}). With
+         * {@code false}, {@code open()} only ever opens an existing store: when the path is absent it fails with
+         * {@code NOT_FOUND} naming the path, and creates nothing (no store, no companion file). The check and the
+         * open are one step under the store's lock, so no other process can slip in between. No effect in memory.
+         */
+        public Builder createIfMissing(boolean createIfMissing) {
+            this.createIfMissing = createIfMissing;
+            return this;
+        }
+
+        /** Test seam: called at each named step of the commit path, so a test can make that step fail. */
+        Builder commitProbe(CommitProbe probe) {
+            this.probe = probe;
+            return this;
+        }
+
         /** Test seam: seals per data key before a new version begins. */
         Builder sealLimit(long sealLimit) {
             if (sealLimit < 1) {
@@ -1640,10 +1735,16 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
 
         /**
-         * Opens (or creates) the store.
+         * Opens (or creates) the store. The file at the path is read and checked before anything is written or
+         * created: a file that is not a store keeps every byte and its modification time, and nothing is created
+         * beside it.
          *
-         * @throws TokenStoreException {@code INVALID_ARGUMENT} for a missing or contradictory setting,
-         *         {@code WRONG_KEY}, {@code LOCKED}, {@code CORRUPT}, {@code UNSUPPORTED_FORMAT} or {@code IO}
+         * @throws TokenStoreException {@code INVALID_ARGUMENT} for a missing or contradictory setting;
+         *         {@code NOT_FOUND} when the store is absent and {@link #createIfMissing createIfMissing(false)};
+         *         {@code UNSUPPORTED_FORMAT} for a file that is not a tokenvault store (an empty one included) or
+         *         one of a newer format; {@code CORRUPT} for a damaged or cut-short store; {@code IO} for a path that
+         *         is not a regular file (a directory, device or FIFO), a companion file that is a symbolic link or
+         *         another user's, or a failing file system; {@code WRONG_KEY}; {@code LOCKED}
          */
         public TokenVault open() {
             if (path != null && inMemory) {
@@ -1660,14 +1761,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             }
             RecordEngine engine;
             try {
-                engine = engineWrapper.apply(inMemory ? MapDbEngine.inMemory(Field.INDEXED.length)
-                        : MapDbEngine.open(path, Field.INDEXED.length));
+                engine = engineWrapper.apply(inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, probe)
+                        : MapDbEngine.open(path, Field.INDEXED.length, createIfMissing, probe));
             } catch (EngineException e) {
-                throw new TokenStoreException(switch (e.kind()) {
-                    case LOCKED -> ErrorCode.LOCKED;
-                    case CORRUPT -> ErrorCode.CORRUPT;
-                    default -> ErrorCode.IO;
-                }, e.getMessage(), e);
+                throw new TokenStoreException(e.kind() == EngineException.Kind.CLOSED ? ErrorCode.IO
+                        : codeOf(e.kind()), e.getMessage(), e);
             }
             Cache<LookupKey, Cached> cache = null;
             if (cacheMaximumSize > 0) {
@@ -1680,7 +1778,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                         .build();
             }
             String where = inMemory ? "in-memory store" : path.toString();
-            TokenVault vault = new TokenVault(engine, where, cache, sealLimit);
+            TokenVault vault = new TokenVault(engine, where, cache, sealLimit, probe);
             try {
                 vault.unlock(masterKey);
                 return vault;

@@ -5,7 +5,13 @@ public final class EngineException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /** What failed. */
-    public enum Kind { IO, LOCKED, CORRUPT, CLOSED }
+    public enum Kind {
+        IO, LOCKED, CORRUPT, CLOSED,
+        /** No store at the path, and the caller asked not to create one. */
+        NOT_FOUND,
+        /** The path holds a file that is not a store, or one of a newer format. */
+        UNSUPPORTED_FORMAT
+    }
 
     private final Kind kind;
 

@@ -35,6 +35,9 @@ import org.mapdb.volume.VolumeFactory;
  * <p>Companion files beside {@code path}: {@code path.redo} (the redo log) and {@code path.lock} (held with an OS lock
  * while open; a second opener fails at once with {@link EngineException.Kind#LOCKED}); during {@link #compact()} also
  * {@code path.compacting} and its log {@code path.compacting.redo}, which an open deletes when a crash left them.
+ * Every file the engine creates gets mode 0600; it never opens a companion file through a symbolic link, nor one
+ * that another user owns ({@link PrivateFiles}). Before anything is created or written, the file at {@code path} is
+ * read and checked to be a store ({@link StoreFile}).
  *
  * <p>Concurrency: reads share a read lock; staging a batch and committing take the write lock, so no read sees part
  * of a batch. Batches staged while a commit runs are committed together by the next committer (group commit).
@@ -52,12 +55,15 @@ public final class MapDbEngine implements RecordEngine {
     private final int indexCount;
     private final FileChannel lockChannel;
     private final FileLock lock;
+    private final CommitProbe probe;
     private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
     private final Object flushMonitor = new Object();
 
     // guarded by rw's write lock (readers use them under the read lock)
     private Opened db;
     private boolean closed;
+    /** Set when a failed change could not be undone in memory: the engine stopped, and every call says why. */
+    private EngineException stopped;
 
     // guarded by flushMonitor
     private long staged;
@@ -69,11 +75,12 @@ public final class MapDbEngine implements RecordEngine {
     private record Opened(DB db, RedoVolume volume, HTreeMap<String, byte[]> records,
                           HTreeMap<byte[], String>[] indexes, HTreeMap<String, byte[]> meta) { }
 
-    private MapDbEngine(Path path, int indexCount, FileChannel lockChannel, FileLock lock) {
+    private MapDbEngine(Path path, int indexCount, FileChannel lockChannel, FileLock lock, CommitProbe probe) {
         this.path = path;
         this.indexCount = indexCount;
         this.lockChannel = lockChannel;
         this.lock = lock;
+        this.probe = probe;
     }
 
     /** Whether a store file exists at {@code path}. */
@@ -81,58 +88,111 @@ public final class MapDbEngine implements RecordEngine {
         return Files.exists(path);
     }
 
-    /**
-     * Opens the store at {@code path}, creating it when absent, with {@code indexCount} index maps.
-     *
-     * @throws EngineException {@code LOCKED} when another opener holds it, {@code IO} or {@code CORRUPT} otherwise
-     */
+    /** Opens the store at {@code path}, creating it when absent, with {@code indexCount} index maps. */
     public static MapDbEngine open(Path path, int indexCount) {
+        return open(path, indexCount, true, CommitProbe.NONE);
+    }
+
+    /**
+     * Opens the store at {@code path} with {@code indexCount} index maps. When nothing is at {@code path}, creates a
+     * store there if {@code createIfMissing}, else fails with {@code NOT_FOUND} and creates nothing.
+     *
+     * <p>The file at {@code path} is read and checked before anything is written, created or locked, so a file that is
+     * not a store keeps every byte and its modification time, and nothing appears beside it. When an open fails
+     * because the path holds no usable store, the companion files this open created are removed again (never one
+     * that was there before).
+     *
+     * @param probe test seam for the commit path; {@link CommitProbe#NONE} in production
+     * @throws EngineException {@code NOT_FOUND} (absent, and {@code createIfMissing} false), {@code UNSUPPORTED_FORMAT}
+     *         (not a store, or a newer format), {@code CORRUPT} (a damaged or cut-short store), {@code LOCKED}
+     *         (another opener holds it), {@code IO} (not a regular file, a companion file that is a link or not ours,
+     *         or the file system failed)
+     */
+    public static MapDbEngine open(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
         Path abs = path.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new EngineException(EngineException.Kind.IO, "directory " + parent + " does not exist");
+        }
+        // Read only, before the lock file is created: what is not a store is refused without a trace.
+        if (!StoreFile.inspect(abs) && !createIfMissing) {
+            throw absent(abs);
+        }
         Path lockPath = sibling(abs, ".lock");
-        FileChannel ch = null;
+        PrivateFiles.Opened lockFile;
         FileLock lock;
         try {
-            Path parent = abs.getParent();
-            if (parent != null && !Files.isDirectory(parent)) {
-                throw new EngineException(EngineException.Kind.IO, "directory " + parent + " does not exist");
-            }
-            ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            lock = ch.tryLock();
+            lockFile = PrivateFiles.openOrCreate(lockPath, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.IO, "cannot lock " + abs + ": " + StoreFile.reason(e), e);
+        }
+        try {
+            lock = lockFile.channel().tryLock();
         } catch (OverlappingFileLockException e) {
-            closeQuietly(ch);
+            closeQuietly(lockFile.channel());
             throw locked(abs, e);
         } catch (IOException e) {
-            closeQuietly(ch);
-            throw new EngineException(EngineException.Kind.IO, "cannot lock " + lockPath + ": " + e.getMessage(), e);
+            closeQuietly(lockFile.channel());
+            throw new EngineException(EngineException.Kind.IO, "cannot lock " + abs + ": " + lockPath + ": "
+                    + StoreFile.reason(e), e);
         }
         if (lock == null) {
-            closeQuietly(ch);
+            closeQuietly(lockFile.channel());
             throw locked(abs, null);
         }
-        MapDbEngine engine = new MapDbEngine(abs, indexCount, ch, lock);
+        MapDbEngine engine = new MapDbEngine(abs, indexCount, lockFile.channel(), lock, probe);
         try {
+            // Under the lock, what is at the path now decides: another opener may have created the store meanwhile.
+            boolean present = StoreFile.inspect(abs);
+            if (!present && !createIfMissing) {
+                throw absent(abs);
+            }
             try {
                 deleteStaleCompaction(abs); // a compaction killed before its rename; the store itself is intact
             } catch (IOException e) {
                 throw new EngineException(EngineException.Kind.IO,
-                        "cannot remove the unfinished compaction beside " + abs + ": " + e.getMessage(), e);
+                        "cannot remove the unfinished compaction beside " + abs + ": " + StoreFile.reason(e), e);
             }
-            if (!Files.exists(abs)) {
+            if (!present) {
                 createAtomically(abs, indexCount);
             }
             engine.db = engine.openFile();
             engine.discardStaleGenerations();
             return engine;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            if (lockFile.created() && noStoreThere(e)) {
+                // Removed while still locked; no other opener can use this path either, as it holds no store.
+                try {
+                    Files.deleteIfExists(lockPath);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             engine.releaseLock();
             throw e;
         }
     }
 
+    private static EngineException absent(Path path) {
+        return new EngineException(EngineException.Kind.NOT_FOUND,
+                "no store at " + path + " (and the open was asked not to create one)");
+    }
+
+    /** Whether an open failed because the path holds no usable store (not because the file system failed). */
+    private static boolean noStoreThere(Throwable e) {
+        return e instanceof EngineException ee && (ee.kind() == EngineException.Kind.NOT_FOUND
+                || ee.kind() == EngineException.Kind.UNSUPPORTED_FORMAT || ee.kind() == EngineException.Kind.CORRUPT);
+    }
+
     /** A store in memory, through the same code as a file store, gone when closed. */
     public static MapDbEngine inMemory(int indexCount) {
-        MapDbEngine engine = new MapDbEngine(null, indexCount, null, null);
-        RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null);
+        return inMemory(indexCount, CommitProbe.NONE);
+    }
+
+    /** {@link #inMemory(int)} with a test seam for the commit path. */
+    public static MapDbEngine inMemory(int indexCount, CommitProbe probe) {
+        MapDbEngine engine = new MapDbEngine(null, indexCount, null, null, probe);
+        RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null, probe);
         engine.db = build(null, volume, false, indexCount);
         return engine;
     }
@@ -151,9 +211,10 @@ public final class MapDbEngine implements RecordEngine {
         Path tmp = sibling(path, ".creating");
         Path tmpRedo = sibling(tmp, ".redo");
         try {
-            Files.deleteIfExists(tmp);
-            Files.deleteIfExists(tmpRedo);
-            Files.deleteIfExists(sibling(path, ".redo"));
+            PrivateFiles.deleteOwnIfExists(tmp);
+            PrivateFiles.deleteOwnIfExists(tmpRedo);
+            PrivateFiles.deleteOwnIfExists(sibling(path, ".redo")); // a log without its store: never replayed
+            PrivateFiles.createEmpty(tmp); // mode 0600 before MapDB opens it by name
             RedoVolume vol = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo, 0));
             Opened o = build(tmp, vol, false, indexCount);
             o.db().commit();
@@ -161,31 +222,66 @@ public final class MapDbEngine implements RecordEngine {
             Files.deleteIfExists(tmpRedo);
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
             syncDirectory(path.getParent());
-        } catch (IOException | DBException e) {
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": "
+                    + StoreFile.reason(e), e);
+        } catch (DBException e) {
             throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * Replays the redo log, checks the file is whole, and opens it. On failure nothing stays open, and a log this
+     * call created is removed (one that was there is left empty, as the replay leaves it).
+     */
     private Opened openFile() {
         Path redo = sibling(path, ".redo");
+        RedoLog log = null;
+        Volume mapped = null;
         try {
             RedoLog.replayInto(redo, path);
-            if (Files.size(path) == 0) {
-                throw new EngineException(EngineException.Kind.CORRUPT, "store file " + path + " is empty");
+            StoreFile.checkComplete(path);
+            log = RedoLog.open(redo);
+            mapped = mappedVolume(path);
+            return build(path, new RedoVolume(mapped, log, probe), true, indexCount);
+        } catch (Throwable e) {
+            discardOpening(mapped, log, redo, e);
+            if (e instanceof Error err) {
+                throw err;
             }
-            RedoVolume vol = new RedoVolume(mappedVolume(path), RedoLog.open(redo));
-            return build(path, vol, true, indexCount);
-        } catch (IOException e) {
-            throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
             if (e instanceof EngineException ee) {
                 throw ee;
             }
-            if (hasIoCause(e)) {
-                throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": " + rootMessage(e), e);
+            if (e instanceof IOException || hasIoCause(e)) {
+                throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": "
+                        + (e instanceof IOException io ? StoreFile.reason(io) : rootMessage(e)), e);
             }
             throw new EngineException(EngineException.Kind.CORRUPT,
-                    "store file " + path + " is damaged or not a tokenvault store: " + rootMessage(e), e);
+                    "store file " + path + " is damaged: " + damage(e), e);
+        }
+    }
+
+    /** MapDB's words for damage, without its advice about its own API. */
+    private static String damage(Throwable e) {
+        String root = rootMessage(e);
+        return root.startsWith("Header checksum broken") ? "its header fails its checksum" : root;
+    }
+
+    /** Closes what a failed {@link #openFile} opened, writing nothing to the store file. */
+    private static void discardOpening(Volume mapped, RedoLog log, Path redo, Throwable failure) {
+        try {
+            if (mapped != null) {
+                mapped.close();
+            }
+            if (log != null) {
+                log.release();
+                log.close();
+                if (log.created()) {
+                    Files.deleteIfExists(redo);
+                }
+            }
+        } catch (Throwable suppressed) {
+            failure.addSuppressed(suppressed);
         }
     }
 
@@ -199,6 +295,10 @@ public final class MapDbEngine implements RecordEngine {
     @SuppressWarnings("unchecked")
     private static Opened build(Path file, RedoVolume main, boolean existed, int indexCount) {
         DB db = newDb(file, main, existed);
+        if (existed && !(db.exists(RECORDS) && db.exists(META))) {
+            throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + file
+                    + " is a MapDB file but not a tokenvault store (it has no records or meta map)");
+        }
         HTreeMap<String, byte[]> records = db.hashMap(RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
         int generation = db.atomicInteger(INDEX_GENERATION).createOrOpen().get();
         HTreeMap<byte[], String>[] indexes = new HTreeMap[indexCount];
@@ -237,7 +337,8 @@ public final class MapDbEngine implements RecordEngine {
 
     private Opened live() {
         if (closed) {
-            throw new EngineException(EngineException.Kind.CLOSED, "store is closed");
+            throw stopped != null ? new EngineException(EngineException.Kind.IO, stopped.getMessage(), stopped)
+                    : new EngineException(EngineException.Kind.CLOSED, "store is closed");
         }
         return db;
     }
@@ -500,17 +601,34 @@ public final class MapDbEngine implements RecordEngine {
         rw.writeLock().lock();
         try {
             live();
-            for (Batch.Op op : batch.ops()) {
-                apply(db, op);
+            try {
+                for (Batch.Op op : batch.ops()) {
+                    apply(db, op);
+                    probe.reached("engine.applied");
+                }
+            } catch (Throwable t) {
+                // A batch that failed half-way (whatever the Throwable, an OutOfMemoryError too) must neither reach
+                // disk nor be seen by a reader: drop every uncommitted change before the write lock is released.
+                EngineException failure = t instanceof EngineException ee ? ee : new EngineException(
+                        EngineException.Kind.IO, "storage failed while applying a change: " + rootMessage(t), t);
+                discardLocked(failure);
+                throw failure;
             }
             synchronized (flushMonitor) {
                 return ++staged;
             }
-        } catch (RuntimeException e) {
-            // A batch that failed half-way must not reach disk: drop every uncommitted change.
-            failAndReload(e);
-            throw e instanceof EngineException ? e : new EngineException(EngineException.Kind.IO,
-                    "storage failed while applying a change: " + e.getMessage(), e);
+        } finally {
+            rw.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public void discardStaged(String reason) {
+        rw.writeLock().lock();
+        try {
+            if (!closed) {
+                discardLocked(new EngineException(EngineException.Kind.IO, reason));
+            }
         } finally {
             rw.writeLock().unlock();
         }
@@ -581,18 +699,13 @@ public final class MapDbEngine implements RecordEngine {
     /** Commits every staged batch; on failure discards them all and reloads the last durable state. */
     private void flushAsLeader() {
         long target;
-        RuntimeException failure = null;
+        EngineException failure;
         rw.writeLock().lock();
         try {
             synchronized (flushMonitor) {
                 target = staged;
             }
-            try {
-                live().db().commit();
-            } catch (RuntimeException e) {
-                failure = new EngineException(EngineException.Kind.IO, "commit failed: " + rootMessage(e), e);
-                failAndReloadLocked();
-            }
+            failure = commitLocked();
         } finally {
             rw.writeLock().unlock();
             synchronized (flushMonitor) {
@@ -600,6 +713,40 @@ public final class MapDbEngine implements RecordEngine {
                 flushMonitor.notifyAll();
             }
         }
+        settle(target, failure);
+    }
+
+    /**
+     * Under the write lock: commits everything staged. Returns {@code null} once it is durable, else the failure,
+     * after the engine went back to its last durable state (or stopped). Never throws, whatever the Throwable.
+     *
+     * <p>The commit point is the redo record, written whole and synced ({@link RedoVolume#committed()}): a failure
+     * before it leaves the store as before; a failure after it leaves the commit durable (the next open replays it),
+     * so it counts as done, and the in-memory state is reloaded from the files all the same.
+     */
+    private EngineException commitLocked() {
+        Opened o;
+        try {
+            o = live();
+        } catch (EngineException e) {
+            return e;
+        }
+        long before = o.volume().committed();
+        try {
+            probe.reached("engine.commit");
+            o.db().commit();
+            probe.reached("engine.committed");
+            return null;
+        } catch (Throwable t) {
+            boolean durable = o.volume().committed() != before;
+            reloadAfterFailure(t);
+            return durable ? null
+                    : new EngineException(EngineException.Kind.IO, "commit failed: " + rootMessage(t), t);
+        }
+    }
+
+    /** Marks the batches staged through {@code target} durable, or failed with {@code failure}. */
+    private void settle(long target, EngineException failure) {
         synchronized (flushMonitor) {
             if (failure == null) {
                 durable = Math.max(durable, target);
@@ -611,34 +758,62 @@ public final class MapDbEngine implements RecordEngine {
         }
     }
 
-    private void failAndReload(RuntimeException cause) {
+    /** Under the write lock: fails every staged batch with {@code failure} and goes back to the durable state. */
+    private void discardLocked(EngineException failure) {
         synchronized (flushMonitor) {
             failedThrough = staged;
-            lastFailure = cause instanceof EngineException ee ? ee
-                    : new EngineException(EngineException.Kind.IO, rootMessage(cause), cause);
+            lastFailure = failure;
+            flushMonitor.notifyAll();
         }
-        failAndReloadLocked();
+        if (path == null && !closed) {
+            // In memory there are no files to go back to, but nothing uncommitted has reached the volume yet (MapDB
+            // writes to it only inside commit): MapDB's rollback drops it all.
+            try {
+                db.db().rollback();
+                return;
+            } catch (Throwable t) {
+                failure.addSuppressed(t);
+            }
+        }
+        reloadAfterFailure(failure);
     }
 
-    /** Under the write lock: forget all uncommitted state by reopening from disk (replaying the redo log). */
-    private void failAndReloadLocked() {
+    /**
+     * Under the write lock, after a failed change: forgets every uncommitted change by reopening the files (the redo
+     * log replays what was durable). When that fails too, or the store is in memory (there is nothing durable to go
+     * back to), the engine stops: it releases the files and every later call reports why. Never throws.
+     */
+    private void reloadAfterFailure(Throwable cause) {
         if (closed) {
             return;
         }
-        Opened old = db;
-        old.volume().abandon();
+        try {
+            db.volume().abandon();
+        } catch (Throwable t) {
+            cause.addSuppressed(t);
+        }
         if (path == null) {
-            // in memory there is no durable state to return to; keep the store usable but empty of the failed batch
-            RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null);
-            db = build(null, volume, false, indexCount);
+            stop(cause, "the in-memory store stopped after a failed change, and its contents are gone");
             return;
         }
         try {
+            probe.reached("engine.reload");
             db = openFile();
-        } catch (RuntimeException e) {
-            closed = true;
-            releaseLock();
-            throw e;
+        } catch (Throwable t) {
+            t.addSuppressed(cause);
+            stop(t, "the store " + path + " stopped after a failed change; close it and open it again (the redo log"
+                    + " brings back its last durable state)");
+        }
+    }
+
+    private void stop(Throwable cause, String message) {
+        closed = true;
+        stopped = new EngineException(EngineException.Kind.IO, message + ": " + rootMessage(cause), cause);
+        releaseLock();
+        synchronized (flushMonitor) {
+            failedThrough = staged;
+            lastFailure = stopped;
+            flushMonitor.notifyAll();
         }
     }
 
@@ -710,13 +885,16 @@ public final class MapDbEngine implements RecordEngine {
             RedoVolume freshVolume = null;
             boolean oldClosed = false;
             try {
+                var mode = PrivateFiles.mode(path); // the new file takes the store's mode, not the umask's
                 deleteStaleCompaction(path);
+                PrivateFiles.createEmpty(tmp);
                 freshVolume = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo, 0));
                 DB fresh = newDb(tmp, freshVolume, false);
                 copyAll(old.db(), fresh);
                 fresh.commit();
                 fresh.close(); // checkpoints: the new main file is synced and its log empty
                 freshVolume = null;
+                PrivateFiles.setMode(tmp, mode);
                 forceFile(tmp);
                 Files.deleteIfExists(tmpRedo);
                 // The old store: synced, and its redo log empty on disk, before the new file takes the name.
@@ -725,7 +903,7 @@ public final class MapDbEngine implements RecordEngine {
                 emptyDurably(sibling(path, ".redo"));
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 syncDirectory(path.getParent());
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) {
                 if (freshVolume != null) {
                     freshVolume.abandon();
                 }
@@ -737,9 +915,12 @@ public final class MapDbEngine implements RecordEngine {
                 if (oldClosed) {
                     reopenLocked();
                 }
+                if (e instanceof Error err) {
+                    throw err;
+                }
                 throw new EngineException(hasIoCause(e) || e instanceof IOException ? EngineException.Kind.IO
                         : EngineException.Kind.CORRUPT, "compaction of " + path + " failed, the store is unchanged: "
-                        + rootMessage(e), e);
+                        + (e instanceof IOException io ? StoreFile.reason(io) : rootMessage(e)), e);
             }
             reopenLocked();
         } finally {
@@ -753,28 +934,17 @@ public final class MapDbEngine implements RecordEngine {
         synchronized (flushMonitor) {
             target = staged;
         }
-        try {
-            db.db().commit();
-        } catch (RuntimeException e) {
-            EngineException failure = new EngineException(EngineException.Kind.IO, "commit failed: " + rootMessage(e), e);
-            synchronized (flushMonitor) {
-                failedThrough = Math.max(failedThrough, target);
-                lastFailure = failure;
-                flushMonitor.notifyAll();
-            }
-            failAndReloadLocked();
+        EngineException failure = commitLocked();
+        settle(target, failure);
+        if (failure != null) {
             throw failure;
-        }
-        synchronized (flushMonitor) {
-            durable = Math.max(durable, target);
-            flushMonitor.notifyAll();
         }
     }
 
     private void reopenLocked() {
         try {
             db = openFile();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             closed = true;
             releaseLock();
             throw e;
@@ -813,18 +983,18 @@ public final class MapDbEngine implements RecordEngine {
     /** Deletes what an interrupted compaction left: never the store, only its temporary copy and that copy's log. */
     private static void deleteStaleCompaction(Path path) throws IOException {
         Path tmp = sibling(path, ".compacting");
-        Files.deleteIfExists(tmp);
-        Files.deleteIfExists(sibling(tmp, ".redo"));
+        PrivateFiles.deleteOwnIfExists(tmp);
+        PrivateFiles.deleteOwnIfExists(sibling(tmp, ".redo"));
     }
 
     private static void forceFile(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = PrivateFiles.openExisting(file, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
     }
 
     private static void emptyDurably(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = PrivateFiles.openOrCreate(file, StandardOpenOption.WRITE).channel()) {
             ch.truncate(0);
             ch.force(true);
         }
@@ -846,8 +1016,12 @@ public final class MapDbEngine implements RecordEngine {
             try {
                 db.db().commit();
                 db.db().close();
-            } catch (RuntimeException e) {
-                db.volume().abandon();
+            } catch (RuntimeException | Error e) {
+                try {
+                    db.volume().abandon();
+                } catch (RuntimeException | Error suppressed) {
+                    e.addSuppressed(suppressed);
+                }
                 throw new EngineException(EngineException.Kind.IO, "close failed: " + rootMessage(e), e);
             } finally {
                 releaseLock();

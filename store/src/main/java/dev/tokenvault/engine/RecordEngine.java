@@ -85,6 +85,13 @@ public interface RecordEngine extends AutoCloseable {
     /** Waits until the batch of {@code ticket} is durable. */
     void awaitDurable(long ticket);
 
+    /**
+     * Forgets every batch staged and not yet durable, as a failed commit does: each of their {@link #awaitDurable}
+     * calls throws {@code IO} with {@code reason}. For a caller that staged a batch and then failed before it could
+     * report the outcome: what its caller is told failed must never commit.
+     */
+    void discardStaged(String reason);
+
     /** {@link #stage} then {@link #awaitDurable}. */
     default void commit(Batch batch) {
         awaitDurable(stage(batch));

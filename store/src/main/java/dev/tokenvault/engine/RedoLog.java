@@ -3,7 +3,6 @@ package dev.tokenvault.engine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
@@ -34,12 +33,15 @@ final class RedoLog implements AutoCloseable {
     record Write(long offset, byte[] bytes) { }
 
     private final FileChannel channel;
+    private final boolean created;
+    private CommitProbe probe = CommitProbe.NONE;
     private long generation;
     private long seq;
     private long end;
 
-    private RedoLog(FileChannel channel) {
+    private RedoLog(FileChannel channel, boolean created) {
         this.channel = channel;
+        this.created = created;
         this.generation = RANDOM.nextLong();
     }
 
@@ -57,8 +59,9 @@ final class RedoLog implements AutoCloseable {
      * costs a journal commit per save on ext4 and waits on every other writer of that file system.
      */
     static RedoLog open(Path logPath, long preallocate) throws IOException {
-        FileChannel ch = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.READ,
+        PrivateFiles.Opened opened = PrivateFiles.openOrCreate(logPath, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
+        FileChannel ch = opened.channel();
         long before = ch.size();
         if (before < preallocate) {
             try {
@@ -75,7 +78,17 @@ final class RedoLog implements AutoCloseable {
                 }
             }
         }
-        return new RedoLog(ch);
+        return new RedoLog(ch, opened.created());
+    }
+
+    /** Whether {@link #open} created the file (rather than opening one that was there). */
+    boolean created() {
+        return created;
+    }
+
+    /** Test seam: the steps of {@link #append}. */
+    void probe(CommitProbe probe) {
+        this.probe = probe;
     }
 
     /**
@@ -83,10 +96,24 @@ final class RedoLog implements AutoCloseable {
      * the log. Returns the number of records replayed.
      */
     static int replayInto(Path logPath, Path mainPath) throws IOException {
-        if (!Files.exists(logPath) || Files.size(logPath) == 0) {
+        if (!PrivateFiles.existsAsOwn(logPath)) {
             return 0;
         }
-        ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(logPath));
+        ByteBuffer buf;
+        try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.READ)) {
+            long size = log.size();
+            if (size == 0) {
+                return 0;
+            }
+            if (size > Integer.MAX_VALUE - 8) {
+                throw new IOException(logPath + " is " + size + " bytes, more than a redo log can hold");
+            }
+            buf = ByteBuffer.allocate((int) size);
+            while (buf.hasRemaining() && log.read(buf, buf.position()) >= 0) {
+                // read() advances the buffer
+            }
+            buf.flip();
+        }
         int replayed = 0;
         try (FileChannel main = FileChannel.open(mainPath, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long firstGeneration = 0;
@@ -134,7 +161,7 @@ final class RedoLog implements AutoCloseable {
                 main.force(true);
             }
         }
-        try (FileChannel log = FileChannel.open(logPath, StandardOpenOption.WRITE)) {
+        try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.WRITE)) {
             log.truncate(0);
             log.force(true);
         }
@@ -190,10 +217,25 @@ final class RedoLog implements AutoCloseable {
         crc.update(rec.array(), 0, rec.position());
         rec.putInt((int) crc.getValue());
         rec.flip();
-        while (rec.hasRemaining()) {
-            end += channel.write(rec, end);
+        long start = end;
+        try {
+            while (rec.hasRemaining()) {
+                end += channel.write(rec, end);
+            }
+            probe.reached("redo.written");
+            channel.force(false);
+        } catch (Throwable t) {
+            // The caller is told this commit failed, so its record must never replay, even when it was written
+            // whole: zero its magic (a record that does not start with it ends replay), then forget it.
+            end = start;
+            try {
+                channel.write(ByteBuffer.allocate(4), start);
+                channel.force(false);
+            } catch (Throwable again) {
+                t.addSuppressed(again);
+            }
+            throw t;
         }
-        channel.force(false);
         seq++;
     }
 

@@ -51,6 +51,7 @@ final class FailingEngine implements RecordEngine {
     }
     @Override public long size() { return inner.size(); }
     @Override public void awaitDurable(long ticket) { inner.awaitDurable(ticket); }
+    @Override public void discardStaged(String reason) { inner.discardStaged(reason); }
     @Override public void compact() { inner.compact(); }
     @Override public void close() { inner.close(); }
 }

@@ -12,7 +12,7 @@ import dev.tokenvault.crypto.SecretBytes;
 import dev.tokenvault.engine.Batch;
 import dev.tokenvault.engine.CommitProbe;
 import dev.tokenvault.engine.EngineException;
-import dev.tokenvault.engine.MapDbEngine;
+import dev.tokenvault.engine.mapdb.MapDbEngine;
 import dev.tokenvault.engine.RecordEngine;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

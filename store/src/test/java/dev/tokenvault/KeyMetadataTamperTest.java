@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.engine.Batch;
-import dev.tokenvault.engine.MapDbEngine;
+import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.function.Consumer;

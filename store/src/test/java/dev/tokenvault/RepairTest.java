@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.engine.Batch;
-import dev.tokenvault.engine.MapDbEngine;
+import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tokenvault.engine.Batch;
-import dev.tokenvault.engine.MapDbEngine;
+import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
-package dev.tokenvault.engine;
+package dev.tokenvault.engine.mapdb;
 
+import dev.tokenvault.engine.CommitProbe;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -45,8 +46,14 @@ final class RedoLog implements AutoCloseable {
         this.generation = RANDOM.nextLong();
     }
 
+    /**
+     * Log size after which a commit also checkpoints (the volume that writes it syncs the main file and empties
+     * the log). Kept here, with the log's own sizes, so that the log does not depend on its writer.
+     */
+    static final long CHECKPOINT_BYTES = 8L << 20;
+
     /** Bytes of zeros the log file is given at open: a checkpoint's worth, so appends do not change its size. */
-    static final long PREALLOCATE_BYTES = RedoVolume.CHECKPOINT_BYTES + (1L << 20);
+    static final long PREALLOCATE_BYTES = CHECKPOINT_BYTES + (1L << 20);
 
     /** Opens the log at {@code logPath}; call {@link #replayInto} first when the main file exists. */
     static RedoLog open(Path logPath) throws IOException {

@@ -1,5 +1,6 @@
-package dev.tokenvault.engine;
+package dev.tokenvault.engine.mapdb;
 
+import dev.tokenvault.engine.EngineException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,5 +1,9 @@
-package dev.tokenvault.engine;
+package dev.tokenvault.engine.mapdb;
 
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.CommitProbe;
+import dev.tokenvault.engine.EngineException;
+import dev.tokenvault.engine.RecordEngine;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;

@@ -1,4 +1,4 @@
-package dev.tokenvault.engine;
+package dev.tokenvault.engine.mapdb;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,6 @@
-package dev.tokenvault.engine;
+package dev.tokenvault.engine.mapdb;
 
+import dev.tokenvault.engine.CommitProbe;
 import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,9 +19,6 @@ import org.mapdb.volume.Volume;
  * holding all of its locks, so reads meet pending writes only in that window; they still see them (overlay).
  */
 final class RedoVolume extends Volume {
-    /** Log size after which a commit also checkpoints. */
-    static final long CHECKPOINT_BYTES = 8L << 20;
-
     private final Volume main;
     private final RedoLog log; // null for an in-memory store
     private final List<RedoLog.Write> pending = new ArrayList<>();
@@ -203,7 +201,7 @@ final class RedoVolume extends Volume {
             pending.clear();
             dirty = false;
             probe.reached("volume.applied");
-            if (log != null && log.size() >= CHECKPOINT_BYTES) {
+            if (log != null && log.size() >= RedoLog.CHECKPOINT_BYTES) {
                 checkpoint();
             }
         } catch (IOException e) {

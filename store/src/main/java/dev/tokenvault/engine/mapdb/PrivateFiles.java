@@ -1,4 +1,4 @@
-package dev.tokenvault.engine;
+package dev.tokenvault.engine.mapdb;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -33,11 +33,6 @@ enum Field {
         this.index = index;
     }
 
-    /** Whether the field holds a secret that must never be printed. */
-    boolean isSecret() {
-        return this == CLIENT_SECRET || this == REFRESH_TOKEN || this == ACCESS_TOKEN || this == GRANT_TOKEN;
-    }
-
     static String[] indexLabels() {
         String[] labels = new String[INDEXED.length];
         for (int i = 0; i < INDEXED.length; i++) {

@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.EnumSet;
@@ -127,7 +128,7 @@ final class KeyFile {
         try {
             return real.getFileSystem().getUserPrincipalLookupService()
                     .lookupPrincipalByName(Objects.requireNonNullElse(name, "?"));
-        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+        } catch (UserPrincipalNotFoundException e) {
             throw MasterKey.invalid("cannot check the owner of master key file " + file + ": this process's user"
                     + " is unknown to the system; use MasterKey.fromEnvironment or MasterKey.fromBytes");
         }

@@ -2,6 +2,7 @@ package dev.tokenvault;
 
 import dev.tokenvault.crypto.Argon2id;
 import dev.tokenvault.crypto.SecretBytes;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -82,7 +83,7 @@ final class StoreHeader {
                 b.get(salt);
                 return new StoreHeader(storeId, salt, boundedParams(b.getInt(), b.getInt(), b.getInt(), where));
             }
-        } catch (java.nio.BufferUnderflowException e) {
+        } catch (BufferUnderflowException e) {
             // fall through
         }
         throw new TokenStoreException(ErrorCode.CORRUPT, where + " has a malformed store header");

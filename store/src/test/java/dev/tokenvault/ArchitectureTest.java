@@ -20,14 +20,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Package boundaries, read from the sources: {@code dev.tokenvault.crypto} depends only on the JDK and BouncyCastle;
- * {@code dev.tokenvault.engine} only on the JDK and MapDB (never crypto, Caffeine or the API); the module exports
- * only {@code dev.tokenvault}. Both import lines and fully qualified names in the code are checked.
+ * the engine packages ({@code dev.tokenvault.engine} and below) never on the API package, crypto or Caffeine;
+ * {@code dev.tokenvault.engine} itself (the contract every engine meets) only on the JDK; {@code
+ * dev.tokenvault.engine.mapdb} is the only user of MapDB; the module exports only {@code dev.tokenvault}. Both import
+ * lines and fully qualified names in the code are checked.
  */
 class ArchitectureTest {
     private static final List<String> CRYPTO_ALLOWED =
             List.of("java.", "javax.", "org.bouncycastle.", "dev.tokenvault.crypto.");
     private static final List<String> ENGINE_ALLOWED =
             List.of("java.", "javax.", "org.mapdb.", "dev.tokenvault.engine.");
+    /** The contract package, which a second engine implements without MapDB. */
+    private static final List<String> ENGINE_CONTRACT_ALLOWED = List.of("java.", "javax.", "dev.tokenvault.engine.");
+    private static final String MAPDB = "org.mapdb.";
 
     private static final Pattern IMPORT = Pattern.compile("(?m)^\\s*import\\s+(?:static\\s+)?([\\w.]+(?:\\.\\*)?)\\s*;");
     private static final Pattern PACKAGE = Pattern.compile("(?m)^\\s*package\\s+([\\w.]+)\\s*;");
@@ -62,6 +67,24 @@ class ArchitectureTest {
         List<String> v = violations(dir, "dev.tokenvault.engine", ENGINE_ALLOWED);
         assertTrue(v.isEmpty(), "dev.tokenvault.engine has forbidden dependencies:\n" + String.join("\n", v));
         assertTrue(javaFiles(dir).size() >= 1, "expected the engine sources in " + dir);
+    }
+
+    @Test
+    void engineContractPackageDependsOnlyOnTheJdk() throws IOException {
+        Path dir = mainSources().resolve("dev/tokenvault/engine");
+        List<String> v = violations(javaFilesIn(dir), "dev.tokenvault.engine", ENGINE_CONTRACT_ALLOWED);
+        assertTrue(v.isEmpty(), "dev.tokenvault.engine has forbidden dependencies:\n" + String.join("\n", v));
+        assertTrue(javaFilesIn(dir).size() >= 4, "expected RecordEngine, Batch, EngineException, CommitProbe in " + dir);
+    }
+
+    @Test
+    void onlyEngineMapdbUsesMapDb() throws IOException {
+        Path root = mainSources();
+        Path mapdb = root.resolve("dev/tokenvault/engine/mapdb");
+        List<Path> others = javaFiles(root.resolve("dev")).stream().filter(p -> !p.startsWith(mapdb)).toList();
+        List<String> v = uses(others, MAPDB);
+        assertTrue(v.isEmpty(), "MapDB used outside dev.tokenvault.engine.mapdb:\n" + String.join("\n", v));
+        assertTrue(others.size() >= 20 && !javaFiles(mapdb).isEmpty(), "expected the main sources in " + root);
     }
 
     @Test
@@ -107,10 +130,36 @@ class ArchitectureTest {
         }
     }
 
+    /** The .java files directly in {@code dir}, not in its subdirectories. */
+    static List<Path> javaFilesIn(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList());
+        }
+    }
+
+    /** Every import or qualified reference to a name starting with {@code prefix} in {@code files}, one line each. */
+    static List<String> uses(List<Path> files, String prefix) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (Path file : files) {
+            String code = stripCommentsAndLiterals(Files.readString(file, StandardCharsets.UTF_8));
+            for (String ref : references(code)) {
+                if (ref.substring(ref.lastIndexOf(' ') + 1).startsWith(prefix)) {
+                    out.add(file + ": " + ref);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Every forbidden import or qualified reference in the .java files under {@code dir}, one line each. */
     static List<String> violations(Path dir, String expectedPackage, List<String> allowed) throws IOException {
+        return violations(javaFiles(dir), expectedPackage, allowed);
+    }
+
+    /** Every forbidden import or qualified reference in {@code files}, one line each. */
+    static List<String> violations(List<Path> files, String expectedPackage, List<String> allowed) throws IOException {
         List<String> out = new ArrayList<>();
-        for (Path file : javaFiles(dir)) {
+        for (Path file : files) {
             String code = stripCommentsAndLiterals(Files.readString(file, StandardCharsets.UTF_8));
             Matcher pkg = PACKAGE.matcher(code);
             if (!pkg.find()
@@ -118,21 +167,33 @@ class ArchitectureTest {
                 out.add(file + ": package declaration is not " + expectedPackage);
                 continue;
             }
-            Matcher imp = IMPORT.matcher(code);
-            while (imp.find()) {
-                String target = imp.group(1);
-                if (!allowedName(target, allowed)) {
-                    out.add(file + ": import " + target);
+            for (String ref : references(code)) {
+                String name = ref.substring(ref.lastIndexOf(' ') + 1);
+                if (!allowedName(name, allowed)) {
+                    out.add(file + ": " + ref);
                 }
             }
-            // Fully qualified names in the body (imports and the package line removed first).
-            String body = PACKAGE.matcher(IMPORT.matcher(code).replaceAll(" ")).replaceAll(" ");
-            Matcher q = QUALIFIED.matcher(body);
-            while (q.find()) {
-                String ref = q.group(1).replaceAll("\\s+", "");
-                if (namesAType(ref) && !allowedName(ref, allowed)) {
-                    out.add(file + ": qualified reference " + ref);
-                }
+        }
+        return out;
+    }
+
+    /**
+     * The imports ({@code "import NAME"}) and fully qualified type references ({@code "qualified reference NAME"}) of
+     * {@code code}, which has its comments and literals stripped.
+     */
+    static List<String> references(String code) {
+        List<String> out = new ArrayList<>();
+        Matcher imp = IMPORT.matcher(code);
+        while (imp.find()) {
+            out.add("import " + imp.group(1));
+        }
+        // Fully qualified names in the body (imports and the package line removed first).
+        String body = PACKAGE.matcher(IMPORT.matcher(code).replaceAll(" ")).replaceAll(" ");
+        Matcher q = QUALIFIED.matcher(body);
+        while (q.find()) {
+            String ref = q.group(1).replaceAll("\\s+", "");
+            if (namesAType(ref)) {
+                out.add("qualified reference " + ref);
             }
         }
         return out;
@@ -247,6 +308,22 @@ class ArchitectureTest {
         assertContains(e, "E.java: import dev.tokenvault.TokenVault");
         assertContains(e, "E.java: qualified reference org.bouncycastle.util.Arrays");
         assertEquals(4, e.size(), String.join("\n", e));
+    }
+
+    @Test
+    void mapDbCheckerCanFail(@TempDir Path tmp) throws IOException {
+        Path file = tmp.resolve("Vault.java");
+        Files.writeString(file, "package dev.tokenvault;\nimport org.mapdb.DB;\n/** org.mapdb.HTreeMap in prose */\n"
+                + "class Vault { Object o = org.mapdb.Serializer.STRING; String s = \"org.mapdb.CC\"; }\n");
+        List<String> v = uses(List.of(file), MAPDB);
+        assertContains(v, "Vault.java: import org.mapdb.DB");
+        assertContains(v, "Vault.java: qualified reference org.mapdb.Serializer.STRING");
+        assertEquals(2, v.size(), String.join("\n", v));
+        Path contract = Files.createDirectories(tmp.resolve("engine"));
+        Files.writeString(contract.resolve("R.java"), "package dev.tokenvault.engine;\nimport org.mapdb.DB;\n"
+                + "import java.util.List;\nclass R { }\n");
+        assertContains(violations(javaFilesIn(contract), "dev.tokenvault.engine", ENGINE_CONTRACT_ALLOWED),
+                "R.java: import org.mapdb.DB");
     }
 
     @Test

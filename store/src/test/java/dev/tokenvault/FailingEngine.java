@@ -22,17 +22,15 @@ final class FailingEngine implements RecordEngine {
     }
 
     @Override
-    public long stage(Batch batch) {
+    public void stage(Batch batch) {
         if (failNextStage) {
             failNextStage = false;
             throw new EngineException(EngineException.Kind.IO, "injected: the disk failed while staging");
         }
-        return inner.stage(batch);
+        inner.stage(batch);
     }
 
     @Override public byte[] get(String id) { return inner.get(id); }
-    @Override public Entry getByIndex(int index, byte[] key) { return inner.getByIndex(index, key); }
-    @Override public String getIndex(int index, byte[] key) { return inner.getIndex(index, key); }
     @Override public int indexGeneration() { return inner.indexGeneration(); }
     @Override public int nextIndexGeneration() { return inner.nextIndexGeneration(); }
     @Override public Entry getByIndex(int generation, int index, byte[] key) {
@@ -50,7 +48,7 @@ final class FailingEngine implements RecordEngine {
         inner.forEachIndexEntry(index, action);
     }
     @Override public long size() { return inner.size(); }
-    @Override public void awaitDurable(long ticket) { inner.awaitDurable(ticket); }
+    @Override public void commitStaged() { inner.commitStaged(); }
     @Override public void discardStaged(String reason) { inner.discardStaged(reason); }
     @Override public void compact() { inner.compact(); }
     @Override public void close() { inner.close(); }

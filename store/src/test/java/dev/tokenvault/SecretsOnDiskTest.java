@@ -159,7 +159,7 @@ class SecretsOnDiskTest {
     /** The cache's key holds the looked-up value, which may be a token: its toString must not print it. */
     @Test
     void theCacheKeyDoesNotPrintTheValue() throws Exception {
-        Class<?> type = Class.forName("dev.tokenvault.TokenVault$LookupKey");
+        Class<?> type = Class.forName("dev.tokenvault.LookupCache$LookupKey");
         java.lang.reflect.Constructor<?> make = type.getDeclaredConstructor(Field.class, String.class);
         make.setAccessible(true);
         String s = make.newInstance(Field.ACCESS_TOKEN, "1000.secret-access-token").toString();

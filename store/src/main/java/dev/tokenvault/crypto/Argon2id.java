@@ -1,5 +1,13 @@
 package dev.tokenvault.crypto;
 
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetEncoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
+import java.util.Arrays;
 import org.bouncycastle.crypto.generators.Argon2BytesGenerator;
 import org.bouncycastle.crypto.params.Argon2Parameters;
 
@@ -57,7 +65,7 @@ public final class Argon2id {
         try {
             return SecretBytes.wrap(derive(password, salt, null, null, params, 32));
         } finally {
-            java.util.Arrays.fill(password, (byte) 0);
+            Arrays.fill(password, (byte) 0);
         }
     }
 
@@ -90,23 +98,23 @@ public final class Argon2id {
      * @throws IllegalArgumentException when it is not valid Unicode text; the message holds no character of it
      */
     public static byte[] passphraseBytes(char[] passphrase) {
-        java.nio.CharBuffer chars = java.nio.CharBuffer.wrap(passphrase);
-        if (!java.text.Normalizer.isNormalized(chars, java.text.Normalizer.Form.NFC)) {
-            chars = java.nio.CharBuffer.wrap(java.text.Normalizer.normalize(chars, java.text.Normalizer.Form.NFC));
+        CharBuffer chars = CharBuffer.wrap(passphrase);
+        if (!Normalizer.isNormalized(chars, Normalizer.Form.NFC)) {
+            chars = CharBuffer.wrap(Normalizer.normalize(chars, Normalizer.Form.NFC));
         }
-        java.nio.charset.CharsetEncoder encoder = java.nio.charset.StandardCharsets.UTF_8.newEncoder()
-                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
-        java.nio.ByteBuffer bb;
+        CharsetEncoder encoder = StandardCharsets.UTF_8.newEncoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer bb;
         try {
             bb = encoder.encode(chars);
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("passphrase is not valid Unicode text (it holds an unpaired surrogate)");
         }
         byte[] out = new byte[bb.remaining()];
         bb.get(out);
         if (bb.hasArray()) {
-            java.util.Arrays.fill(bb.array(), (byte) 0);
+            Arrays.fill(bb.array(), (byte) 0);
         }
         return out;
     }

@@ -3,6 +3,7 @@ package dev.tokenvault.crypto;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -63,7 +64,7 @@ public final class Keyring {
      *
      * @throws IllegalArgumentException when {@code versions} holds the current version
      */
-    public Keyring withoutDataKeys(java.util.Collection<Integer> versions) {
+    public Keyring withoutDataKeys(Collection<Integer> versions) {
         if (versions.contains(currentVersion)) {
             throw new IllegalArgumentException("the current data key version cannot be removed");
         }

@@ -3,55 +3,69 @@ package dev.tokenvault.engine;
 import java.util.function.BiConsumer;
 
 /**
- * Storage of opaque sealed records, their blind-index entries and store metadata. The engine never sees plaintext.
+ * Storage of opaque sealed records, their blind-index entries and store metadata: the contract every engine meets
+ * (the abstract test suite {@code RecordEngineContract} checks it). The engine never sees plaintext or keys.
  *
- * <p>Reads never observe half of a {@link Batch}. {@link #stage} applies a batch so that later reads see it;
- * {@link #awaitDurable} returns once that batch, and every batch staged before it, survives a crash. Concurrent
- * stagers share one durable commit (group commit). When a commit fails, every batch it covered is discarded and
- * each of their {@code awaitDurable} calls throws.
+ * <h2>Writes</h2>
+ * <ul>
+ *   <li><b>Atomic batches.</b> A {@link Batch} is applied whole or not at all: after a crash, a failed commit or a
+ *       discard, the store holds all of its changes or none of them.</li>
+ *   <li><b>Staging.</b> {@link #stage} applies a batch so that every later read sees it, before it is durable.</li>
+ *   <li><b>Durable on return.</b> {@link #commitStaged} makes everything staged since the last commit durable in one
+ *       commit and returns once it survives a crash; {@link #commit} is {@code stage} then {@code commitStaged}.</li>
+ *   <li><b>Failure goes back.</b> When staging or the commit fails, every change staged since the last commit is
+ *       discarded (the store is back at its last durable state) and the call throws. {@link #discardStaged} does the
+ *       same on purpose: for a caller that staged a batch and then failed before it could report the outcome.</li>
+ *   <li><b>Single writer.</b> The caller serialises {@code stage}, {@code commitStaged}, {@code discardStaged},
+ *       {@code clearIndexGeneration} and {@code compact}: one thread at a time (the group commit lives in the caller,
+ *       which combines many callers' batches into one commit).</li>
+ * </ul>
+ *
+ * <h2>Reads</h2>
+ * Reads may run on any thread at any time, concurrently with a writer, and never see part of a batch: a read sees
+ * each staged batch whole or not at all. Reads see staged batches before they are durable.
+ *
+ * <h2>Index generations</h2>
+ * Index maps come in generations: exactly one is current and serves {@link #getByIndex}; another can be built beside
+ * it in many bounded commits (with {@link Batch#putIndexIn}), invisible to readers, and then made current by one small
+ * commit ({@link Batch#switchIndexGeneration}). Entries of a generation that is not current are left over from a
+ * switch or from a build that never finished; {@link #clearIndexGeneration} removes them, and an engine may remove
+ * them when it opens. A generation number is never used twice.
+ *
+ * <h2>Failures</h2>
+ * Every method throws {@link EngineException}; its {@link EngineException.Kind} says what failed:
+ * {@code IO} the storage failed (a write that throws it changed nothing durable; an engine that cannot go back to its
+ * durable state stops and says so in every later call), {@code CORRUPT} what is stored is damaged, {@code LOCKED}
+ * another opener holds the store, {@code CLOSED} the engine was closed, {@code NOT_FOUND} no store where one must be,
+ * {@code UNSUPPORTED_FORMAT} the storage holds something that is not a store, or one of a newer format.
  */
 public interface RecordEngine extends AutoCloseable {
 
     /** A record and the id it is stored under. */
     record Entry(String id, byte[] sealed) { }
 
-    /** The sealed record with this id, or {@code null}. */
-    byte[] get(String id);
-
     /**
-     * Resolves an index entry and reads the record it names, as one consistent read.
-     *
-     * @return {@code null} when the index has no entry; an entry whose {@code sealed} is {@code null} when the index
-     *         names a record that does not exist
-     */
-    Entry getByIndex(int index, byte[] key);
-
-    /** The id an index entry names, or {@code null}. */
-    String getIndex(int index, byte[] key);
-
-    /**
-     * Returned by {@link #getByIndex(int, int, byte[])} when the index generation asked for is no longer the current
-     * one: the caller's index key is out of date, and it should look again with the current one.
+     * Returned by {@link #getByIndex} when the index generation asked for is no longer the current one: the caller's
+     * index key is out of date, and it should look again with the current one.
      */
     Entry GENERATION_CHANGED = new Entry("", null);
 
-    /**
-     * Index maps come in generations: exactly one is current and serves {@link #getByIndex(int, byte[])}; another can
-     * be built beside it in many bounded commits (with {@link Batch#putIndexIn}), invisible to readers, and then made
-     * current by one small commit ({@link Batch#switchIndexGeneration}). Entries of a generation that is not current
-     * are left over from a switch or from a build that never finished; {@link #clearIndexGeneration} removes them,
-     * and an engine may remove them when it opens.
-     *
-     * @return the current index generation
-     */
+    /** The sealed record with this id, or {@code null}. */
+    byte[] get(String id);
+
+    /** The current index generation. */
     int indexGeneration();
 
     /** A generation number that no index map of this store has used. */
     int nextIndexGeneration();
 
     /**
-     * {@link #getByIndex(int, byte[])} in {@code generation}, as one consistent read; {@link #GENERATION_CHANGED}
-     * (compare by identity) when {@code generation} is not the current generation.
+     * Resolves the entry of {@code key} in index {@code index} of the current generation and reads the record it
+     * names, as one consistent read.
+     *
+     * @return {@code null} when the index has no entry; an entry whose {@code sealed} is {@code null} when the index
+     *         names a record that does not exist; {@link #GENERATION_CHANGED} (compare by identity) when
+     *         {@code generation} is not the current generation
      */
     Entry getByIndex(int generation, int index, byte[] key);
 
@@ -60,7 +74,8 @@ public interface RecordEngine extends AutoCloseable {
 
     /**
      * Removes every entry of a generation that is not current, at most {@code maxPerCommit} entries per durable
-     * commit, so that no commit grows with the store.
+     * commit, so that no commit grows with the store. A write: the caller serialises it with the others, and nothing
+     * may be staged when it is called.
      *
      * @return the number of entries removed
      * @throws IllegalArgumentException when {@code generation} is the current generation
@@ -73,40 +88,47 @@ public interface RecordEngine extends AutoCloseable {
     /** Calls {@code action} for every record, under one consistent view. */
     void forEachRecord(BiConsumer<String, byte[]> action);
 
-    /** Calls {@code action} for every entry of index {@code index}, under one consistent view. */
+    /** Calls {@code action} for every entry of index {@code index} of the current generation, under one view. */
     void forEachIndexEntry(int index, BiConsumer<byte[], String> action);
 
     /** The number of records. */
     long size();
 
-    /** Applies {@code batch} atomically and returns a ticket for {@link #awaitDurable}. */
-    long stage(Batch batch);
-
-    /** Waits until the batch of {@code ticket} is durable. */
-    void awaitDurable(long ticket);
+    /**
+     * Applies {@code batch} atomically; later reads see it. Not durable until {@link #commitStaged}. On failure every
+     * change staged since the last commit is discarded, and it throws.
+     */
+    void stage(Batch batch);
 
     /**
-     * Forgets every batch staged and not yet durable, as a failed commit does: each of their {@link #awaitDurable}
-     * calls throws {@code IO} with {@code reason}. For a caller that staged a batch and then failed before it could
-     * report the outcome: what its caller is told failed must never commit.
+     * Makes every batch staged since the last commit durable, in one commit; returns once they survive a crash. On
+     * failure they are all discarded (the store is back at its last durable state), and it throws {@code IO}.
+     */
+    void commitStaged();
+
+    /**
+     * Forgets every batch staged since the last commit, as a failed commit does; {@code reason} says why in the
+     * failures this may cause (it holds no secret).
      */
     void discardStaged(String reason);
 
-    /** {@link #stage} then {@link #awaitDurable}. */
+    /** {@link #stage} then {@link #commitStaged}: {@code batch}, and whatever was staged before it, made durable. */
     default void commit(Batch batch) {
-        awaitDurable(stage(batch));
+        stage(batch);
+        commitStaged();
     }
 
     /**
      * Rewrites the store into a new file holding only the live records, index entries and metadata, and swaps it in
-     * atomically. Blocks every read and write until it returns; returns once the smaller file is durable. A crash at
-     * any moment leaves the old store or the new one, complete. Does nothing but commit for a store in memory.
+     * atomically. Commits what is staged first. Blocks every read and write until it returns; returns once the smaller
+     * file is durable. A crash at any moment leaves the old store or the new one, complete. Does nothing but commit
+     * for a store in memory.
      *
      * @throws EngineException {@code IO} when the new file cannot be written (the old store stays in use, unchanged)
      */
     void compact();
 
-    /** Makes everything durable, releases the files and the lock. Idempotent. */
+    /** Makes everything staged durable, releases the files and the lock. Idempotent; later calls throw CLOSED. */
     @Override
     void close();
 }

@@ -5,6 +5,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.mapdb.DBException;
 import org.mapdb.DataInput2;
@@ -222,7 +223,7 @@ final class RedoVolume extends Volume {
             }
             byte[] current = new byte[bytes.length];
             main.getData(w.offset(), current, 0, bytes.length);
-            if (!java.util.Arrays.equals(current, bytes)) {
+            if (!Arrays.equals(current, bytes)) {
                 return false;
             }
         }

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -126,12 +127,12 @@ final class StoreFile {
             why = "permission denied";
         } else if (e instanceof NoSuchFileException) {
             why = "no such file or directory";
-        } else if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+        } else if (e instanceof FileSystemException fse && fse.getReason() != null) {
             why = fse.getReason();
         } else {
             return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         }
-        String file = e instanceof java.nio.file.FileSystemException fse ? fse.getFile() : null;
+        String file = e instanceof FileSystemException fse ? fse.getFile() : null;
         return file == null ? why : file + ": " + why;
     }
 }

@@ -1,0 +1,57 @@
+package dev.tokenvault;
+
+import dev.tokenvault.engine.EngineException;
+import java.util.function.Supplier;
+
+/** The one mapping of storage failures onto the API's error codes, and the errors several parts raise. */
+final class Errors {
+    private Errors() {
+    }
+
+    /** The {@link TokenStoreException} an engine failure becomes; the message is the engine's (it holds no secret). */
+    static TokenStoreException translate(EngineException e) {
+        return new TokenStoreException(codeOf(e.kind()), e.getMessage(), e);
+    }
+
+    private static ErrorCode codeOf(EngineException.Kind kind) {
+        return switch (kind) {
+            case IO -> ErrorCode.IO;
+            case LOCKED -> ErrorCode.LOCKED;
+            case CORRUPT -> ErrorCode.CORRUPT;
+            case CLOSED -> ErrorCode.CLOSED;
+            case NOT_FOUND -> ErrorCode.NOT_FOUND;
+            case UNSUPPORTED_FORMAT -> ErrorCode.UNSUPPORTED_FORMAT;
+        };
+    }
+
+    static TokenStoreException invalid(String message) {
+        return new TokenStoreException(ErrorCode.INVALID_ARGUMENT, message);
+    }
+
+    static TokenStoreException notFound(String id) {
+        return new TokenStoreException(ErrorCode.NOT_FOUND, "no token with id " + id);
+    }
+
+    /** {@code e} for the token at position {@code i} of a list. */
+    static TokenStoreException atPosition(int i, TokenStoreException e) {
+        return new TokenStoreException(e.code(), "tokens[" + i + "]: " + e.getMessage(), e);
+    }
+
+    /** Calls the engine through {@code body}; its failures become {@link TokenStoreException}s. */
+    static <T> T call(Supplier<T> body) {
+        try {
+            return body.get();
+        } catch (EngineException e) {
+            throw translate(e);
+        }
+    }
+
+    /** {@link #call} for a call without a result. */
+    static void run(Runnable body) {
+        try {
+            body.run();
+        } catch (EngineException e) {
+            throw translate(e);
+        }
+    }
+}

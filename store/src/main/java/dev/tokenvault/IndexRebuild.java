@@ -1,0 +1,243 @@
+package dev.tokenvault;
+
+import dev.tokenvault.crypto.BlindIndex;
+import dev.tokenvault.crypto.Keyring;
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.EngineException;
+import dev.tokenvault.engine.RecordEngine;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rebuilds the index maps as a new index generation beside the current one, then switches to it in one commit: for
+ * {@link TokenVault#rotateIndexKey()} (under a new index key) and {@link TokenVault#repair()} (under the same one).
+ * Its callers hold the vault's maintenance lock; every commit goes through the {@link WritePipeline}.
+ */
+final class IndexRebuild {
+    private final RecordEngine engine;
+    private final RecordReader reader;
+    private final KeyState keyState;
+    private final WritePipeline pipeline;
+    private final RecordWriter writer;
+    private final Maintenance maintenance;
+    private final SecureRandom random;
+
+    /** A complete new index generation, not yet current: how many records it indexes, and what it could not index. */
+    private record Built(int generation, long indexed, List<String> problems) { }
+
+    /** What one commit of a build indexed, and what it could not index. */
+    private record BuiltChunk(long indexed, List<String> problems) { }
+
+    IndexRebuild(RecordEngine engine, RecordReader reader, KeyState keyState, WritePipeline pipeline,
+                 RecordWriter writer, Maintenance maintenance, SecureRandom random) {
+        this.engine = engine;
+        this.reader = reader;
+        this.keyState = keyState;
+        this.pipeline = pipeline;
+        this.writer = writer;
+        this.maintenance = maintenance;
+        this.random = random;
+    }
+
+    /** See {@link TokenVault#rotateIndexKey()}. */
+    void rotateIndexKey() {
+        Keyring draft = keyState.current().keyring().withNewIndexKey(random);
+        BlindIndex target = new BlindIndex(draft.indexKey(), Field.indexLabels());
+        boolean done = false;
+        try {
+            Built built = build(target, true);
+            switchTo(built.generation(), target, draft);
+            done = true;
+        } finally {
+            if (!done) {
+                target.close();
+                draft.indexKey().destroy(); // only the new index key: the data keys are shared
+            }
+        }
+    }
+
+    /** See {@link TokenVault#repair()}. */
+    RepairReport repair() {
+        VerifyReport before;
+        try {
+            before = maintenance.verify();
+        } catch (TokenStoreException e) {
+            if (e.code() != ErrorCode.CORRUPT) {
+                throw e;
+            }
+            before = new VerifyReport(0, 0, List.of("the index maps cannot be read: " + e.getMessage()));
+        }
+        if (before.isClean()) {
+            return new RepairReport(before, false, 0, List.of());
+        }
+        BlindIndex target = new BlindIndex(keyState.current().keyring().indexKey(), Field.indexLabels());
+        boolean done = false;
+        try {
+            Built built = build(target, false);
+            switchTo(built.generation(), target, null);
+            done = true;
+            return new RepairReport(before, true, built.indexed(), built.problems());
+        } finally {
+            if (!done) {
+                target.close();
+            }
+        }
+    }
+
+    /**
+     * Builds a new index generation under {@code target} from every record, in bounded commits through the write
+     * path; from the moment the record ids are listed, every write also updates the new generation. On failure the
+     * new generation is discarded and the exception thrown.
+     *
+     * @param strict throw {@code INTEGRITY} at the first record that cannot be indexed, instead of listing it
+     */
+    private Built build(BlindIndex target, boolean strict) {
+        List<String> ids = new ArrayList<>();
+        int generation = pipeline.exclusive(() -> Errors.call(() -> {
+            int next = engine.nextIndexGeneration();
+            engine.forEachRecord((id, sealed) -> ids.add(id));
+            writer.buildAlongside(new RecordWriter.IndexBuild(next, target));
+            return next;
+        }));
+        boolean built = false;
+        try {
+            // blind keys that two records share: neither record is indexed by them
+            List<Set<ByteBuffer>> shared = new ArrayList<>();
+            for (int i = 0; i < Field.INDEXED.length; i++) {
+                shared.add(new HashSet<>());
+            }
+            long indexed = 0;
+            List<String> problems = new ArrayList<>();
+            for (int from = 0; from < ids.size(); from += TokenVault.MAINTENANCE_BATCH) {
+                List<String> chunk = ids.subList(from, Math.min(ids.size(), from + TokenVault.MAINTENANCE_BATCH));
+                BuiltChunk done = pipeline.write(() -> buildChunk(chunk, generation, target, strict, shared));
+                indexed += done.indexed();
+                problems.addAll(done.problems());
+            }
+            built = true;
+            return new Built(generation, indexed, problems);
+        } finally {
+            if (!built) {
+                pipeline.exclusive(() -> writer.buildAlongside(null));
+                discard(generation);
+            }
+        }
+    }
+
+    /** A write action: indexes the records of {@code chunk} in {@code generation}. */
+    private BuiltChunk buildChunk(List<String> chunk, int generation, BlindIndex target, boolean strict,
+                                  List<Set<ByteBuffer>> shared) {
+        List<String> found = new ArrayList<>();
+        long count = 0;
+        Batch batch = new Batch();
+        List<Map<ByteBuffer, String>> planned = new ArrayList<>(); // this batch's entries, per index
+        for (int i = 0; i < Field.INDEXED.length; i++) {
+            planned.add(new HashMap<>());
+        }
+        for (String id : chunk) {
+            byte[] sealed = Errors.call(() -> engine.get(id));
+            if (sealed == null) {
+                continue; // deleted since the listing, with its entries in both generations
+            }
+            TokenRecord r;
+            try {
+                r = reader.open(keyState.current(), id, sealed);
+            } catch (TokenStoreException e) {
+                if (strict) {
+                    throw new TokenStoreException(ErrorCode.INTEGRITY, "record " + id + " fails authentication, so"
+                            + " it cannot be indexed; the index key is unchanged (run verify() and repair())");
+                }
+                found.add("record " + id + " fails authentication; it is not indexed");
+                continue;
+            }
+            count++;
+            for (Field f : Field.INDEXED) {
+                String v = r.get(f);
+                if (v == null) {
+                    continue;
+                }
+                byte[] key = target.compute(f.index, v);
+                ByteBuffer slot = ByteBuffer.wrap(key);
+                if (shared.get(f.index).contains(slot)) {
+                    found.add("record " + id + " holds the same " + f.label + " as another record; it is not"
+                            + " indexed by it");
+                    continue;
+                }
+                Map<ByteBuffer, String> mine = planned.get(f.index);
+                String owner = mine.containsKey(slot) ? mine.get(slot)
+                        : Errors.call(() -> engine.getIndex(generation, f.index, key));
+                if (owner != null && !owner.equals(id)) {
+                    if (strict) {
+                        throw new TokenStoreException(ErrorCode.INTEGRITY, "records " + owner + " and " + id
+                                + " hold the same " + f.label + "; the index key is unchanged (run verify() and"
+                                + " repair())");
+                    }
+                    shared.get(f.index).add(slot);
+                    batch.removeIndexIn(generation, f.index, key);
+                    mine.put(slot, null);
+                    found.add("records " + owner + " and " + id + " hold the same " + f.label
+                            + "; neither is indexed by it");
+                    continue;
+                }
+                batch.putIndexIn(generation, f.index, key, id);
+                mine.put(slot, id);
+            }
+        }
+        if (!batch.isEmpty()) {
+            pipeline.stage(batch);
+        }
+        return new BuiltChunk(count, found);
+    }
+
+    /**
+     * One commit: makes {@code generation} (built under {@code target}) current and, when {@code withIndexKey} is
+     * given, stores the keyring with its index key; then empties the old generation in bounded commits.
+     */
+    private void switchTo(int generation, BlindIndex target, Keyring withIndexKey) {
+        int old = pipeline.exclusive(() -> {
+            Keys k = keyState.current();
+            Keyring keyring = withIndexKey == null ? k.keyring() : k.keyring().withIndexKeyOf(withIndexKey);
+            Batch batch = new Batch().switchIndexGeneration(generation);
+            if (withIndexKey != null) {
+                keyState.putKeyring(batch, keyring);
+            }
+            writer.buildAlongside(null);
+            try {
+                pipeline.commitNow(batch);
+            } catch (RuntimeException e) {
+                discard(generation); // the engine is back at the old generation and keyring
+                throw e;
+            }
+            // readers that see the new generation before these keys wait for them (RecordReader.indexLookup)
+            keyState.publish(new Keys(k.header(), keyring, target, generation));
+            keyState.retire(k.blindIndex()::close); // readers may still compute with it; wiped at close
+            if (withIndexKey != null) {
+                keyState.retire(k.keyring().indexKey()::destroy);
+            }
+            return k.indexGeneration();
+        });
+        discard(old);
+    }
+
+    /**
+     * Empties an index generation that is not current, in bounded commits, with writes excluded (the engine has one
+     * writer). A failure here never fails the rotation or repair that called it: the generation is never read again,
+     * and the engine empties stale generations when it next opens; so the failure is not thrown but kept for the
+     * caller that is already failing, if any.
+     */
+    private void discard(int generation) {
+        try {
+            pipeline.exclusive(() -> {
+                engine.clearIndexGeneration(generation, TokenVault.MAINTENANCE_BATCH * Field.INDEXED.length);
+            });
+        } catch (EngineException | TokenStoreException e) {
+            // left for the next open (see above); a closed or stopped vault says so at its next call
+        }
+    }
+}

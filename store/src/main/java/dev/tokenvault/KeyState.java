@@ -1,0 +1,387 @@
+package dev.tokenvault;
+
+import dev.tokenvault.crypto.BlindIndex;
+import dev.tokenvault.crypto.KeyCheck;
+import dev.tokenvault.crypto.KeyHierarchy;
+import dev.tokenvault.crypto.Keyring;
+import dev.tokenvault.crypto.RecordSeal;
+import dev.tokenvault.crypto.SealCount;
+import dev.tokenvault.crypto.SecretBytes;
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.EngineException;
+import dev.tokenvault.engine.RecordEngine;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import javax.crypto.AEADBadTagException;
+
+/**
+ * The vault's keys and what is stored about them: the header, the wrapped keyring, the wrap key, the authenticated
+ * seal counts per data key version, and the keys replaced by rotations (wiped at close). Unlocks or initialises a
+ * store, seals records (rolling over to a new data key version at the seal limit), and rotates the master and data
+ * keys.
+ *
+ * <p>Readers take {@link #current()} without locking. Everything else runs under the write lock of the
+ * {@link WritePipeline}. A change to the key state travels in the batch it belongs to: it is published at once,
+ * because readers need the keys of the records a batch stages, and it is undone with the batch: {@link #undoneOnFailure}
+ * puts back the state the engine holds when a write fails before its batch is staged, and {@link #reload()} reads it
+ * from the engine again when a staged batch is discarded or its commit fails.
+ */
+final class KeyState {
+    private static final String META_HEADER = "header";
+    private static final String META_KEY_CHECK = "keycheck";
+    private static final String META_KEYRING = "keyring";
+    private static final String META_SEALS = "seals.";
+    private static final int STORE_ID_BYTES = 32;
+
+    private final RecordEngine engine;
+    private final String where;
+    private final SecureRandom random;
+    private final long sealLimit;
+    private volatile Keys keys;
+    // the current keyring wrap key, kept so that data-key rotation needs no master key
+    private SecretBytes wrapKey;
+    // authenticates the seal counts under a key derived from wrapKey
+    private SealCount sealCount;
+    private final Map<Integer, Long> seals = new HashMap<>();
+    // keys replaced by a rotation, which readers may still hold; wiped at close
+    private final List<Runnable> retired = new ArrayList<>();
+    // the key state the engine holds (staged or durable) while a write action runs
+    private Savepoint savepoint;
+
+    /** The key state that the engine holds: what a write puts back when its batch is abandoned. */
+    private record Savepoint(Keys keys, Map<Integer, Long> seals) { }
+
+    private KeyState(RecordEngine engine, String where, SecureRandom random, long sealLimit) {
+        this.engine = engine;
+        this.where = where;
+        this.random = random;
+        this.sealLimit = sealLimit;
+    }
+
+    // ---------------------------------------------------------------- open
+
+    /**
+     * Opens the keys of the store in {@code engine} with {@code masterKey}, or initialises a blank store.
+     *
+     * @throws TokenStoreException {@code WRONG_KEY}, or {@code CORRUPT} for a header, keyring or seal count that was
+     *         altered or put back, or a store with records but no header
+     */
+    static KeyState unlock(RecordEngine engine, MasterKey masterKey, String where, long sealLimit,
+                           SecureRandom random) {
+        KeyState state = new KeyState(engine, where, random, sealLimit);
+        byte[] headerBytes = engine.getMeta(META_HEADER);
+        if (headerBytes == null) {
+            if (!state.isBlank()) {
+                // initialising would overwrite the keyring and make every existing record unreadable for good
+                throw new TokenStoreException(ErrorCode.CORRUPT, where + " has records, keys or index entries but"
+                        + " no store header; it is not initialised again");
+            }
+            state.initialise(masterKey);
+        } else {
+            state.open(StoreHeader.decode(headerBytes, where), headerBytes, masterKey);
+        }
+        return state;
+    }
+
+    private void open(StoreHeader header, byte[] headerBytes, MasterKey masterKey) {
+        Keyring keyring;
+        try (SecretBytes master = header.masterKeyBytes(masterKey);
+             KeyHierarchy kh = KeyHierarchy.derive(master, header.storeId)) {
+            if (!KeyCheck.verify(kh.headerMacKey(), headerBytes, engine.getMeta(META_KEY_CHECK))) {
+                throw new TokenStoreException(ErrorCode.WRONG_KEY,
+                        "the master key does not open " + where + " (wrong key, or its header was altered)");
+            }
+            keyring = unwrapKeyring(kh.wrapKey(), header);
+            wrapKey = kh.wrapKey().duplicate();
+        }
+        sealCount = new SealCount(wrapKey, header.storeId);
+        int newest = Collections.max(keyring.dataKeys().keySet());
+        if (engine.getMeta(META_SEALS + (newest + 1)) != null) {
+            // a rollover writes the keyring and the new version's count in one commit: the keyring was put back
+            keyring.destroy();
+            sealCount.close();
+            wrapKey.destroy();
+            throw new TokenStoreException(ErrorCode.CORRUPT, "the keyring of " + where + " is older than its seal"
+                    + " counts: an older keyring was put back into the file");
+        }
+        loadSeals(keyring);
+        keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
+                engine.indexGeneration());
+    }
+
+    private Keyring unwrapKeyring(SecretBytes withWrapKey, StoreHeader header) {
+        try {
+            return Keyring.unwrap(engine.getMeta(META_KEYRING), withWrapKey, header.storeId);
+        } catch (AEADBadTagException e) {
+            throw new TokenStoreException(ErrorCode.CORRUPT, "the keyring of " + where + " fails authentication");
+        }
+    }
+
+    /** Whether the store holds nothing at all: no record, keyring, key check, seal count or index entry. */
+    private boolean isBlank() {
+        if (engine.size() != 0 || engine.getMeta(META_KEYRING) != null || engine.getMeta(META_KEY_CHECK) != null
+                || engine.getMeta(META_SEALS + 1) != null) {
+            return false;
+        }
+        boolean[] entries = new boolean[1];
+        for (Field f : Field.INDEXED) {
+            engine.forEachIndexEntry(f.index, (key, id) -> entries[0] = true);
+        }
+        return !entries[0];
+    }
+
+    private void initialise(MasterKey masterKey) {
+        byte[] storeId = new byte[STORE_ID_BYTES];
+        random.nextBytes(storeId);
+        StoreHeader header = StoreHeader.create(storeId, masterKey, random);
+        Keyring keyring = Keyring.generate(random);
+        Batch batch = new Batch();
+        wrapKey = putKeyMeta(batch, header, keyring, masterKey);
+        sealCount = new SealCount(wrapKey, storeId);
+        batch.putMeta(META_SEALS + 1, sealCount.encode(1, 0));
+        engine.commit(batch); // nothing else is staged while a vault opens
+        seals.put(1, 0L);
+        keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
+                engine.indexGeneration());
+    }
+
+    /**
+     * Adds the header, key check and wrapped keyring for {@code masterKey} to {@code batch}; returns the wrap key,
+     * which the caller owns.
+     */
+    private SecretBytes putKeyMeta(Batch batch, StoreHeader header, Keyring keyring, MasterKey masterKey) {
+        byte[] headerBytes = header.encode();
+        try (SecretBytes master = header.masterKeyBytes(masterKey);
+             KeyHierarchy kh = KeyHierarchy.derive(master, header.storeId)) {
+            batch.putMeta(META_HEADER, headerBytes)
+                    .putMeta(META_KEY_CHECK, KeyCheck.compute(kh.headerMacKey(), headerBytes))
+                    .putMeta(META_KEYRING, keyring.wrap(kh.wrapKey(), header.storeId, random));
+            return kh.wrapKey().duplicate();
+        }
+    }
+
+    /**
+     * Reads the seal count of every version of {@code keyring}. A count that is missing or fails authentication
+     * counts as exhausted, never as 0: the next seal then begins a new data key version instead of stretching a
+     * budget that someone who can write the file tried to reset.
+     */
+    private void loadSeals(Keyring keyring) {
+        seals.clear();
+        for (Integer version : keyring.dataKeys().keySet()) {
+            long count = sealCount.decode(version, engine.getMeta(META_SEALS + version));
+            seals.put(version, count < 0 ? sealLimit : count);
+        }
+    }
+
+    // ---------------------------------------------------------------- use
+
+    /** The keys now; readers take them without a lock. */
+    Keys current() {
+        return keys;
+    }
+
+    /** Publishes {@code next}, e.g. a new index generation; under the write lock. */
+    void publish(Keys next) {
+        keys = next;
+    }
+
+    /** Seals {@code r} under the current data key and counts the seal in {@code batch}. Under the write lock. */
+    byte[] seal(TokenRecord r, Batch batch) {
+        Keys k = keys;
+        int version = k.keyring().currentVersion();
+        long count = seals.getOrDefault(version, 0L);
+        if (count >= sealLimit) {
+            k = rollDataKey(batch);
+            version = k.keyring().currentVersion();
+            count = 0;
+        }
+        byte[] plain = r.encode();
+        try {
+            byte[] sealed = RecordSeal.seal(version, k.keyring().currentDataKey(), plain, k.storeId(), r.id());
+            seals.put(version, count + 1);
+            batch.putMeta(META_SEALS + version, sealCount.encode(version, count + 1));
+            return sealed;
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /** Adds a data key version to the keyring in {@code batch} and publishes it (see the class comment). */
+    private Keys rollDataKey(Batch batch) {
+        Keys k = keys;
+        Keyring next = k.keyring().withNewDataKey(random);
+        putKeyring(batch, next);
+        batch.putMeta(META_SEALS + next.currentVersion(), sealCount.encode(next.currentVersion(), 0));
+        seals.put(next.currentVersion(), 0L);
+        Keys updated = k.withKeyring(next);
+        keys = updated;
+        return updated;
+    }
+
+    /** Adds {@code keyring}, wrapped under the current wrap key, to {@code batch}. */
+    void putKeyring(Batch batch, Keyring keyring) {
+        batch.putMeta(META_KEYRING, keyring.wrap(wrapKey, keys.storeId(), random));
+    }
+
+    /**
+     * Adds to {@code batch} the removal of data key {@code versions} (no record uses them) and publishes the smaller
+     * keyring; the removed keys are wiped at close, as readers may still hold them. Under the write lock, inside a
+     * write action.
+     */
+    void removeDataKeys(Batch batch, Collection<Integer> versions) {
+        Keys k = keys;
+        Keyring next = k.keyring().withoutDataKeys(versions);
+        putKeyring(batch, next);
+        for (Integer v : versions) {
+            batch.removeMeta(META_SEALS + v);
+        }
+        keys = k.withKeyring(next);
+        for (Integer v : versions) {
+            seals.remove(v);
+            retire(k.keyring().dataKey(v)::destroy);
+        }
+    }
+
+    /** Seal counts per data key version, a copy. Under the write lock. */
+    Map<Integer, Long> sealCounts() {
+        return new TreeMap<>(seals);
+    }
+
+    /** Wipes {@code wipe} at close: it belongs to keys that were replaced, which readers may still hold. */
+    void retire(Runnable wipe) {
+        retired.add(wipe);
+    }
+
+    // ---------------------------------------------------------------- writes that fail
+
+    /**
+     * Under the write lock: runs one write action; when it fails (a {@code CONFLICT} or invalid token later in
+     * {@code saveTokens}, an {@code IO} failure while staging, an {@code Error}), the key state goes back to what the
+     * engine holds, whatever the failure: a data-key rollover made for the abandoned batch is forgotten, and its new
+     * key wiped.
+     */
+    <T> T undoneOnFailure(Supplier<T> action) {
+        savepoint = new Savepoint(keys, Map.copyOf(seals));
+        boolean succeeded = false;
+        try {
+            T result = action.get();
+            succeeded = true;
+            return result;
+        } finally {
+            if (!succeeded) {
+                restore(savepoint);
+            }
+            savepoint = null;
+        }
+    }
+
+    /** Under the write lock: the action's batch was staged, so the engine holds the key state as it is now. */
+    void staged() {
+        if (savepoint != null) {
+            savepoint = new Savepoint(keys, Map.copyOf(seals));
+        }
+    }
+
+    /** Under the write lock: puts back the key state of {@code saved}, wiping the data keys made since. */
+    private void restore(Savepoint saved) {
+        Keys abandoned = keys;
+        keys = saved.keys();
+        seals.clear();
+        seals.putAll(saved.seals());
+        if (abandoned != saved.keys()) {
+            // No staged record uses a version made since, so no reader can need its key.
+            abandoned.keyring().dataKeys().forEach((version, key) -> {
+                if (saved.keys().keyring().dataKey(version) != key) {
+                    key.destroy();
+                }
+            });
+        }
+    }
+
+    /**
+     * Under the write lock, after staged batches were discarded or their commit failed: the keyring and seal counts
+     * as the engine holds them again.
+     *
+     * @throws TokenStoreException when they cannot be read: the vault no longer knows its key state, and its caller
+     *         stops it
+     */
+    void reload() {
+        Keys k = keys;
+        Keyring keyring;
+        try {
+            keyring = unwrapKeyring(wrapKey, k.header());
+            loadSeals(keyring);
+            keys = new Keys(k.header(), keyring, k.blindIndex(), engine.indexGeneration());
+        } catch (EngineException e) {
+            throw Errors.translate(e);
+        }
+        retire(k.keyring()::destroy); // readers may still hold the replaced keyring
+    }
+
+    // ---------------------------------------------------------------- rotations
+
+    /**
+     * Re-wraps the keyring under {@code newKey} and commits it with {@code commit}, in one atomic commit. Under the
+     * write lock.
+     */
+    void rotateMasterKey(MasterKey newKey, Consumer<Batch> commit) {
+        Keys k = keys;
+        StoreHeader header = StoreHeader.create(k.storeId(), newKey, random);
+        Batch batch = new Batch();
+        SecretBytes newWrapKey = putKeyMeta(batch, header, k.keyring(), newKey);
+        SealCount newSealCount = new SealCount(newWrapKey, header.storeId);
+        // the counts are authenticated under the wrap key: re-authenticated in the same commit
+        seals.forEach((version, count) -> batch.putMeta(META_SEALS + version, newSealCount.encode(version, count)));
+        try {
+            commit.accept(batch);
+        } catch (RuntimeException e) {
+            newSealCount.close();
+            newWrapKey.destroy();
+            throw e;
+        }
+        wrapKey.destroy();
+        wrapKey = newWrapKey;
+        sealCount.close();
+        sealCount = newSealCount;
+        keys = new Keys(header, k.keyring(), k.blindIndex(), k.indexGeneration());
+    }
+
+    /** Adds a data key version and commits it with {@code commit}; on failure nothing changed. Under the write lock. */
+    void rotateDataKey(Consumer<Batch> commit) {
+        Savepoint before = new Savepoint(keys, Map.copyOf(seals));
+        Batch batch = new Batch();
+        rollDataKey(batch);
+        try {
+            commit.accept(batch);
+        } catch (RuntimeException e) {
+            restore(before); // wipes the new data key
+            throw e;
+        }
+    }
+
+    /** Wipes every key: current, replaced and wrap key. Under the write lock, at close. */
+    void close() {
+        Keys k = keys;
+        if (k != null) {
+            k.blindIndex().close();
+            k.keyring().destroy();
+        }
+        retired.forEach(Runnable::run);
+        retired.clear();
+        if (wrapKey != null) {
+            wrapKey.destroy();
+        }
+        if (sealCount != null) {
+            sealCount.close();
+        }
+    }
+}

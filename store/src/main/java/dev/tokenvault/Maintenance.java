@@ -1,0 +1,201 @@
+package dev.tokenvault;
+
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.EngineException;
+import dev.tokenvault.engine.RecordEngine;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * The operations over the whole store that are not index rebuilds: moving every record to the current data key
+ * ({@link #resealAll}), checking records and index entries ({@link #verify}), compaction and counters. The callers of
+ * {@code resealAll} and {@code compact}, and of index rebuilds, hold its maintenance lock ({@link #underLock}).
+ */
+final class Maintenance {
+    private final RecordEngine engine;
+    private final RecordReader reader;
+    private final KeyState keyState;
+    private final WritePipeline pipeline;
+    private final LookupCache cache;
+    private final OpenState state;
+    /** Held by the operations that rewrite the whole store: resealAll, rotateIndexKey, repair, compact. */
+    private final ReentrantLock lock = new ReentrantLock();
+
+    /** What one commit of {@link #resealAll} moved, and the records it could not move. */
+    private record ResealedChunk(long moved, List<String> problems) { }
+
+    Maintenance(RecordEngine engine, RecordReader reader, KeyState keyState, WritePipeline pipeline,
+                LookupCache cache, OpenState state) {
+        this.engine = engine;
+        this.reader = reader;
+        this.keyState = keyState;
+        this.pipeline = pipeline;
+        this.cache = cache;
+        this.state = state;
+    }
+
+    /** Runs {@code body} holding the maintenance lock: one whole-store operation at a time. */
+    <T> T underLock(Supplier<T> body) {
+        return state.underLock(lock, body);
+    }
+
+    /** {@link #underLock(Supplier)} without a result. */
+    void underLock(Runnable body) {
+        underLock(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    /** See {@link TokenVault#resealAll()}. */
+    ResealReport resealAll() {
+        int target = keyState.current().keyring().currentVersion();
+        List<String> ids = new ArrayList<>();
+        Errors.run(() -> engine.forEachRecord((id, sealed) -> {
+            if (RecordReader.versionOf(sealed) != target) {
+                ids.add(id);
+            }
+        }));
+        long resealed = 0;
+        List<String> problems = new ArrayList<>();
+        for (int from = 0; from < ids.size(); from += TokenVault.MAINTENANCE_BATCH) {
+            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + TokenVault.MAINTENANCE_BATCH));
+            ResealedChunk done = pipeline.write(() -> resealChunk(chunk));
+            resealed += done.moved();
+            problems.addAll(done.problems());
+        }
+        List<Integer> removed = pipeline.write(this::removeUnusedDataKeys);
+        return new ResealReport(resealed, keyState.current().keyring().currentVersion(), removed, problems);
+    }
+
+    /** A write action: reseals the records of {@code chunk} still under an older version. */
+    private ResealedChunk resealChunk(List<String> chunk) {
+        long moved = 0;
+        List<String> failed = new ArrayList<>();
+        Batch batch = new Batch();
+        for (String id : chunk) {
+            byte[] sealed = Errors.call(() -> engine.get(id));
+            Keys k = keyState.current();
+            if (sealed == null || RecordReader.versionOf(sealed) == k.keyring().currentVersion()) {
+                continue; // deleted, or saved again since the scan
+            }
+            TokenRecord r;
+            try {
+                r = reader.open(k, id, sealed);
+            } catch (TokenStoreException e) {
+                failed.add("record " + id + " fails authentication; it keeps its key version");
+                continue;
+            }
+            batch.putRecord(id, keyState.seal(r, batch)); // same plaintext: index entries and cache stay valid
+            moved++;
+        }
+        if (!batch.isEmpty()) {
+            pipeline.stage(batch);
+        }
+        return new ResealedChunk(moved, failed);
+    }
+
+    /** A write action: removes from the keyring the data keys no record uses, but the current one. */
+    private List<Integer> removeUnusedDataKeys() {
+        Keys k = keyState.current();
+        Map<Integer, Long> used = recordsPerKeyVersion();
+        List<Integer> unused = new ArrayList<>();
+        for (Integer v : k.keyring().dataKeys().keySet()) {
+            if (v != k.keyring().currentVersion() && !used.containsKey(v)) {
+                unused.add(v);
+            }
+        }
+        if (!unused.isEmpty()) {
+            Batch batch = new Batch();
+            keyState.removeDataKeys(batch, unused);
+            pipeline.stage(batch);
+        }
+        return unused;
+    }
+
+    /** See {@link TokenVault#verify()}. */
+    VerifyReport verify() {
+        while (true) {
+            Keys k = keyState.current();
+            VerifyReport report = verifyWith(k);
+            // an index-key rotation or repair that switched generations during the scan: look again
+            if (k.indexGeneration() == keyState.current().indexGeneration()
+                    && k.indexGeneration() == Errors.call(engine::indexGeneration)) {
+                return report;
+            }
+        }
+    }
+
+    private VerifyReport verifyWith(Keys k) {
+        List<String> problems = new ArrayList<>();
+        Map<String, TokenRecord> records = new HashMap<>();
+        long[] counts = new long[2]; // records, index entries: counted inside the engine's callbacks
+        Errors.run(() -> {
+            engine.forEachRecord((id, sealed) -> {
+                counts[0]++;
+                try {
+                    records.put(id, reader.open(k, id, sealed));
+                } catch (TokenStoreException e) {
+                    problems.add("record " + id + " fails authentication");
+                }
+            });
+            for (Field f : Field.INDEXED) {
+                Map<ByteBuffer, String> entries = new HashMap<>();
+                engine.forEachIndexEntry(f.index, (key, id) -> {
+                    counts[1]++;
+                    entries.put(ByteBuffer.wrap(key), id);
+                    TokenRecord r = records.get(id);
+                    if (r == null) {
+                        problems.add(f.label + " index entry names record " + id + ", which is absent or damaged");
+                    } else if (r.get(f) == null || !Arrays.equals(key, k.blindKey(f, r.get(f)))) {
+                        problems.add(f.label + " index entry for record " + id + " does not match the record");
+                    }
+                });
+                for (TokenRecord r : records.values()) {
+                    String v = r.get(f);
+                    if (v != null && !r.id().equals(entries.get(ByteBuffer.wrap(k.blindKey(f, v))))) {
+                        problems.add("record " + r.id() + " has no " + f.label + " index entry");
+                    }
+                }
+            }
+        });
+        return new VerifyReport(counts[0], counts[1], problems);
+    }
+
+    /** See {@link TokenVault#compact()}. */
+    void compact() {
+        pipeline.exclusive(() -> {
+            Errors.run(engine::compact);
+            // the copy holds the current index maps under the generation the engine reports now
+            keyState.publish(keyState.current().withIndexGeneration(Errors.call(engine::indexGeneration)));
+        });
+    }
+
+    /** See {@link TokenVault#stats()}. */
+    VaultStats stats() {
+        Map<Integer, Long> perVersion = pipeline.exclusive(keyState::sealCounts);
+        long records = Errors.call(engine::size);
+        Map<Integer, Long> recordsPerVersion = recordsPerKeyVersion();
+        return new VaultStats(records, keyState.current().keyring().currentVersion(), perVersion, recordsPerVersion,
+                cache.hitRate(), cache.size());
+    }
+
+    /** Records per data key version, from the sealed headers alone; unreadable headers are not counted. */
+    private Map<Integer, Long> recordsPerKeyVersion() {
+        Map<Integer, Long> out = new TreeMap<>();
+        Errors.run(() -> engine.forEachRecord((id, sealed) -> {
+            int v = RecordReader.versionOf(sealed);
+            if (v >= 0) {
+                out.merge(v, 1L, Long::sum);
+            }
+        }));
+        return out;
+    }
+}

@@ -1,0 +1,247 @@
+package dev.tokenvault;
+
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.CommitProbe;
+import dev.tokenvault.engine.EngineException;
+import dev.tokenvault.engine.RecordEngine;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * The write path and its group commit, the only one: writers queue their actions; whichever holds the write lock runs
+ * every queued action in order (each sees the ones before it, and each stages at most one batch), then makes them all
+ * durable with one engine commit. Writers that arrive during that commit's fsync are served by the next one together.
+ * Each caller gets its own result or error, and a caller told its write failed can rely on it: its batch never
+ * commits.
+ *
+ * <p>The write lock is also what everything else that changes the store holds (key rotations, index switches,
+ * compaction): the engine has a single writer.
+ */
+final class WritePipeline {
+    /** Most writes combined into one commit: bounds the memory one commit holds and the wait of the last writer. */
+    private static final int MAX_GROUP = 512;
+    /**
+     * How long a queued writer parks before it looks again; the combiner that serves it unparks it, so this is only a
+     * safety net, long enough that many waiting writers do not spin.
+     */
+    private static final long PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    private final RecordEngine engine;
+    private final KeyState keyState;
+    private final LookupCache cache;
+    private final OpenState state;
+    /** Test seam for the commit path; {@link CommitProbe#NONE} otherwise. */
+    private final CommitProbe probe;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ConcurrentLinkedQueue<PendingWrite> queue = new ConcurrentLinkedQueue<>();
+    // guarded by lock: batches staged so far, so that the combiner knows whether a failed write had staged its batch
+    private long stages;
+
+    /** A write waiting for the combiner. */
+    private static final class PendingWrite {
+        final Supplier<?> action;
+        final Thread waiter = Thread.currentThread();
+        Object result;
+        boolean staged;
+        RuntimeException failure;
+        volatile boolean done;
+
+        PendingWrite(Supplier<?> action) {
+            this.action = action;
+        }
+    }
+
+    WritePipeline(RecordEngine engine, KeyState keyState, LookupCache cache, OpenState state, CommitProbe probe) {
+        this.engine = engine;
+        this.keyState = keyState;
+        this.cache = cache;
+        this.state = state;
+        this.probe = probe;
+    }
+
+    /** {@link #write(Supplier)} for an action without a result. */
+    void write(Runnable action) {
+        write(() -> {
+            action.run();
+            return null;
+        });
+    }
+
+    /**
+     * Runs {@code action} with every other write excluded, and returns its result once what it staged is durable.
+     * The action decides and stages at most one batch ({@link #stage}); when it throws, its key state changes are
+     * undone.
+     */
+    @SuppressWarnings("unchecked")
+    <T> T write(Supplier<T> action) {
+        PendingWrite w = new PendingWrite(action);
+        queue.add(w);
+        boolean interrupted = false;
+        while (!w.done) {
+            if (lock.tryLock()) {
+                try {
+                    combine();
+                } finally {
+                    lock.unlock();
+                }
+                PendingWrite next = queue.peek();
+                if (next != null) {
+                    LockSupport.unpark(next.waiter);
+                }
+            } else {
+                LockSupport.parkNanos(this, PARK_NANOS);
+                // A write cannot be abandoned once queued; keep the interrupt for the caller, but do not spin on it.
+                interrupted |= Thread.interrupted();
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (w.failure != null) {
+            throw w.failure;
+        }
+        return (T) w.result;
+    }
+
+    /** Inside a write action: applies the action's batch, so later reads and actions see it. */
+    void stage(Batch batch) {
+        stages++; // counted before: a staging that fails has discarded what the group staged before it
+        try {
+            engine.stage(batch);
+        } catch (EngineException e) {
+            cache.invalidateAll();
+            throw Errors.translate(e);
+        }
+        keyState.staged();
+        probe.reached("vault.staged");
+    }
+
+    /** Runs {@code body} with every write excluded (for changes that are not write actions, and consistent reads). */
+    <T> T exclusive(Supplier<T> body) {
+        return state.underLock(lock, body);
+    }
+
+    /** Runs {@code body} with every write excluded, whether or not the vault is open (for close). */
+    void locked(Runnable body) {
+        lock.lock();
+        try {
+            body.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link #exclusive(Supplier)} without a result. */
+    void exclusive(Runnable body) {
+        exclusive(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    /**
+     * With the write lock held (inside {@link #exclusive}), outside any write action: stages {@code batch} and commits
+     * it at once. On failure the engine went back to its last durable state; the caller undoes its own changes.
+     */
+    void commitNow(Batch batch) {
+        try {
+            engine.commit(batch);
+        } catch (EngineException e) {
+            cache.invalidateAll();
+            throw Errors.translate(e);
+        }
+    }
+
+    /**
+     * Under the write lock: runs the queued writes, one durable commit for all, then releases their callers. Whatever
+     * fails, and however (an {@code Error} too), every caller is released, and a caller told its write failed can
+     * rely on it: its batch never commits.
+     */
+    private void combine() {
+        List<PendingWrite> group = new ArrayList<>();
+        try {
+            boolean discard = false;
+            boolean anyStaged = false;
+            for (PendingWrite w; group.size() < MAX_GROUP && (w = queue.poll()) != null; ) {
+                group.add(w);
+                long before = stages;
+                try {
+                    state.check();
+                    w.result = keyState.undoneOnFailure(w.action);
+                } catch (RuntimeException e) {
+                    w.failure = e;
+                } catch (Error e) {
+                    // Still release every caller of this group; the Error reaches the writer whose action threw it.
+                    w.failure = new TokenStoreException(ErrorCode.IO, "the write failed: " + e, e);
+                }
+                w.staged = stages != before;
+                anyStaged |= w.staged;
+                // staged, then failed: its caller hears of a failure, so the batch must not commit with the group
+                discard |= w.failure != null && w.staged;
+            }
+            if (discard) {
+                String reason = "the change was not saved: a write of the same group commit failed";
+                engine.discardStaged(reason);
+                failStaged(group, new TokenStoreException(ErrorCode.IO, reason));
+            } else if (anyStaged) {
+                probe.reached("vault.commit");
+                try {
+                    engine.commitStaged();
+                } catch (EngineException e) {
+                    failStaged(group, Errors.translate(e));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            settleAfter(e, group);
+        } finally {
+            for (PendingWrite w : group) {
+                w.done = true;
+                LockSupport.unpark(w.waiter);
+            }
+        }
+    }
+
+    /**
+     * After the group's staged batches were discarded (by a failure, or on purpose): every write that staged and was
+     * not told of a failure yet is told {@code failure}; readers forget what they cached, and the key state is read
+     * from the engine again.
+     */
+    private void failStaged(List<PendingWrite> group, TokenStoreException failure) {
+        cache.invalidateAll();
+        for (PendingWrite w : group) {
+            if (w.staged && w.failure == null) {
+                w.failure = failure;
+            }
+        }
+        keyState.reload();
+    }
+
+    /**
+     * After {@code failure} broke off {@link #combine()} before its commit, or while it went back after a failed one:
+     * discards what the group staged. When even that fails, the outcome of the group cannot be known: the vault
+     * stops using the store, and every later call says to reopen it.
+     */
+    private void settleAfter(Throwable failure, List<PendingWrite> group) {
+        try {
+            engine.discardStaged("the change was not saved: " + failure);
+            failStaged(group, new TokenStoreException(ErrorCode.IO, "the change was not saved: " + failure, failure));
+        } catch (RuntimeException | Error again) {
+            again.addSuppressed(failure);
+            TokenStoreException stopped = new TokenStoreException(ErrorCode.IO, "the store " + state.where()
+                    + " stopped after a write failed in a way that leaves its outcome unknown (" + again + "); close it"
+                    + " and open it again (the redo log brings back its last durable state)", again);
+            state.stop(stopped);
+            cache.invalidateAll();
+            for (PendingWrite w : group) {
+                if (w.failure == null) {
+                    w.failure = stopped;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.tokenvault.engine.mapdb;
+
+import dev.tokenvault.engine.EngineException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Map;
+import java.util.Set;
+import org.mapdb.Atomic;
+import org.mapdb.DB;
+import org.mapdb.HTreeMap;
+
+/**
+ * Rewrites the live records, index entries and metadata of a store into {@code PATH.compacting} and renames it over
+ * the store.
+ *
+ * <p>Crash safety: until the rename, {@code PATH} is the old store and {@code PATH.redo} holds only its changes;
+ * a stale {@code PATH.compacting} is deleted at the next open. Before the rename the old store is checkpointed
+ * (main file synced) and {@code PATH.redo} is emptied and synced, and the new file is synced, so whichever file
+ * the name holds after a crash is complete, and no redo record of the old file can ever be replayed onto the new
+ * one.
+ */
+final class Compaction {
+    /** Entries copied between commits of the new file, so that one commit's writes stay small in memory. */
+    private static final int COMPACT_CHUNK = 4096;
+
+    private Compaction() {
+    }
+
+    /**
+     * Copies {@code old} (committed, nothing staged) into a new file and renames it over {@code path}. The old
+     * {@code DB} is closed once the copy is durable; the caller reopens the store whenever it is closed, after
+     * success or failure.
+     *
+     * @throws EngineException {@code IO} (or {@code CORRUPT} when the old store cannot be read) when the new file
+     *         cannot be made; the store at {@code path} is unchanged
+     */
+    static void rewrite(DB old, Path path) {
+        Path tmp = MapDbFiles.sibling(path, ".compacting");
+        RedoVolume freshVolume = null;
+        try {
+            Set<PosixFilePermission> mode = PrivateFiles.mode(path); // the new file takes the store's mode
+            MapDbFiles.deleteStaleCompaction(path);
+            PrivateFiles.createEmpty(tmp);
+            freshVolume = new RedoVolume(MapDbFiles.mappedVolume(tmp), RedoLog.open(MapDbFiles.redoOf(tmp), 0));
+            DB fresh = MapDbFiles.newDb(tmp, freshVolume, false);
+            copyAll(old, fresh);
+            fresh.commit();
+            fresh.close(); // checkpoints: the new main file is synced and its log empty
+            freshVolume = null;
+            PrivateFiles.setMode(tmp, mode);
+            MapDbFiles.forceFile(tmp);
+            Files.deleteIfExists(MapDbFiles.redoOf(tmp));
+            // The old store: synced, and its redo log empty on disk, before the new file takes the name.
+            old.close();
+            MapDbFiles.emptyDurably(MapDbFiles.redoOf(path));
+            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+            MapDbFiles.syncDirectory(path.getParent());
+        } catch (IOException | RuntimeException | Error e) {
+            if (freshVolume != null) {
+                freshVolume.abandon();
+            }
+            try {
+                MapDbFiles.deleteStaleCompaction(path);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed); // deleted at the next open
+            }
+            if (e instanceof Error err) {
+                throw err;
+            }
+            throw new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO : EngineException.Kind.CORRUPT,
+                    "compaction of " + path + " failed, the store is unchanged: " + MapDbErrors.ioReason(e), e);
+        }
+    }
+
+    /**
+     * Copies every named MapDB object of {@code from} (records, metadata, every index map of every generation and the
+     * engine's own counters) into {@code to} under the same name, so the new file opens exactly as the old one did.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void copyAll(DB from, DB to) {
+        for (String name : from.getAllNames()) {
+            Object o = from.get(name);
+            if (o instanceof HTreeMap m) {
+                HTreeMap target = to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
+                int n = 0;
+                for (Object e : m.getEntries()) {
+                    Map.Entry entry = (Map.Entry) e;
+                    target.put(entry.getKey(), entry.getValue());
+                    if (++n % COMPACT_CHUNK == 0) {
+                        to.commit(); // the new file is not live until the rename: partial commits are harmless
+                    }
+                }
+            } else if (o instanceof Atomic.Integer a) {
+                to.atomicInteger(name).createOrOpen().set(a.get());
+            } else if (o instanceof Atomic.Long a) {
+                to.atomicLong(name).createOrOpen().set(a.get());
+            } else {
+                throw new IllegalStateException("compaction cannot copy " + name + " ("
+                        + (o == null ? "unknown" : o.getClass().getName()) + ")");
+            }
+        }
+    }
+}

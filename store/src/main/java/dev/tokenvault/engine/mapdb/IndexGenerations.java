@@ -1,0 +1,144 @@
+package dev.tokenvault.engine.mapdb;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import org.mapdb.Atomic;
+import org.mapdb.DB;
+import org.mapdb.HTreeMap;
+import org.mapdb.Serializer;
+
+/**
+ * The index maps of one open MapDB {@code DB}, by generation: MapDB's own record of the current generation, its maps,
+ * and the maps of other generations opened so far. One instance per {@code DB} instance, so every path that reopens
+ * the file starts afresh.
+ *
+ * <p>Generation {@code g} keeps index {@code i} in the map {@code gen<g>.index<i>} (generation 0 in {@code index<i>},
+ * the name stores had before generations existed). MapDB cannot drop a named map, so emptied maps keep their names
+ * in the catalog and a generation number is never used twice. Creating maps writes MapDB's catalog: only under the
+ * engine's write lock.
+ */
+final class IndexGenerations {
+    /** MapDB's own record of the current index generation; not in {@code meta}, which belongs to the caller. */
+    static final String CURRENT = "indexGeneration";
+    private static final String PREFIX = "gen";
+    private static final String FIRST_MAP_SUFFIX = ".index0";
+
+    private final DB db;
+    private final int indexCount;
+    private final Atomic.Integer current;
+    private final Map<Integer, HTreeMap<byte[], String>[]> others = new ConcurrentHashMap<>();
+    private volatile HTreeMap<byte[], String>[] currentMaps;
+
+    IndexGenerations(DB db, int indexCount) {
+        this.db = db;
+        this.indexCount = indexCount;
+        this.current = db.atomicInteger(CURRENT).createOrOpen();
+        this.currentMaps = open(current.get());
+    }
+
+    /** The current generation. */
+    int current() {
+        return current.get();
+    }
+
+    /** The index maps of the current generation. */
+    HTreeMap<byte[], String>[] currentMaps() {
+        return currentMaps;
+    }
+
+    /**
+     * The index maps of {@code generation}; {@code null} when they do not exist and {@code create} is false.
+     */
+    HTreeMap<byte[], String>[] maps(int generation, boolean create) {
+        if (generation == current.get()) {
+            return currentMaps;
+        }
+        HTreeMap<byte[], String>[] maps = others.get(generation);
+        if (maps != null) {
+            return maps;
+        }
+        if (!create && !db.exists(mapName(generation, 0))) {
+            return null;
+        }
+        maps = open(generation);
+        others.put(generation, maps);
+        return maps;
+    }
+
+    /** Makes {@code generation} current (part of a batch: it commits with it). Under the write lock. */
+    void switchTo(int generation) {
+        HTreeMap<byte[], String>[] maps = maps(generation, true);
+        others.remove(generation);
+        others.put(current.get(), currentMaps);
+        current.set(generation);
+        currentMaps = maps;
+    }
+
+    /** After MapDB rolled back uncommitted changes: forgets maps opened since and follows the rolled-back record. */
+    void afterRollback() {
+        others.clear();
+        currentMaps = open(current.get());
+    }
+
+    /** Empties every index map of every generation (part of a batch that removes every record). */
+    void clearAll() {
+        for (HTreeMap<byte[], String> index : currentMaps) {
+            index.clear();
+        }
+        for (int g : named()) {
+            HTreeMap<byte[], String>[] maps = maps(g, false);
+            if (maps != null && maps != currentMaps) {
+                for (HTreeMap<byte[], String> index : maps) {
+                    index.clear();
+                }
+            }
+        }
+    }
+
+    /** The current generation and every other one whose maps still hold entries. */
+    SortedSet<Integer> nonEmpty() {
+        int now = current.get();
+        SortedSet<Integer> out = new TreeSet<>();
+        for (int g : named()) {
+            HTreeMap<byte[], String>[] maps = maps(g, false);
+            if (g == now || (maps != null && Arrays.stream(maps).anyMatch(m -> !m.isEmpty()))) {
+                out.add(g);
+            }
+        }
+        return out;
+    }
+
+    /** Every generation named in MapDB's catalog, the current one included. */
+    SortedSet<Integer> named() {
+        SortedSet<Integer> out = new TreeSet<>();
+        out.add(current.get());
+        for (String name : db.getAllNames()) {
+            if (name.equals(mapName(0, 0))) {
+                out.add(0);
+            } else if (name.startsWith(PREFIX) && name.endsWith(FIRST_MAP_SUFFIX)) {
+                try {
+                    out.add(Integer.parseInt(name.substring(PREFIX.length(), name.length() - FIRST_MAP_SUFFIX.length())));
+                } catch (NumberFormatException notOurs) {
+                    // a name this engine did not make: not a generation
+                }
+            }
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private HTreeMap<byte[], String>[] open(int generation) {
+        HTreeMap<byte[], String>[] maps = new HTreeMap[indexCount];
+        for (int i = 0; i < indexCount; i++) {
+            maps[i] = db.hashMap(mapName(generation, i), Serializer.BYTE_ARRAY, Serializer.STRING).createOrOpen();
+        }
+        return maps;
+    }
+
+    private static String mapName(int generation, int index) {
+        return generation == 0 ? "index" + index : PREFIX + generation + ".index" + index;
+    }
+}

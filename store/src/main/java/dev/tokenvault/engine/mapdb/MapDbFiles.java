@@ -1,0 +1,224 @@
+package dev.tokenvault.engine.mapdb;
+
+import dev.tokenvault.engine.CommitProbe;
+import dev.tokenvault.engine.EngineException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import org.mapdb.CC;
+import org.mapdb.DB;
+import org.mapdb.DBException;
+import org.mapdb.StoreWAL;
+import org.mapdb.volume.ByteArrayVol;
+import org.mapdb.volume.MappedFileVol;
+import org.mapdb.volume.Volume;
+import org.mapdb.volume.VolumeFactory;
+
+/**
+ * The files of a MapDB store and how MapDB is wired onto them: atomic creation, opening with the redo log replayed
+ * first, the companion files ({@code PATH.redo}, {@code PATH.creating}, {@code PATH.compacting}) and syncing.
+ */
+final class MapDbFiles {
+    private MapDbFiles() {
+    }
+
+    static Path sibling(Path path, String suffix) {
+        return path.resolveSibling(path.getFileName() + suffix);
+    }
+
+    static Path redoOf(Path path) {
+        return sibling(path, ".redo");
+    }
+
+    /**
+     * The checks an open makes before it creates or locks anything: the directory exists, and the file at
+     * {@code path} is a store, or absent and {@code createIfMissing}. Read only: what is not a store is refused
+     * without a trace.
+     *
+     * @return the absolute, normalised store path
+     */
+    static Path checkBeforeLocking(Path path, boolean createIfMissing) {
+        Path abs = path.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new EngineException(EngineException.Kind.IO, "directory " + parent + " does not exist");
+        }
+        if (!StoreFile.inspect(abs) && !createIfMissing) {
+            throw absent(abs);
+        }
+        return abs;
+    }
+
+    /**
+     * Under the store's lock, where what is at the path now decides (another opener may have created the store
+     * meanwhile): removes an unfinished compaction, creates the store when absent and allowed, and opens it.
+     */
+    static OpenDb openLocked(Path abs, int indexCount, boolean createIfMissing, CommitProbe probe) {
+        boolean present = StoreFile.inspect(abs);
+        if (!present && !createIfMissing) {
+            throw absent(abs);
+        }
+        try {
+            deleteStaleCompaction(abs); // a compaction killed before its rename; the store itself is intact
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.IO,
+                    "cannot remove the unfinished compaction beside " + abs + ": " + StoreFile.reason(e), e);
+        }
+        if (!present) {
+            createAtomically(abs, indexCount);
+        }
+        return open(abs, indexCount, probe);
+    }
+
+    private static EngineException absent(Path path) {
+        return new EngineException(EngineException.Kind.NOT_FOUND,
+                "no store at " + path + " (and the open was asked not to create one)");
+    }
+
+    /** A store in memory: the same MapDB wiring as a file, over a byte-array volume. */
+    static OpenDb inMemory(int indexCount, CommitProbe probe) {
+        RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null, probe);
+        return OpenDb.of(newDb(null, volume, false), volume, null, false, indexCount);
+    }
+
+    /** Builds a new store under a temporary name, syncs it and renames it into place. */
+    static void createAtomically(Path path, int indexCount) {
+        Path tmp = sibling(path, ".creating");
+        Path tmpRedo = redoOf(tmp);
+        try {
+            PrivateFiles.deleteOwnIfExists(tmp);
+            PrivateFiles.deleteOwnIfExists(tmpRedo);
+            PrivateFiles.deleteOwnIfExists(redoOf(path)); // a log without its store: never replayed
+            PrivateFiles.createEmpty(tmp); // mode 0600 before MapDB opens it by name
+            RedoVolume vol = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo, 0));
+            OpenDb o = OpenDb.of(newDb(tmp, vol, false), vol, tmp, false, indexCount);
+            o.db().commit();
+            o.db().close(); // checkpoints: main synced
+            Files.deleteIfExists(tmpRedo);
+            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+            syncDirectory(path.getParent());
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": "
+                    + StoreFile.reason(e), e);
+        } catch (DBException e) {
+            throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Replays the redo log, checks the file is whole, and opens it. On failure nothing stays open, and a log this
+     * call created is removed (one that was there is left empty, as the replay leaves it).
+     */
+    static OpenDb open(Path path, int indexCount, CommitProbe probe) {
+        Path redo = redoOf(path);
+        RedoLog log = null;
+        Volume mapped = null;
+        try {
+            RedoLog.replayInto(redo, path);
+            StoreFile.checkComplete(path);
+            log = RedoLog.open(redo);
+            mapped = mappedVolume(path);
+            RedoVolume volume = new RedoVolume(mapped, log, probe);
+            return OpenDb.of(newDb(path, volume, true), volume, path, true, indexCount);
+        } catch (Throwable e) {
+            discardOpening(mapped, log, redo, e);
+            if (e instanceof Error err) {
+                throw err;
+            }
+            if (e instanceof EngineException ee) {
+                throw ee;
+            }
+            if (MapDbErrors.isIo(e)) {
+                throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": "
+                        + MapDbErrors.ioReason(e), e);
+            }
+            throw new EngineException(EngineException.Kind.CORRUPT,
+                    "store file " + path + " is damaged: " + MapDbErrors.damage(e), e);
+        }
+    }
+
+    /** Closes what a failed {@link #open} opened, writing nothing to the store file. */
+    private static void discardOpening(Volume mapped, RedoLog log, Path redo, Throwable failure) {
+        try {
+            if (mapped != null) {
+                mapped.close();
+            }
+            if (log != null) {
+                log.release();
+                log.close();
+                if (log.created()) {
+                    Files.deleteIfExists(redo);
+                }
+            }
+        } catch (Throwable suppressed) {
+            failure.addSuppressed(suppressed);
+        }
+    }
+
+    static Volume mappedVolume(Path file) {
+        // Memory-mapped: about 1 us per MapDB get against 7 us for FileChannel and 26 us for RandomAccessFile here.
+        // cleanerHack unmaps promptly instead of leaking a mapping per growth.
+        return new MappedFileVol.MappedFileFactory(true, false)
+                .makeVolume(file.toString(), false, -1L, CC.PAGE_SHIFT, 0L, false);
+    }
+
+    /** A MapDB {@code DB} (StoreWAL) whose main file is {@code main}, with MapDB's own log in memory. */
+    static DB newDb(Path file, RedoVolume main, boolean existed) {
+        String name = file == null ? null : file.toString();
+        VolumeFactory factory = new VolumeFactory() {
+            @Override
+            public Volume makeVolume(String f, boolean readOnly, long lockWait, int sliceShift, long initSize,
+                                     boolean fixedSize) {
+                // The main file is ours; MapDB's own log lives in memory: it is never replayed, RedoLog is.
+                return f != null && f.equals(name) ? main : new ByteArrayVol(sliceShift, 0L);
+            }
+
+            @Override
+            public boolean exists(String f) {
+                return f != null && f.equals(name) && existed;
+            }
+
+            @Override
+            public boolean handlesReadonly() {
+                return false;
+            }
+        };
+        StoreWAL store = StoreWAL.make(name, factory, -1L, true, CC.STORE_DIRECT_CONC_SHIFT, CC.PAGE_SIZE, 0L,
+                false, false, false, true, false);
+        return new DB(store, existed, true, MapDbFiles.class.getClassLoader(), 0);
+    }
+
+    /** Deletes what an interrupted compaction left: never the store, only its temporary copy and that copy's log. */
+    static void deleteStaleCompaction(Path path) throws IOException {
+        Path tmp = sibling(path, ".compacting");
+        PrivateFiles.deleteOwnIfExists(tmp);
+        PrivateFiles.deleteOwnIfExists(redoOf(tmp));
+    }
+
+    static void forceFile(Path file) throws IOException {
+        try (FileChannel ch = PrivateFiles.openExisting(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
+    static void emptyDurably(Path file) throws IOException {
+        try (FileChannel ch = PrivateFiles.openOrCreate(file, StandardOpenOption.WRITE).channel()) {
+            ch.truncate(0);
+            ch.force(true);
+        }
+    }
+
+    static void syncDirectory(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException unsupported) {
+            // some file systems cannot sync a directory; the rename is still atomic
+        }
+    }
+}

@@ -100,6 +100,8 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     /** Options that keygen and demo do not use: not listed in their help, refused if given after them. */
     static final java.util.List<String> STORE_OPTIONS = java.util.List.of("--store", "--key-file", "--passphrase",
             "--wait");
+    static final java.util.List<String> KEYGEN_IGNORES = java.util.List.of("--store", "--key-file", "--passphrase",
+            "--wait", "--reveal");
 
     final Io io;
 
@@ -123,9 +125,10 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         cl.setExecutionStrategy(parseResult -> root.execute(parseResult));
         for (String name : new String[] {"keygen", "demo"}) {
             CommandLine.Model.CommandSpec spec = cl.getSubcommands().get(name).getCommandSpec();
-            for (String option : STORE_OPTIONS) {
+            for (String option : name.equals("keygen") ? KEYGEN_IGNORES : STORE_OPTIONS) {
                 spec.remove(spec.findOption(option));
             }
+            spec.usageMessage().footerHeading("").footer(new String[0]); // key sources and store path do not apply
         }
         return cl;
     }

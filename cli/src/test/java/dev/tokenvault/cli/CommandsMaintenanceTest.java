@@ -207,4 +207,27 @@ class CommandsMaintenanceTest {
         assertTrue(lines.stream().anyMatch(l -> l.contains("old@example.com") && l.contains("(expired)")), lines
                 .toString());
     }
+
+    @Test
+    void progressShowsOnATerminalOnlyAndNeverWithJson() throws Exception {
+        cli.initStore();
+        Path csv = dir.resolve("t.csv");
+        BigImportTest.writeCsv(csv, 50);
+        cli.store("import", "--from", "zoho-csv", csv.toString()).expect(0);
+        cli.store("verify").expect(0);
+        assertEquals("", cli.progress.toString(), "no terminal: no progress");
+        cli.progressTerminal = true;
+        cli.store("verify", "--json").expect(0);
+        cli.store("purge", "--yes").expect(0);
+        cli.store("import", "--json", "--from", "zoho-csv", csv.toString()).expect(0);
+        assertEquals("", cli.progress.toString(), "--json: no progress");
+        cli.store("purge", "--yes").expect(0);
+        cli.store("import", "--from", "zoho-csv", csv.toString()).expect(0);
+        String shown = cli.progress.toString();
+        assertTrue(shown.contains("import: checking") && shown.contains("rows/s"), shown);
+        assertTrue(shown.contains("import: saving") && shown.contains(" of 50 rows"), shown);
+        cli.progress.getBuffer().setLength(0);
+        cli.store("verify").expect(0);
+        assertTrue(cli.progress.toString().contains("verify: working"), cli.progress.toString());
+    }
 }

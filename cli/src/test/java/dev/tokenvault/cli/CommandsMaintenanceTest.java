@@ -230,4 +230,26 @@ class CommandsMaintenanceTest {
         cli.store("verify").expect(0);
         assertTrue(cli.progress.toString().contains("verify: working"), cli.progress.toString());
     }
+
+    /** A command that fails the way a JVM error does (the import's chunk path has its own test). */
+    @picocli.CommandLine.Command(name = "boom")
+    static final class Boom implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new OutOfMemoryError("Java heap space");
+        }
+    }
+
+    @Test
+    void aJvmErrorIsOneLineAndTheIoExitCode() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        Io io = new Io(java.io.InputStream.nullInputStream(), new java.io.PrintWriter(out, true),
+                new java.io.PrintWriter(err, true), java.util.Map.of(), prompt -> null);
+        picocli.CommandLine cl = TokenvaultCli.commandLine(io);
+        cl.addSubcommand("boom", new Boom());
+        assertEquals(ExitCode.IO, cl.execute("boom"));
+        assertEquals("tokenvault: stopped by OutOfMemoryError (Java heap space); give the JVM more memory "
+                + "(JAVA_TOOL_OPTIONS=-Xmx...)", err.toString().strip());
+    }
 }

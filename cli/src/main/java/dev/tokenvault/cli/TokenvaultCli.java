@@ -176,11 +176,11 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Without a command: the usage on standard error, exit code 2. */
+    /** Without a command: a usage error like any other, one line and where to read more; exit code 2. */
     @Override
     public Integer call() {
         io.err.println("tokenvault: missing command");
-        spec.commandLine().usage(io.err);
+        io.err.println("see `tokenvault --help`");
         io.err.flush();
         return ExitCode.USAGE;
     }

@@ -143,6 +143,7 @@ class CommandsMaintenanceTest {
         assertEquals(2, option.err().strip().lines().count(), option.err());
         assertTrue(option.err().contains("see `tokenvault list --help`"), option.err());
         assertTrue(cli.run("compact", "--help").expect(0).out().contains("Rewrites the store file"));
+        assertEquals(2, cli.run().expect(2).err().strip().lines().count());
     }
 
     @Test

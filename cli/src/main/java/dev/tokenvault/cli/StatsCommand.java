@@ -5,9 +5,13 @@ import dev.tokenvault.VaultStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import picocli.CommandLine.Command;
 
 @Command(name = "stats", description = "Shows the number of records and, per data key version, its records and seals.")
@@ -44,15 +48,15 @@ final class StatsCommand extends StoreCommand {
             r.out.println("records:             " + s.records());
             r.out.println("current key version: " + s.currentKeyVersion());
             r.out.println();
-            java.util.TreeSet<Integer> versions = new java.util.TreeSet<>(s.sealsPerKeyVersion().keySet());
+            TreeSet<Integer> versions = new TreeSet<>(s.sealsPerKeyVersion().keySet());
             versions.addAll(s.recordsPerKeyVersion().keySet());
-            java.util.List<java.util.List<String>> rows = new java.util.ArrayList<>();
+            List<List<String>> rows = new ArrayList<>();
             for (Integer v : versions) {
-                rows.add(java.util.List.of(v + (v == s.currentKeyVersion() ? " (current)" : ""),
-                        String.format(java.util.Locale.ROOT, "%,d", s.recordsPerKeyVersion().getOrDefault(v, 0L)),
-                        String.format(java.util.Locale.ROOT, "%,d", s.sealsPerKeyVersion().getOrDefault(v, 0L))));
+                rows.add(List.of(v + (v == s.currentKeyVersion() ? " (current)" : ""),
+                        String.format(Locale.ROOT, "%,d", s.recordsPerKeyVersion().getOrDefault(v, 0L)),
+                        String.format(Locale.ROOT, "%,d", s.sealsPerKeyVersion().getOrDefault(v, 0L))));
             }
-            r.table(java.util.List.of("DATA KEY VERSION", "RECORDS", "SEALS"), rows);
+            r.table(List.of("DATA KEY VERSION", "RECORDS", "SEALS"), rows);
             r.out.println();
             r.out.println("records: sealed under that version now; seals: encryptions it has made (at most 2^30, "
                     + "then a new version starts). After rotate-data-key, reseal moves every record to the current "

@@ -4,10 +4,15 @@ import dev.tokenvault.TokenStoreException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -95,12 +100,12 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             converter = WaitConverter.class,
             description = "When another process holds the store, retry until DURATION has passed (e.g. 30s, 5m; "
                     + "at most 24h) instead of failing at once.")
-    java.time.Duration waitFor;
+    Duration waitFor;
 
     /** Options that keygen and demo do not use: not listed in their help, refused if given after them. */
-    static final java.util.List<String> STORE_OPTIONS = java.util.List.of("--store", "--key-file", "--passphrase",
+    static final List<String> STORE_OPTIONS = List.of("--store", "--key-file", "--passphrase",
             "--wait");
-    static final java.util.List<String> KEYGEN_IGNORES = java.util.List.of("--store", "--key-file", "--passphrase",
+    static final List<String> KEYGEN_IGNORES = List.of("--store", "--key-file", "--passphrase",
             "--wait", "--reveal");
 
     final Io io;
@@ -242,7 +247,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     private String permissionHint() {
         try {
             Path dir = storePath().toAbsolutePath().getParent();
-            if (dir != null && java.nio.file.Files.isDirectory(dir) && !java.nio.file.Files.isWritable(dir)) {
+            if (dir != null && Files.isDirectory(dir) && !Files.isWritable(dir)) {
                 return " (permission denied: this user may not write in " + dir + ", where the store keeps its "
                         + "lock and redo files)";
             }
@@ -253,23 +258,23 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     }
 
     /** {@code 30s}, {@code 5m}, {@code 1h}, {@code 500ms} or plain seconds; at most a day. */
-    static final class WaitConverter implements CommandLine.ITypeConverter<java.time.Duration> {
-        static final java.time.Duration MAX = java.time.Duration.ofHours(24);
+    static final class WaitConverter implements CommandLine.ITypeConverter<Duration> {
+        static final Duration MAX = Duration.ofHours(24);
 
         @Override
-        public java.time.Duration convert(String value) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m|h)?").matcher(value);
+        public Duration convert(String value) {
+            Matcher m = Pattern.compile("(\\d{1,9})(ms|s|m|h)?").matcher(value);
             if (!m.matches()) {
                 throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; use e.g. 30s, "
                         + "5m, 1h or 500ms");
             }
             long n = Long.parseLong(m.group(1));
             String unit = m.group(2) == null ? "s" : m.group(2);
-            java.time.Duration d = switch (unit) {
-                case "ms" -> java.time.Duration.ofMillis(n);
-                case "m" -> java.time.Duration.ofMinutes(n);
-                case "h" -> java.time.Duration.ofHours(n);
-                default -> java.time.Duration.ofSeconds(n);
+            Duration d = switch (unit) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofSeconds(n);
             };
             if (d.compareTo(MAX) > 0) {
                 throw new CommandLine.TypeConversionException("'" + value + "' is longer than 24h");

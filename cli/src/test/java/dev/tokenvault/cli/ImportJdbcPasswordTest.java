@@ -69,6 +69,8 @@ class ImportJdbcPasswordTest {
         assertEquals("bad port : *** and *** and *** and ***", p.scrub("bad port : p%40ss and p@ss and two and "
                 + "fromfile"));
         assertTrue(JdbcPasswords.inUrl("jdbc:mariadb://h/db?Password=x"));
+        assertEquals("p/w@d", JdbcPasswords.userInfoPassword("jdbc:mariadb://u:p/w@d@h:3306/db"));
+        assertFalse(JdbcPasswords.inUrl("jdbc:mariadb://h:3306/db?user=a@example.com"));
         assertFalse(JdbcPasswords.inUrl("jdbc:mariadb://h/db?user=x"));
     }
 }

@@ -5,8 +5,8 @@ import java.io.IOException;
 import java.io.Writer;
 
 /**
- * The last line of defence for everything the CLI prints: every control character but the newline is escaped as
- * {@link Text#safe} does, so a value that a command forgot to escape still cannot drive the terminal. Values in
+ * The last line of defence for everything the CLI prints: every character {@link Text#unsafe} names but the newline
+ * is escaped, so a value that a command forgot to escape still cannot drive the terminal. Values in
  * tables are escaped before (newlines included), so they cannot break a row either.
  */
 final class TerminalSafeWriter extends FilterWriter {
@@ -14,10 +14,14 @@ final class TerminalSafeWriter extends FilterWriter {
         super(out);
     }
 
+    /**
+     * Always the {@code \\uXXXX} form: it is also a valid JSON escape of the same character, so a JSON document
+     * (Jackson leaves DEL, C1 and bidirectional controls raw) still parses to the exact value.
+     */
     @Override
     public void write(int c) throws IOException {
         if (c != '\n' && Text.unsafe((char) c)) {
-            out.write(Text.safe(String.valueOf((char) c)));
+            out.write(String.format("\\u%04X", c));
         } else {
             out.write(c);
         }

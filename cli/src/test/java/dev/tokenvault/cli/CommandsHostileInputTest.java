@@ -44,9 +44,13 @@ class CommandsHostileInputTest {
         assertTrue(cli.store("get", id).expect(0).out().contains("\\x1B]0;PWNED"));
         cli.store("find", "--user", EVIL_USER).expect(0);
         cli.store("get", "nope\u001b[2J").expect(2); // the store refuses ids with control characters
-        // JSON keeps the value exactly (escaped by JSON itself).
+        // JSON keeps the value exactly, also for the characters JSON leaves raw (DEL, C1, bidirectional controls).
         assertEquals(EVIL_USER, json(cli.store("get", "--json", id).expect(0)).path("token").path("userName")
                 .asText());
+        String raw = "c1\u009bdel\u007fbidi\u2066";
+        String other = json(cli.storeWithStdin(zohoToken(), "save", "--json", "--user", raw, "--access-token-file",
+                "-").expect(0)).path("token").path("id").asText();
+        assertEquals(raw, json(cli.store("get", "--json", other).expect(0)).path("token").path("userName").asText());
         // An import problem report names the row by an id that holds escape codes (the store refuses such ids).
         Path csv = dir.resolve("evil.csv");
         Files.writeString(csv, ZohoCsvSource.HEADER + "\n\"s8\u001b[31mRED\",plain@example.com,,,,"

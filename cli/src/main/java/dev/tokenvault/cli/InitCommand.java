@@ -30,7 +30,7 @@ final class InitCommand extends StoreCommand {
         if (parent != null && !Files.isDirectory(parent)) {
             throw CliException.io("cannot create " + path + ": the directory " + parent + " does not exist", null);
         }
-        try (TokenVault vault = open(path, masterKey(true))) {
+        try (TokenVault vault = open(path, masterKey(true), true)) {
             Render r = root.render();
             if (r.json) {
                 Map<String, Object> doc = new LinkedHashMap<>();

@@ -28,24 +28,30 @@ abstract class StoreCommand implements Callable<Integer> {
      */
     TokenVault openStore() {
         Path path = root.storePath();
-        if (!Files.exists(path)) {
-            throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + path
-                    + "; create one with `tokenvault init`, or name it with --store or TOKENVAULT_STORE");
+        try {
+            // createIfMissing(false): the library checks for the store under its lock, so nothing races the check
+            return open(path, masterKey(false), false);
+        } catch (TokenStoreException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + path
+                        + "; create one with `tokenvault init`, or name it with --store or TOKENVAULT_STORE");
+            }
+            throw e;
         }
-        if (Files.isDirectory(path)) {
-            throw new CliException(ExitCode.IO, "NO_STORE", path + " is a directory, not a store file");
-        }
-        return open(path, masterKey(false));
     }
 
-    /** Opens {@code path}; with --wait, retries while another process holds it. Destroys {@code key}. */
-    TokenVault open(Path path, MasterKey key) {
+    /**
+     * Opens {@code path} (creating it only when {@code create}); with --wait, retries while another process holds it.
+     * Destroys {@code key}.
+     */
+    TokenVault open(Path path, MasterKey key, boolean create) {
         long deadline = root.waitFor == null ? 0 : System.nanoTime() + root.waitFor.toNanos();
         try {
             while (true) {
                 try {
                     // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
-                    return TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0).open();
+                    return TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0).createIfMissing(create)
+                            .open();
                 } catch (TokenStoreException e) {
                     if (e.code() != ErrorCode.LOCKED || System.nanoTime() - deadline >= 0) {
                         throw e;

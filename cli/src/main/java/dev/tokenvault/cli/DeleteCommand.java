@@ -11,8 +11,12 @@ final class DeleteCommand extends StoreCommand {
     @Parameters(paramLabel = "ID", description = "The token's id.")
     String id;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        IdArgument.check(id, spec);
         Render r = root.render();
         try (TokenVault vault = openStore()) {
             vault.deleteToken(id);
@@ -22,7 +26,7 @@ final class DeleteCommand extends StoreCommand {
             doc.put("deleted", id);
             r.json(doc);
         } else {
-            r.out.println("deleted token " + id);
+            r.out.println("deleted token " + Text.safe(id));
             r.out.flush();
         }
         return ExitCode.OK;

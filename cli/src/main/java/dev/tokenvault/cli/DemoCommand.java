@@ -29,8 +29,11 @@ final class DemoCommand implements Callable<Integer> {
     @ParentCommand
     TokenvaultCli root;
 
-    @Option(names = "--keep", description = "Keep the temporary directory with the store.")
+    @Option(names = "--keep", description = "Keep the temporary directory with the store and its key file.")
     boolean keep;
+
+    /** With --keep, the demo's master key is written here (0600), so that the kept store can be opened. */
+    static final String KEY_FILE = "master.key";
 
     private final SecureRandom random = new SecureRandom();
     private final List<String> secrets = new ArrayList<>();
@@ -55,13 +58,15 @@ final class DemoCommand implements Callable<Integer> {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("directory", dir.toString());
             doc.put("kept", keep);
+            doc.put("keyFile", keep ? dir.resolve(KEY_FILE).toString() : null);
             doc.put("steps", steps);
             doc.put("secretsChecked", secrets.size());
             doc.put("secretsFoundInStoreFiles", leaked);
             r.json(doc);
         } else {
             r.out.println();
-            r.out.println(keep ? "kept " + dir : "removed " + dir);
+            r.out.println(keep ? "kept " + dir + " with the store and its key; look inside with: tokenvault --store "
+                    + store + " --key-file " + dir.resolve(KEY_FILE) + " list" : "removed " + dir);
             r.out.flush();
         }
         return leaked ? ExitCode.KEY_OR_INTEGRITY : ExitCode.OK;
@@ -78,11 +83,12 @@ final class DemoCommand implements Callable<Integer> {
         String user = "patricia@zylker.example";
         String id;
 
-        MasterKey key = MasterKey.generate();
+        MasterKey key = demoKey(dir);
         try (TokenVault vault = TokenVault.builder().path(store).masterKey(key).open()) {
             key.destroy();
-            step("a new store", "store: " + store, "master key: 256 random bits, in memory only (the caller may "
-                    + "destroy its copy after open)");
+            step("a new store", "store: " + store, keep ? "master key: 256 random bits, kept in " + KEY_FILE
+                    + " (--keep)" : "master key: 256 random bits, in memory only (the caller may destroy its copy "
+                    + "after open)");
 
             OAuthToken token = OAuthToken.builder().clientId(clientId).clientSecret(clientSecret).grantToken(grant)
                     .redirectUrl(redirect).build();
@@ -166,11 +172,27 @@ final class DemoCommand implements Callable<Integer> {
         return scan(dir);
     }
 
+    /** A new random key; with --keep also written to {@link #KEY_FILE} (owner only), else in memory only. */
+    private MasterKey demoKey(Path dir) {
+        if (!keep) {
+            return MasterKey.generate();
+        }
+        byte[] key = new byte[MasterKey.LENGTH];
+        random.nextBytes(key);
+        try {
+            KeygenCommand.write(dir.resolve(KEY_FILE), key);
+            return MasterKey.fromBytes(key);
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+    }
+
     /** Reads every file of the store and looks for every secret saved, whole and in part. */
     private boolean scan(Path dir) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
-            files = s.filter(Files::isRegularFile).sorted().toList();
+            files = s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().equals(KEY_FILE))
+                    .sorted().toList();
         }
         List<String> lines = new ArrayList<>();
         boolean leaked = false;

@@ -8,10 +8,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "find", description = {
-    "Finds a token as the SDK's findToken does; the first rule that applies decides:",
+    "Finds a token as the SDK's findToken does.",
+    "The first rule that applies decides:",
     "  1. --user NAME",
     "  2. --access-token-file FILE (without client credentials)",
-    "  3. --grant-token-file or --refresh-token-file FILE with --client-id and --client-secret-file",
+    "  3. --grant-token-file or --refresh-token-file FILE",
+    "     with --client-id and --client-secret-file",
     "     (the grant token's record, else the refresh token's)",
     "  4. --id ID (what the SDK's revoke does)",
     "Exit code 1 when nothing matches."})
@@ -38,7 +40,7 @@ final class FindCommand extends StoreCommand {
                 doc.put("token", r.token(found));
                 r.json(doc);
             } else {
-                r.out.println("found token " + found.getId() + " (by " + rule + ")");
+                r.out.println("found token " + Text.safe(found.getId()) + " (by " + rule + ")");
                 r.details(found);
             }
         }

@@ -11,8 +11,12 @@ final class GetCommand extends StoreCommand {
     @Parameters(paramLabel = "ID", description = "The token's id.")
     String id;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        IdArgument.check(id, spec);
         Render r = root.render();
         try (TokenVault vault = openStore()) {
             OAuthToken t = vault.findTokenById(id);

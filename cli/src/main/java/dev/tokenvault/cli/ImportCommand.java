@@ -11,14 +11,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "import", description = {
-    "Imports the tokens of a plaintext token store, keeping their ids. All or nothing: every row is checked first "
-            + "(bad values, rows that share a user or token, values the store already holds), every problem row is "
-            + "reported by id, and nothing is saved unless every row is fine.",
+    "Imports the tokens of a plaintext token store, keeping their ids.",
+    "First every row is checked (bad values, rows that share a user or token, values the store already holds); "
+            + "every problem row is reported by id, and nothing is saved unless every row is fine.",
+    "Then the rows are saved in chunks of 2,000, each one atomic commit: all or nothing per chunk, not for the "
+            + "whole import. If a chunk fails or the import is stopped (SIGTERM, Ctrl-C finish the chunk in "
+            + "progress), the chunks before it stay saved and the report names the last saved row; rerun with "
+            + "--resume to import the rest.",
+    "The source is read twice, a row at a time: memory does not grow with its size.",
     "Sources:",
-    "  --from zoho-csv FILE  the Zoho SDKs' file store (CSV, header id,user_name,client_id,...,api_domain)",
-    "  --from sqlite FILE    an oauthtoken table in SQLite (the Kaizen #192 custom store)",
-    "  --from jdbc URL       an oauthtoken table in MySQL or MariaDB (the SDKs' DBStore), e.g.",
-    "                        jdbc:mariadb://127.0.0.1:3306/zohooauth --user U --password-file F",
+    "  --from zoho-csv FILE  the Zoho SDKs' file store (CSV)",
+    "  --from sqlite FILE    an oauthtoken table in SQLite",
+    "  --from jdbc URL       an oauthtoken table in MySQL or MariaDB, e.g.",
+    "    jdbc:mariadb://127.0.0.1:3306/zohooauth --user U --password-file F",
     "Exit code 5 when a row conflicts, 2 when a row is invalid (and none conflicts)."})
 final class ImportCommand extends StoreCommand {
     enum Kind { zoho_csv, sqlite, jdbc }
@@ -45,6 +50,10 @@ final class ImportCommand extends StoreCommand {
     @Option(names = "--dry-run", description = "Check every row and report; save nothing.")
     boolean dryRun;
 
+    @Option(names = "--resume", description = "Skip rows the store already holds identically (same id, same "
+            + "fields), as after an interrupted import; rows with the same id and other content still conflict.")
+    boolean resume;
+
     static final class KindConverter implements picocli.CommandLine.ITypeConverter<Kind> {
         @Override
         public Kind convert(String value) {
@@ -67,67 +76,94 @@ final class ImportCommand extends StoreCommand {
             throw CliException.usage("--table applies to --from sqlite and --from jdbc only");
         }
         Render r = root.render();
-        // Read the source before opening the store: the store stays locked only for the checks and the saves.
-        List<SourceRow> rows = switch (from) {
-            case zoho_csv -> ZohoCsvSource.read(Path.of(source));
-            case sqlite -> SqlTableSource.readSqlite(Path.of(source), table);
-            case jdbc -> SqlTableSource.readJdbc(source, user,
+        if (from == Kind.jdbc && JdbcPasswords.inUrl(source)) {
+            io().err.println("tokenvault: warning: the JDBC URL holds a password, which other users of this machine "
+                    + "can read in the process list (ps); give it with --password-file FILE instead");
+            io().err.flush();
+        }
+        RowSource rows = switch (from) {
+            case zoho_csv -> ZohoCsvSource.of(Path.of(source));
+            case sqlite -> SqlTableSource.sqlite(Path.of(source), table);
+            case jdbc -> SqlTableSource.jdbc(source, user,
                     passwordFile == null ? null : Secrets.read(passwordFile, "--password-file", io().in), table);
         };
-        String where = from == Kind.jdbc ? SqlTableSource.redact(source) : source;
-        Importer.Result result;
-        try (TokenVault vault = openStore()) {
-            result = Importer.run(vault, rows, dryRun);
+        StopRequest stop = StopRequest.onShutdown();
+        try {
+            Importer.Result result;
+            try (TokenVault vault = openStore()) {
+                result = new Importer(vault, resume, Progress.of(io(), r.json, "import"), stop::requested)
+                        .run(rows, dryRun);
+            }
+            report(r, rows.where(), result);
+            if (!result.ok()) {
+                return result.hasConflict() ? ExitCode.CONFLICT : ExitCode.USAGE;
+            }
+            return ExitCode.OK;
+        } finally {
+            stop.release();
         }
-        report(r, where, result);
-        if (!result.problems().isEmpty()) {
-            return result.hasConflict() ? ExitCode.CONFLICT : ExitCode.USAGE;
-        }
-        return ExitCode.OK;
     }
 
     private void report(Render r, String where, Importer.Result result) {
-        boolean ok = result.problems().isEmpty();
-        String notice = ok && !dryRun && result.rows() > 0 ? plaintextNotice(where, result.rows()) : null;
+        boolean ok = result.ok();
+        String notice = ok && !dryRun && !result.stopped() && result.saved() + result.alreadyPresent() > 0
+                ? plaintextNotice(where, result.rows()) : null;
         if (r.json) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("source", where);
             doc.put("kind", from.name().replace('_', '-'));
             doc.put("dryRun", dryRun);
+            doc.put("resume", resume);
             doc.put("rows", result.rows());
-            doc.put("imported", result.insertedIds().size());
-            doc.put("importedIds", result.insertedIds());
+            doc.put("imported", result.saved());
+            doc.put("alreadyPresent", result.alreadyPresent());
+            doc.put("stopped", result.stopped());
+            doc.put("lastSaved", result.lastSaved());
             List<Map<String, Object>> problems = new ArrayList<>();
             for (Importer.Problem p : result.problems()) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("row", p.row());
+                m.put("place", p.place());
                 m.put("id", p.id());
                 m.put("kind", p.kind());
                 m.put("message", p.message());
                 problems.add(m);
             }
-            doc.put("problemRows", result.problems().stream().map(Importer.Problem::row).distinct().count());
+            doc.put("problemRows", result.problemRows());
+            doc.put("problemCount", result.problemCount());
             doc.put("problems", problems);
             doc.put("plaintextSourceNotice", notice);
             r.json(doc);
             return;
         }
+        String skipped = result.alreadyPresent() > 0 ? "; " + result.alreadyPresent()
+                + " row(s) were already in the store identically and were skipped" : "";
         if (!ok) {
+            r.out.println("import refused: " + result.problemRows() + " of " + result.rows() + " row(s) of " + where
+                    + " have problems; nothing was saved");
             Map<String, List<String>> byRow = new LinkedHashMap<>();
             for (Importer.Problem p : result.problems()) {
-                byRow.computeIfAbsent(p.row(), k -> new ArrayList<>()).add(p.message());
+                byRow.computeIfAbsent(p.ref(), k -> new ArrayList<>()).add(p.message());
             }
-            r.out.println("import refused: " + byRow.size() + " of " + result.rows() + " row(s) of " + where
-                    + " have problems; nothing was saved");
             for (Map.Entry<String, List<String>> e : byRow.entrySet()) {
-                r.out.println("  " + e.getKey() + ": " + String.join("; ", e.getValue()));
+                r.out.println("  " + Text.safe(e.getKey()) + ": " + Text.safe(String.join("; ", e.getValue())));
             }
+            if (result.problemCount() > result.problems().size()) {
+                r.out.println("  ... and " + (result.problemCount() - result.problems().size())
+                        + " more problem(s) not listed (--json lists the first " + Importer.MAX_REPORTED_PROBLEMS
+                        + " too)");
+            }
+        } else if (result.stopped()) {
+            r.out.println("import stopped: " + (result.saved() == 0 ? "nothing was saved"
+                    : "saved " + result.saved() + " token(s) from " + where + " (through "
+                            + Text.safe(result.lastSaved()) + "); the chunk in progress was finished, none was "
+                            + "begun after it. Rerun with --resume to import the rest") + skipped);
         } else if (dryRun) {
             r.out.println("dry run: all " + result.rows() + " row(s) of " + where
-                    + " can be imported; nothing was saved");
+                    + " can be imported; nothing was saved" + skipped);
         } else {
-            r.out.println("imported " + result.insertedIds().size() + " token(s) from " + where + " into "
-                    + root.storePath());
+            r.out.println("imported " + result.saved() + " token(s) from " + where + " into "
+                    + root.storePath() + skipped);
             if (notice != null) {
                 r.out.println();
                 r.out.println(notice);
@@ -136,7 +172,7 @@ final class ImportCommand extends StoreCommand {
         r.out.flush();
     }
 
-    private String plaintextNotice(String where, int rows) {
+    private String plaintextNotice(String where, long rows) {
         String how = switch (from) {
             case zoho_csv -> "Check the import (tokenvault list), then delete the file: shred -u " + where
                     + " (or rm, on file systems where shred cannot overwrite in place), and point the SDK at "

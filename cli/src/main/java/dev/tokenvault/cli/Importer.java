@@ -1,39 +1,63 @@
 package dev.tokenvault.cli;
 
+import dev.tokenvault.ErrorCode;
 import dev.tokenvault.OAuthToken;
 import dev.tokenvault.TokenStoreException;
 import dev.tokenvault.TokenVault;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * All-or-nothing import of source rows into a vault, which the caller holds open (and so locked) throughout.
+ * Import of a row source into a vault, which the caller holds open (and so locked) throughout. Two passes over the
+ * source, so that memory holds one chunk of rows, never the whole source:
  *
  * <ol>
- *   <li>Every row is checked on its own (the store's rules: id shape, field sizes, expiry digits, at least one
- *       token), against the other rows (no two rows share an id, user name, access, grant or refresh token), and
- *       against the store (none of those values is held by a stored record). Every problem row is reported, by id
- *       and place, never by a secret.</li>
- *   <li>Only when no row has a problem are the rows saved with {@link TokenVault#saveTokens}: one atomic, durable
- *       commit for up to {@link TokenVault#MAX_TOKENS_PER_SAVE} rows, so an import of that size is all or nothing
- *       even if the process is killed. A larger import is saved in chunks of that size; if a chunk fails, the
- *       chunks saved before it are deleted again and the failure is reported (a crash between chunks leaves the
- *       earlier chunks, which a rerun reports as conflicts by id).</li>
+ *   <li><b>Check</b>: every row on its own (the store's rules: id shape, field sizes, expiry digits, at least one
+ *       token), against the other rows (no two share an id, user name, access, grant or refresh token; found by
+ *       {@link Fingerprints}, not by keeping the values), and against the store (none of those values is held by a
+ *       stored record). Problem rows are reported by id and place, never by a secret. Nothing is saved unless every
+ *       row passes.</li>
+ *   <li><b>Save</b>: the rows again, in chunks of {@link #CHUNK_ROWS}, each saved with
+ *       {@link TokenVault#saveTokens}: one atomic, durable commit. So an import is all or nothing <em>per
+ *       chunk</em>: when a chunk fails, or the process is stopped, the chunks before it stay saved and the report
+ *       says which rows they were; {@code --resume} then skips the rows the store already holds identically.</li>
  * </ol>
+ *
+ * <p>With {@code resume}, a row whose id the store holds with the same ten fields counts as already imported; one
+ * with the same id and other content is a conflict. Rows without an id cannot be recognised and are checked as new.
  */
 final class Importer {
-    /** A problem with one row. */
-    record Problem(String row, String id, String kind, String message) { }
+    /**
+     * Rows per atomic commit. The library takes up to {@link TokenVault#MAX_TOKENS_PER_SAVE}; a commit holds its
+     * records several times over while it runs (sealed records, index entries, the redo log entry), so smaller chunks
+     * keep the heap small (200,000 rows import under {@code -Xmx64m}) at the cost of more fsyncs (one per chunk).
+     */
+    static final int CHUNK_ROWS = 2_000;
 
-    /** The outcome of an import (or a dry run). */
-    record Result(int rows, List<Problem> problems, List<String> insertedIds) {
-        boolean hasConflict() {
-            return problems.stream().anyMatch(p -> p.kind().equals("conflict"));
+    /** The report lists at most this many problems; the counts cover all of them. */
+    static final int MAX_REPORTED_PROBLEMS = 1_000;
+
+    /** A problem with one row. */
+    record Problem(long row, String place, String id, String kind, String message) {
+        /** {@code id abc (line 4)}, or {@code line 4}. */
+        String ref() {
+            return id == null || id.isEmpty() ? place : "id " + id + " (" + place + ")";
+        }
+    }
+
+    /**
+     * The outcome of an import (or a dry run): rows read, tokens saved, rows skipped as already present, the problems
+     * (at most {@link #MAX_REPORTED_PROBLEMS}, with the total count), whether any is a conflict, whether a stop
+     * request ended it early, and the last row saved.
+     */
+    record Result(long rows, long saved, long alreadyPresent, List<Problem> problems, long problemCount,
+                  long problemRows, boolean hasConflict, boolean stopped, String lastSaved) {
+        boolean ok() {
+            return problemCount == 0;
         }
     }
 
@@ -47,136 +71,224 @@ final class Importer {
         new Unique("refreshToken", OAuthToken::getRefreshToken),
     };
 
-    private Importer() {
+    private final TokenVault vault;
+    private final boolean resume;
+    private final Progress progress;
+    private final BooleanSupplier stop;
+    private final int chunkSize;
+    private final Consumer<List<OAuthToken>> saveChunk;
+
+    /**
+     * @param stop       asked before each row and each chunk: when true, the import ends after the last whole
+     *                   chunk (a shutdown hook sets it on SIGTERM)
+     * @param chunkSize  rows per commit
+     * @param saveChunk  saves one chunk atomically (tests inject failures and small chunks here)
+     */
+    Importer(TokenVault vault, boolean resume, Progress progress, BooleanSupplier stop, int chunkSize,
+             Consumer<List<OAuthToken>> saveChunk) {
+        this.vault = vault;
+        this.resume = resume;
+        this.progress = progress;
+        this.stop = stop;
+        this.chunkSize = chunkSize;
+        this.saveChunk = saveChunk;
+    }
+
+    Importer(TokenVault vault, boolean resume, Progress progress, BooleanSupplier stop) {
+        this(vault, resume, progress, stop, CHUNK_ROWS, vault::saveTokens);
     }
 
     /** Checks every row; saves them only when none has a problem and {@code dryRun} is false. */
-    static Result run(TokenVault vault, List<SourceRow> rows, boolean dryRun) {
-        return run(vault, rows, dryRun, TokenVault.MAX_TOKENS_PER_SAVE, vault::saveTokens);
+    Result run(RowSource source, boolean dryRun) {
+        Result checked;
+        try {
+            checked = check(source);
+        } finally {
+            progress.done();
+        }
+        if (!checked.ok() || dryRun || checked.stopped()) {
+            return checked;
+        }
+        try {
+            return save(source, checked.rows());
+        } finally {
+            progress.done();
+        }
+    }
+
+    /** Pass 1: every problem, nothing written. */
+    private Result check(RowSource source) {
+        Fingerprints seen = new Fingerprints();
+        List<Problem> problems = new ArrayList<>();
+        long count = 0;
+        long problemRows = 0;
+        long rows = 0;
+        long present = 0;
+        boolean conflict = false;
+        try (RowSource.Cursor cursor = source.open()) {
+            for (SourceRow row = cursor.next(); row != null; row = cursor.next()) {
+                if (stop.getAsBoolean()) {
+                    return new Result(rows, 0, 0, problems, count, problemRows, conflict, true, null);
+                }
+                rows++;
+                List<Problem> found = new ArrayList<>();
+                for (Unique u : UNIQUE) {
+                    String v = u.getter().apply(row.token());
+                    if (v != null) {
+                        long first = seen.putIfAbsent(u.label(), v, row.at());
+                        if (first != 0) {
+                            found.add(problem(row, "conflict", u.label() + " is the same as in " + row.unit() + " "
+                                    + first));
+                        }
+                    }
+                }
+                if (verdict(row, found)) {
+                    present++;
+                }
+                if (!found.isEmpty()) {
+                    problemRows++;
+                    count += found.size();
+                    for (Problem p : found) {
+                        conflict |= p.kind().equals("conflict");
+                        if (problems.size() < MAX_REPORTED_PROBLEMS) {
+                            problems.add(p);
+                        }
+                    }
+                }
+                progress.update("checking", rows, -1);
+            }
+        }
+        return new Result(rows, 0, present, problems, count, problemRows, conflict, false, null);
+    }
+
+    /** Pass 2: the rows again, saved chunk by chunk; {@code expected} is the row count of pass 1. */
+    private Result save(RowSource source, long expected) {
+        List<OAuthToken> chunk = new ArrayList<>();
+        List<SourceRow> chunkRows = new ArrayList<>();
+        long rows = 0;
+        long saved = 0;
+        long present = 0;
+        String lastSaved = null;
+        boolean stopped = false;
+        try (RowSource.Cursor cursor = source.open()) {
+            for (SourceRow row = cursor.next(); row != null; row = cursor.next()) {
+                if (stop.getAsBoolean()) {
+                    stopped = true;
+                    break;
+                }
+                rows++;
+                List<Problem> found = new ArrayList<>();
+                if (verdict(row, found)) {
+                    present++;
+                    continue;
+                }
+                if (!found.isEmpty()) {
+                    throw new CliException(ExitCode.CONFLICT, "CHANGED", "the source changed between the check "
+                            + "and the save: " + found.get(0).ref() + ": " + found.get(0).message() + "; "
+                            + savedSoFar(saved, lastSaved));
+                }
+                chunk.add(row.token().copy());
+                chunkRows.add(row);
+                if (chunk.size() == chunkSize) {
+                    saved += commit(chunk, chunkRows, saved, lastSaved);
+                    lastSaved = chunkRows.get(chunkRows.size() - 1).ref();
+                    chunk.clear();
+                    chunkRows.clear();
+                }
+                progress.update("saving", rows, expected);
+            }
+            if (!stopped && !chunk.isEmpty()) {
+                saved += commit(chunk, chunkRows, saved, lastSaved);
+                lastSaved = chunkRows.get(chunkRows.size() - 1).ref();
+            }
+        }
+        return new Result(rows, saved, present, List.of(), 0, 0, false, stopped, lastSaved);
+    }
+
+    private int commit(List<OAuthToken> chunk, List<SourceRow> rows, long savedBefore, String lastSaved) {
+        try {
+            saveChunk.accept(chunk);
+            return chunk.size();
+        } catch (RuntimeException | Error e) {
+            String what = e instanceof TokenStoreException te ? "[" + te.code() + "] " + e.getMessage()
+                    : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
+            int code = e instanceof TokenStoreException te ? ExitCode.of(te.code()) : ExitCode.IO;
+            if (code == ExitCode.USAGE || code == ExitCode.NOT_FOUND) {
+                code = ExitCode.IO; // every row passed the check: the source or the store changed under us
+            }
+            throw new CliException(code, e instanceof TokenStoreException te ? te.code().name() : "IO",
+                    "saving " + rows.get(0).ref() + " to " + rows.get(rows.size() - 1).ref() + " failed: " + what
+                            + "; that chunk is one atomic commit, so none of its rows was saved; "
+                            + savedSoFar(savedBefore, lastSaved), e);
+        }
+    }
+
+    private static String savedSoFar(long saved, String lastSaved) {
+        return saved == 0 ? "nothing was saved"
+                : saved + " token(s) saved by earlier chunks (through " + lastSaved + ") stay in the store; "
+                        + "rerun with --resume to import the rest";
     }
 
     /**
-     * As {@link #run(TokenVault, List, boolean)}, saving chunks of {@code chunkSize} rows through {@code saveChunk}
-     * (tests inject failures and small chunks here).
+     * Checks one row on its own and against the store, adding its problems to {@code found}; returns {@code true}
+     * when resuming and the store already holds the row identically (then nothing is added).
      */
-    static Result run(TokenVault vault, List<SourceRow> rows, boolean dryRun, int chunkSize,
-                      Consumer<List<OAuthToken>> saveChunk) {
-        List<Problem> problems = new ArrayList<>();
-        for (SourceRow row : rows) {
-            if (row.unreadable() != null) {
-                problems.add(problem(row, "invalid", row.unreadable()));
-            } else {
-                String why = invalid(row.token());
-                if (why != null) {
-                    problems.add(problem(row, "invalid", why));
+    private boolean verdict(SourceRow row, List<Problem> found) {
+        if (row.unreadable() != null) {
+            found.add(problem(row, "invalid", row.unreadable()));
+            return false;
+        }
+        OAuthToken t = row.token();
+        String why = invalid(t);
+        if (why != null) {
+            found.add(problem(row, "invalid", why));
+        }
+        if (t.getId() != null && why == null) {
+            OAuthToken stored = byId(t.getId());
+            if (stored != null) {
+                if (resume && stored.equals(t)) {
+                    return true;
                 }
+                found.add(problem(row, "conflict", resume ? "id is already in the store, with other content"
+                        : "id is already in the store"));
             }
         }
-        // Duplicates among the rows.
-        for (Unique u : UNIQUE) {
-            Map<String, SourceRow> seen = new HashMap<>();
-            for (SourceRow row : rows) {
-                String v = u.getter().apply(row.token());
-                if (v == null) {
-                    continue;
-                }
-                SourceRow first = seen.putIfAbsent(v, row);
-                if (first != null) {
-                    problems.add(problem(row, "conflict", u.label() + " is the same as in " + first.ref()));
-                }
-            }
-        }
-        // Conflicts with the store: O(1) lookups under the contract's rules.
-        for (SourceRow row : rows) {
-            if (row.unreadable() != null) {
-                continue;
-            }
-            OAuthToken t = row.token();
-            if (t.getId() != null && invalid(t) == null) {
-                try {
-                    vault.findTokenById(t.getId());
-                    problems.add(problem(row, "conflict", "id is already in the store"));
-                } catch (TokenStoreException e) {
-                    if (e.code() != dev.tokenvault.ErrorCode.NOT_FOUND) {
-                        throw e;
-                    }
-                }
-            }
-            holder(vault, row, "userName", OAuthToken.builder().userName(t.getUserName()).build(),
-                    t.getUserName(), problems);
-            holder(vault, row, "accessToken", OAuthToken.builder().accessToken(t.getAccessToken()).build(),
-                    t.getAccessToken(), problems);
-            // Rule 3 finds by grant or refresh token whenever client id and secret are both present; their
-            // values do not take part in the match.
-            holder(vault, row, "grantToken", OAuthToken.builder().grantToken(t.getGrantToken())
-                    .clientId("-").clientSecret("-").build(), t.getGrantToken(), problems);
-            holder(vault, row, "refreshToken", OAuthToken.builder().refreshToken(t.getRefreshToken())
-                    .clientId("-").clientSecret("-").build(), t.getRefreshToken(), problems);
-        }
-        if (!problems.isEmpty() || dryRun) {
-            // In source order, so that a report reads top to bottom like the file.
-            Map<String, Integer> position = new HashMap<>();
-            for (int i = 0; i < rows.size(); i++) {
-                position.putIfAbsent(rows.get(i).ref(), i);
-            }
-            problems.sort(java.util.Comparator.comparingInt(p -> position.getOrDefault(p.row(), Integer.MAX_VALUE)));
-            return new Result(rows.size(), problems, List.of());
-        }
-        List<String> inserted = new ArrayList<>();
-        for (int start = 0; start < rows.size(); start += chunkSize) {
-            List<SourceRow> chunk = rows.subList(start, Math.min(rows.size(), start + chunkSize));
-            List<OAuthToken> copies = new ArrayList<>(chunk.size());
-            chunk.forEach(row -> copies.add(row.token().copy()));
-            try {
-                saveChunk.accept(copies);
-            } catch (RuntimeException e) {
-                throw rollback(vault, inserted, chunk, e);
-            }
-            copies.forEach(t -> inserted.add(t.getId()));
-        }
-        return new Result(rows.size(), List.of(), inserted);
+        holder(row, "userName", OAuthToken.builder().userName(t.getUserName()).build(), t.getUserName(), found);
+        holder(row, "accessToken", OAuthToken.builder().accessToken(t.getAccessToken()).build(), t.getAccessToken(),
+                found);
+        // Rule 3 finds by grant or refresh token whenever client id and secret are both present; their values do not
+        // take part in the match.
+        holder(row, "grantToken", OAuthToken.builder().grantToken(t.getGrantToken()).clientId("-").clientSecret("-")
+                .build(), t.getGrantToken(), found);
+        holder(row, "refreshToken", OAuthToken.builder().refreshToken(t.getRefreshToken()).clientId("-")
+                .clientSecret("-").build(), t.getRefreshToken(), found);
+        return false;
     }
 
-    private static void holder(TokenVault vault, SourceRow row, String label, OAuthToken query, String value,
-                               List<Problem> problems) {
+    private OAuthToken byId(String id) {
+        try {
+            return vault.findTokenById(id);
+        } catch (TokenStoreException e) {
+            if (e.code() != ErrorCode.NOT_FOUND) {
+                throw e;
+            }
+            return null;
+        }
+    }
+
+    private void holder(SourceRow row, String label, OAuthToken query, String value, List<Problem> found) {
         if (value == null || fieldTooLong(value)) {
             return;
         }
-        OAuthToken found = vault.findToken(query);
-        if (found != null) {
-            problems.add(problem(row, "conflict", label + " is already held by record " + found.getId()
+        OAuthToken holder = vault.findToken(query);
+        if (holder != null) {
+            found.add(problem(row, "conflict", label + " is already held by record " + holder.getId()
                     + " in the store"));
         }
     }
 
-    private static CliException rollback(TokenVault vault, List<String> inserted, List<SourceRow> failed,
-                                         RuntimeException cause) {
-        // A chunk is one atomic commit: when it fails, none of its rows was saved. Undo the chunks before it.
-        List<String> left = new ArrayList<>();
-        for (int i = inserted.size() - 1; i >= 0; i--) {
-            try {
-                vault.deleteToken(inserted.get(i));
-            } catch (RuntimeException e) {
-                left.add(inserted.get(i));
-            }
-        }
-        String rowsFailed = failed.size() == 1 ? failed.get(0).ref()
-                : failed.get(0).ref() + " to " + failed.get(failed.size() - 1).ref();
-        String why = cause instanceof TokenStoreException te ? "[" + te.code() + "] " + te.getMessage()
-                : cause.toString();
-        int code = cause instanceof TokenStoreException te ? ExitCode.of(te.code()) : ExitCode.IO;
-        if (left.isEmpty()) {
-            return new CliException(code, "IMPORT_FAILED", "saving " + rowsFailed + " failed: " + why
-                    + "; removed the " + inserted.size() + " token(s) this import had saved, the store is as before",
-                    cause);
-        }
-        return new CliException(code, "IMPORT_FAILED", "saving " + rowsFailed + " failed: " + why
-                + "; could not remove " + left.size() + " token(s) this import saved: " + String.join(", ", left)
-                + " (remove them with `tokenvault delete ID`)", cause);
-    }
-
     private static Problem problem(SourceRow row, String kind, String message) {
-        return new Problem(row.ref(), row.token().getId(), kind, message);
+        return new Problem(row.row(), row.place(), row.token().getId(), kind, message);
     }
 
     /** The store's rules for a new record, checked before anything is written; {@code null} when fine. */

@@ -6,9 +6,19 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "init", description = "Creates an empty store at --store; refuses when one exists.")
 final class InitCommand extends StoreCommand {
+    @Option(names = "--allow-short-passphrase",
+            description = "Accept a passphrase shorter than 12 characters (easier to guess offline).")
+    boolean allowShort;
+
+    @Override
+    boolean allowShortPassphrase() {
+        return allowShort;
+    }
+
     @Override
     public Integer call() {
         Path path = root.storePath();
@@ -18,9 +28,9 @@ final class InitCommand extends StoreCommand {
         }
         Path parent = path.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
-            throw CliException.io("directory " + parent + " does not exist", null);
+            throw CliException.io("cannot create " + path + ": the directory " + parent + " does not exist", null);
         }
-        try (TokenVault vault = open(path, masterKey(true))) {
+        try (TokenVault vault = open(path, masterKey(true), true)) {
             Render r = root.render();
             if (r.json) {
                 Map<String, Object> doc = new LinkedHashMap<>();

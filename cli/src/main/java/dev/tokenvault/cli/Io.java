@@ -22,20 +22,49 @@ public final class Io {
     final InputStream in;
     final PrintWriter out;
     final PrintWriter err;
+    /** Standard error as it is, for the progress line's carriage returns; {@code null} when not a terminal. */
+    final PrintWriter progress;
     final Map<String, String> env;
     final PasswordPrompt prompt;
 
+    /** Streams with no terminal: no progress is shown. */
     public Io(InputStream in, PrintWriter out, PrintWriter err, Map<String, String> env, PasswordPrompt prompt) {
+        this(in, out, err, null, env, prompt);
+    }
+
+    /**
+     * {@code progress}: where the progress of long commands goes when the output is a terminal, else {@code null}.
+     * Standard output and error escape control characters (see {@link TerminalSafeWriter}).
+     */
+    public Io(InputStream in, PrintWriter out, PrintWriter err, PrintWriter progress, Map<String, String> env,
+              PasswordPrompt prompt) {
         this.in = in;
-        this.out = out;
-        this.err = err;
+        this.out = new PrintWriter(new TerminalSafeWriter(out), true);
+        this.err = new PrintWriter(new TerminalSafeWriter(err), true);
+        this.progress = progress;
         this.env = Map.copyOf(env);
         this.prompt = prompt;
     }
 
-    /** The process's own streams, environment and terminal. */
+    /** The process's own streams, environment and terminal; progress only when attached to a terminal. */
     public static Io system() {
-        return new Io(System.in, writer(System.out), writer(System.err), System.getenv(), Io::consolePrompt);
+        PrintWriter err = writer(System.err);
+        return new Io(System.in, writer(System.out), err, System.console() != null ? err : null, System.getenv(),
+                Io::consolePrompt);
+    }
+
+    /** Why an I/O operation failed, in words: "permission denied" rather than the path again. */
+    static String reason(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static PrintWriter writer(PrintStream stream) {

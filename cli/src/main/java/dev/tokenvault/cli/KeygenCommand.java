@@ -74,13 +74,16 @@ final class KeygenCommand implements Callable<Integer> {
             Files.createFile(file, attrs);
         } catch (FileAlreadyExistsException e) {
             throw CliException.conflict(file + " already exists; keygen never overwrites a key file");
+        } catch (java.nio.file.NoSuchFileException e) {
+            Path parent = file.toAbsolutePath().getParent();
+            throw CliException.io("cannot create " + file + ": the directory " + parent + " does not exist", e);
         } catch (IOException e) {
-            throw CliException.io("cannot create " + file + ": " + e.getMessage(), e);
+            throw CliException.io("cannot create " + file + ": " + Io.reason(e), e);
         }
         try (OutputStream os = Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.SYNC)) {
             os.write(content);
         } catch (IOException e) {
-            throw CliException.io("cannot write " + file + ": " + e.getMessage(), e);
+            throw CliException.io("cannot write " + file + ": " + Io.reason(e), e);
         }
     }
 }

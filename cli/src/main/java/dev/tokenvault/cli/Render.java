@@ -69,7 +69,7 @@ final class Render {
             width = Math.max(width, k.length());
         }
         for (Map.Entry<String, Object> e : m.entrySet()) {
-            String value = e.getValue() == null ? "-" : e.getValue().toString();
+            String value = e.getValue() == null ? "-" : Text.safe(e.getValue().toString());
             if (e.getKey().equals("expiryTime") && e.getValue() != null) {
                 value = value + "  (" + expiry(e.getValue().toString()) + ")";
             }
@@ -88,6 +88,7 @@ final class Render {
                     dash(secret(t.getAccessToken())), dash(secret(t.getRefreshToken())),
                     dash(secret(t.getGrantToken())),
                     t.getExpiryTime() == null ? "-" : expiry(t.getExpiryTime()), dash(t.getApiDomain())));
+            // Every cell escaped: a control character in a user name cannot reach the terminal or break the row.
         }
         table(header, rows);
     }
@@ -123,15 +124,19 @@ final class Render {
     }
 
     static String dash(String s) {
-        return s == null ? "-" : s;
+        return s == null ? "-" : Text.safe(s);
     }
 
-    /** Epoch milliseconds as an ISO instant; the raw text when it is not a number. */
+    /**
+     * Epoch milliseconds as an ISO instant, with {@code (expired)} when it has passed; the raw text (escaped) when it
+     * is not a number.
+     */
     static String expiry(String epochMillis) {
         try {
-            return Instant.ofEpochMilli(Long.parseLong(epochMillis)).toString();
+            long millis = Long.parseLong(epochMillis);
+            return Instant.ofEpochMilli(millis) + (millis <= System.currentTimeMillis() ? " (expired)" : "");
         } catch (RuntimeException e) {
-            return epochMillis;
+            return Text.safe(epochMillis);
         }
     }
 }

@@ -20,6 +20,15 @@ final class RotateKeyCommand extends StoreCommand {
     @ArgGroup(exclusive = true, multiplicity = "1")
     NewKey newKey;
 
+    @Option(names = "--allow-short-passphrase",
+            description = "Accept a new passphrase shorter than 12 characters (easier to guess offline).")
+    boolean allowShort;
+
+    @Override
+    boolean allowShortPassphrase() {
+        return allowShort;
+    }
+
     static final class NewKey {
         @Option(names = "--new-key-file", paramLabel = "FILE", required = true,
                 description = "The new master key file (make one with `tokenvault keygen --out FILE`).")
@@ -34,6 +43,11 @@ final class RotateKeyCommand extends StoreCommand {
     public Integer call() {
         MasterKey next = newMasterKey();
         Render r = root.render();
+        if (sameAsCurrent()) {
+            io().err.println("tokenvault: warning: the new key is the current one; the store keeps opening with the "
+                    + "same " + (newKey.file != null ? "key" : "passphrase") + " (a passphrase gets a new salt)");
+            io().err.flush();
+        }
         try (TokenVault vault = openStore()) {
             vault.rotateMasterKey(next);
         } finally {
@@ -52,17 +66,29 @@ final class RotateKeyCommand extends StoreCommand {
         return ExitCode.OK;
     }
 
+    /** The new key file holds the same bytes as the current one, or the new passphrase equals the current one. */
+    private boolean sameAsCurrent() {
+        try {
+            if (newKey.file != null && root.keyFile != null) {
+                return Files.mismatch(newKey.file, root.keyFile) == -1;
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        String current = io().env(TokenvaultCli.ENV_PASSPHRASE);
+        return newKey.passphrase && !root.passphrase && root.keyFile == null && current != null
+                && current.equals(io().env(ENV_NEW_PASSPHRASE));
+    }
+
     private MasterKey newMasterKey() {
         if (newKey.file != null) {
-            if (!Files.exists(newKey.file)) {
-                throw CliException.usage("new key file " + newKey.file + " does not exist (make one with "
-                        + "`tokenvault keygen --out " + newKey.file + "`)");
-            }
-            return MasterKey.fromFile(newKey.file);
+            return keyFromFile(newKey.file, "new key file");
         }
         String fromEnv = io().env(ENV_NEW_PASSPHRASE);
-        char[] chars = fromEnv != null ? fromEnv.toCharArray() : promptPassphrase("New passphrase", true);
+        char[] chars = fromEnv != null ? fromEnv.toCharArray()
+                : promptPassphrase("New passphrase", true, ENV_NEW_PASSPHRASE);
         try {
+            checkNewPassphrase(chars);
             return MasterKey.fromPassphrase(chars);
         } finally {
             Arrays.fill(chars, '\0');

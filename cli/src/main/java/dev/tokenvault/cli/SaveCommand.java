@@ -16,6 +16,8 @@ import picocli.CommandLine.Option;
     "Secrets come from files or standard input: e.g. --refresh-token-file - reads the refresh token from stdin."})
 final class SaveCommand extends StoreCommand {
     private static final Clock CLOCK = Clock.systemUTC();
+    /** OAuth access tokens live an hour, refresh tokens until revoked: ten years is far beyond any real expiry. */
+    static final long MAX_EXPIRES_IN_SECONDS = 10L * 366 * 24 * 3600;
 
     @Mixin
     TokenOptions fields;
@@ -29,7 +31,7 @@ final class SaveCommand extends StoreCommand {
         String expiryTime;
 
         @Option(names = "--expires-in", paramLabel = "SECONDS",
-                description = "Expiry as seconds from now (stored as epoch milliseconds).")
+                description = "Expiry as seconds from now, at most 10 years (stored as epoch milliseconds).")
         Long expiresIn;
     }
 
@@ -44,8 +46,9 @@ final class SaveCommand extends StoreCommand {
         OAuthToken token = fields.toToken(io().in);
         if (expiry != null) {
             if (expiry.expiresIn != null) {
-                if (expiry.expiresIn < 0) {
-                    throw CliException.usage("--expires-in must not be negative");
+                if (expiry.expiresIn < 0 || expiry.expiresIn > MAX_EXPIRES_IN_SECONDS) {
+                    throw CliException.usage("--expires-in must be between 0 and " + MAX_EXPIRES_IN_SECONDS
+                            + " seconds (10 years); got " + expiry.expiresIn);
                 }
                 token.setExpiryTime(Long.toString(CLOCK.millis() + expiry.expiresIn * 1000));
             } else {
@@ -65,7 +68,7 @@ final class SaveCommand extends StoreCommand {
                 doc.put("token", r.token(token));
                 r.json(doc);
             } else {
-                r.out.println((inserted ? "inserted" : "updated") + " token " + token.getId());
+                r.out.println((inserted ? "inserted" : "updated") + " token " + Text.safe(token.getId()));
                 r.details(token);
             }
         }

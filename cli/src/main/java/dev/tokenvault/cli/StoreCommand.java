@@ -1,5 +1,6 @@
 package dev.tokenvault.cli;
 
+import dev.tokenvault.ErrorCode;
 import dev.tokenvault.MasterKey;
 import dev.tokenvault.TokenStoreException;
 import dev.tokenvault.TokenVault;
@@ -18,27 +19,57 @@ abstract class StoreCommand implements Callable<Integer> {
         return root.io;
     }
 
-    /** Opens the existing store; a missing store is an error that says how to make one. */
+    /**
+     * Opens the existing store; a missing store is an error that says how to make one.
+     *
+     * <p>The existence check races with another process creating or removing the file; it goes when the library's
+     * builder can open an existing store only (issue 9): then {@link #open} passes that option and maps its
+     * {@code NOT_FOUND} to this message.
+     */
     TokenVault openStore() {
         Path path = root.storePath();
-        if (!Files.exists(path)) {
-            throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + path
-                    + "; create one with `tokenvault init`, or name it with --store or TOKENVAULT_STORE");
+        try {
+            // createIfMissing(false): the library checks for the store under its lock, so nothing races the check
+            return open(path, masterKey(false), false);
+        } catch (TokenStoreException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + path
+                        + "; create one with `tokenvault init`, or name it with --store or TOKENVAULT_STORE");
+            }
+            throw e;
         }
-        if (Files.isDirectory(path)) {
-            throw new CliException(ExitCode.IO, "NO_STORE", path + " is a directory, not a store file");
-        }
-        return open(path, masterKey(false));
     }
 
-    static TokenVault open(Path path, MasterKey key) {
+    /**
+     * Opens {@code path} (creating it only when {@code create}); with --wait, retries while another process holds it.
+     * Destroys {@code key}.
+     */
+    TokenVault open(Path path, MasterKey key, boolean create) {
+        long deadline = root.waitFor == null ? 0 : System.nanoTime() + root.waitFor.toNanos();
         try {
-            // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
-            return TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0).open();
+            while (true) {
+                try {
+                    // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
+                    return TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0).createIfMissing(create)
+                            .open();
+                } catch (TokenStoreException e) {
+                    if (e.code() != ErrorCode.LOCKED || System.nanoTime() - deadline >= 0) {
+                        throw e;
+                    }
+                }
+                try {
+                    Thread.sleep(LOCK_RETRY_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CliException(ExitCode.LOCKED, "LOCKED", "interrupted while waiting for " + path);
+                }
+            }
         } finally {
             key.destroy();
         }
     }
+
+    static final long LOCK_RETRY_MILLIS = 200;
 
     /**
      * The master key from the first source given: --key-file, --passphrase, TOKENVAULT_MASTER_KEY,
@@ -49,15 +80,15 @@ abstract class StoreCommand implements Callable<Integer> {
             throw CliException.usage("give either --key-file or --passphrase, not both");
         }
         if (root.keyFile != null) {
-            if (!Files.exists(root.keyFile)) {
-                throw CliException.usage("key file " + root.keyFile + " does not exist (make one with "
-                        + "`tokenvault keygen --out " + root.keyFile + "`)");
-            }
-            return MasterKey.fromFile(root.keyFile);
+            return keyFromFile(root.keyFile, "key file");
         }
         if (root.passphrase) {
-            char[] typed = promptPassphrase("Passphrase for " + root.storePath(), creating);
+            char[] typed = promptPassphrase("Passphrase for " + root.storePath(), creating,
+                    TokenvaultCli.ENV_PASSPHRASE);
             try {
+                if (creating) {
+                    checkNewPassphrase(typed);
+                }
                 return MasterKey.fromPassphrase(typed);
             } finally {
                 Arrays.fill(typed, '\0');
@@ -80,6 +111,9 @@ abstract class StoreCommand implements Callable<Integer> {
         if (passphrase != null) {
             char[] chars = passphrase.toCharArray();
             try {
+                if (creating) {
+                    checkNewPassphrase(chars);
+                }
                 return MasterKey.fromPassphrase(chars);
             } finally {
                 Arrays.fill(chars, '\0');
@@ -89,12 +123,47 @@ abstract class StoreCommand implements Callable<Integer> {
                 + TokenvaultCli.ENV_MASTER_KEY + " or " + TokenvaultCli.ENV_PASSPHRASE);
     }
 
+    /** A key file: the path checked first, so that the message says what is wrong with it. */
+    static MasterKey keyFromFile(Path file, String what) {
+        if (Files.isDirectory(file)) {
+            throw CliException.usage(what + " " + file + " is a directory, not a key file");
+        }
+        if (!Files.exists(file)) {
+            throw CliException.usage(what + " " + file + " does not exist (make one with `tokenvault keygen --out "
+                    + file + "`)");
+        }
+        return MasterKey.fromFile(file);
+    }
+
+    /**
+     * Passphrases for new keys have at least {@value #MIN_PASSPHRASE_LENGTH} characters unless the command was given
+     * {@code --allow-short-passphrase}. Argon2id makes each guess slow, but whoever copies the store file can guess
+     * offline for as long as they like: a short passphrase falls to that. Twelve characters is the shortest length
+     * at which even lower-case letters alone (26^12, about 2^56 guesses) stay out of reach at Argon2id's cost;
+     * an entropy estimate would judge patterns better but cannot be explained in one message.
+     */
+    void checkNewPassphrase(char[] passphrase) {
+        int length = Character.codePointCount(passphrase, 0, passphrase.length);
+        if (length < MIN_PASSPHRASE_LENGTH && !allowShortPassphrase()) {
+            throw CliException.usage("the new passphrase has " + length + " characters; use at least "
+                    + MIN_PASSPHRASE_LENGTH + " (whoever copies the store file can try guesses offline, without "
+                    + "limit), or give --allow-short-passphrase to accept the risk");
+        }
+    }
+
+    static final int MIN_PASSPHRASE_LENGTH = 12;
+
+    /** Whether this command was told to accept a short new passphrase; only commands that make keys say yes. */
+    boolean allowShortPassphrase() {
+        return false;
+    }
+
     /** Prompts without echo; asks twice when a new store (or a new key) is being made. */
-    char[] promptPassphrase(String what, boolean confirm) {
+    char[] promptPassphrase(String what, boolean confirm, String environmentVariable) {
         char[] first = io().prompt == null ? null : io().prompt.read(what + ": ");
         if (first == null) {
-            throw CliException.usage("--passphrase needs a terminal to prompt on; in scripts set "
-                    + TokenvaultCli.ENV_PASSPHRASE + " instead");
+            throw CliException.usage("there is no terminal to prompt for the passphrase on; in scripts set "
+                    + environmentVariable + " instead");
         }
         if (first.length == 0) {
             throw CliException.usage("the passphrase must not be empty");

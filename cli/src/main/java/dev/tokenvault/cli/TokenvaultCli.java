@@ -3,10 +3,16 @@ package dev.tokenvault.cli;
 import dev.tokenvault.TokenStoreException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,7 +42,7 @@ import picocli.CommandLine.ScopeType;
             "3:wrong master key, or integrity failure",
             "4:store locked by another process",
             "5:conflict (token value held by another record, file exists)",
-            "6:I/O error (files, store, source database)"},
+            "6:I/O error (files, store, source database); also any other failure"},
         footerHeading = "%nKey sources, first that is given wins:%n",
         footer = {
             "  --key-file FILE              32 raw bytes or their base64 text; mode 0600",
@@ -57,6 +63,10 @@ import picocli.CommandLine.ScopeType;
             StatsCommand.class,
             RotateKeyCommand.class,
             RotateDataKeyCommand.class,
+            RotateIndexKeyCommand.class,
+            ResealCommand.class,
+            RepairCommand.class,
+            CompactCommand.class,
             ImportCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class})
@@ -67,8 +77,8 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     static final String DEFAULT_STORE = "tokenvault.db";
 
     @Option(names = "--store", paramLabel = "PATH", scope = ScopeType.INHERIT,
-            description = "The store file (default: $TOKENVAULT_STORE, else ./tokenvault.db).")
-    Path store;
+            description = "The store file. Default: $TOKENVAULT_STORE, else tokenvault.db here.")
+    String store;
 
     @Option(names = "--key-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "Master key file (32 bytes or their base64; must not be readable by group or others).")
@@ -86,6 +96,18 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             description = "Print secrets in full (a warning goes to standard error).")
     boolean reveal;
 
+    @Option(names = "--wait", paramLabel = "DURATION", scope = ScopeType.INHERIT,
+            converter = WaitConverter.class,
+            description = "When another process holds the store, retry until DURATION has passed (e.g. 30s, 5m; "
+                    + "at most 24h) instead of failing at once.")
+    Duration waitFor;
+
+    /** Options that keygen and demo do not use: not listed in their help, refused if given after them. */
+    static final List<String> STORE_OPTIONS = List.of("--store", "--key-file", "--passphrase",
+            "--wait");
+    static final List<String> KEYGEN_IGNORES = List.of("--store", "--key-file", "--passphrase",
+            "--wait", "--reveal");
+
     final Io io;
 
     public TokenvaultCli(Io io) {
@@ -102,7 +124,50 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         // Store ids are URL-safe base64 and may begin with '-': `get -x1...` must read it as an id, not an option.
         cl.setUnmatchedOptionsArePositionalParams(true);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> root.fail(e));
+        // Plain help: the output passes through TerminalSafeWriter, which would show colour codes as text.
+        cl.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+        cl.setParameterExceptionHandler(TokenvaultCli::usageError);
+        cl.setExecutionStrategy(parseResult -> root.execute(parseResult));
+        for (String name : new String[] {"keygen", "demo"}) {
+            CommandLine.Model.CommandSpec spec = cl.getSubcommands().get(name).getCommandSpec();
+            for (String option : name.equals("keygen") ? KEYGEN_IGNORES : STORE_OPTIONS) {
+                spec.remove(spec.findOption(option));
+            }
+            spec.usageMessage().footerHeading("").footer(new String[0]); // key sources and store path do not apply
+        }
         return cl;
+    }
+
+    /** A usage error: one line and where to read more, not the whole help. */
+    static int usageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        err.println("tokenvault: " + e.getMessage());
+        err.println("see `" + cl.getCommandSpec().qualifiedName() + " --help`");
+        err.flush();
+        return ExitCode.USAGE;
+    }
+
+    /**
+     * Runs the command picocli chose. An unknown command is a usage error even when --help follows it; an
+     * {@link Error} (out of memory, for one) ends with one line and the I/O exit code, never a stack trace.
+     */
+    int execute(CommandLine.ParseResult parseResult) {
+        if (!parseResult.hasSubcommand() && !parseResult.unmatched().isEmpty()) {
+            return usageError(new CommandLine.UnmatchedArgumentException(parseResult.commandSpec().commandLine(),
+                    parseResult.unmatched()), new String[0]);
+        }
+        try {
+            return new CommandLine.RunLast().execute(parseResult);
+        } catch (CommandLine.ExecutionException e) {
+            throw e;
+        } catch (Error e) {
+            io.err.println("tokenvault: stopped by " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")")
+                    + (e instanceof OutOfMemoryError ? "; give the JVM more memory (JAVA_TOOL_OPTIONS=-Xmx...)" : ""));
+            io.err.flush();
+            return ExitCode.IO;
+        }
     }
 
     public static void main(String[] args) {
@@ -116,11 +181,11 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Without a command: the usage on standard error, exit code 2. */
+    /** Without a command: a usage error like any other, one line and where to read more; exit code 2. */
     @Override
     public Integer call() {
         io.err.println("tokenvault: missing command");
-        spec.commandLine().usage(io.err);
+        io.err.println("see `tokenvault --help`");
         io.err.flush();
         return ExitCode.USAGE;
     }
@@ -140,14 +205,20 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             message = switch (te.code()) {
                 case LOCKED -> "the store " + storePath() + " is locked: another process has it open (a running "
                         + "application, or another tokenvault command). Stop it or wait for it to finish, then "
-                        + "retry.";
+                        + "retry" + (waitFor == null ? ", or give --wait DURATION." : " (waited " + waitFor.toSeconds()
+                        + " s).");
                 case WRONG_KEY -> te.getMessage() + ". Check --key-file, TOKENVAULT_MASTER_KEY or the passphrase.";
+                case CORRUPT -> "the store " + storePath() + " is damaged: " + te.getMessage();
+                case UNSUPPORTED_FORMAT -> storePath() + " is not a tokenvault store this version can open: "
+                        + te.getMessage();
+                case IO -> te.getMessage() + permissionHint();
                 default -> te.getMessage();
             };
         } else {
             code = ExitCode.IO;
             name = "INTERNAL";
-            message = "unexpected failure: " + e;
+            message = "unexpected failure: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
         }
         io.err.println("tokenvault: " + message);
         io.err.flush();
@@ -163,10 +234,53 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
 
     Path storePath() {
         if (store != null) {
-            return store;
+            if (store.isEmpty()) {
+                throw CliException.usage("--store must name a file; it is empty");
+            }
+            return Path.of(store);
         }
         String fromEnv = io.env(ENV_STORE);
         return Path.of(fromEnv != null ? fromEnv : DEFAULT_STORE);
+    }
+
+    /** For an I/O failure: says so when the store's directory may not be written (the lock file goes there). */
+    private String permissionHint() {
+        try {
+            Path dir = storePath().toAbsolutePath().getParent();
+            if (dir != null && Files.isDirectory(dir) && !Files.isWritable(dir)) {
+                return " (permission denied: this user may not write in " + dir + ", where the store keeps its "
+                        + "lock and redo files)";
+            }
+        } catch (RuntimeException ignored) {
+            // no hint
+        }
+        return "";
+    }
+
+    /** {@code 30s}, {@code 5m}, {@code 1h}, {@code 500ms} or plain seconds; at most a day. */
+    static final class WaitConverter implements CommandLine.ITypeConverter<Duration> {
+        static final Duration MAX = Duration.ofHours(24);
+
+        @Override
+        public Duration convert(String value) {
+            Matcher m = Pattern.compile("(\\d{1,9})(ms|s|m|h)?").matcher(value);
+            if (!m.matches()) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; use e.g. 30s, "
+                        + "5m, 1h or 500ms");
+            }
+            long n = Long.parseLong(m.group(1));
+            String unit = m.group(2) == null ? "s" : m.group(2);
+            Duration d = switch (unit) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofSeconds(n);
+            };
+            if (d.compareTo(MAX) > 0) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is longer than 24h");
+            }
+            return d;
+        }
     }
 
     Render render() {

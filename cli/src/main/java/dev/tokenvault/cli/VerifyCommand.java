@@ -1,6 +1,5 @@
 package dev.tokenvault.cli;
 
-import dev.tokenvault.TokenVault;
 import dev.tokenvault.VerifyReport;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -9,14 +8,11 @@ import picocli.CommandLine.Command;
 @Command(name = "verify", description = {
     "Decrypts every record and checks every index entry in both directions; changes nothing.",
     "Exit code 3 when a problem is found (each is listed by record id and field, never by value)."})
-final class VerifyCommand extends StoreCommand {
+final class VerifyCommand extends MaintenanceCommand {
     @Override
     public Integer call() {
         Render r = root.render();
-        VerifyReport report;
-        try (TokenVault vault = openStore()) {
-            report = vault.verify();
-        }
+        VerifyReport report = runOnStore("verify", vault -> vault.verify());
         if (r.json) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("clean", report.isClean());
@@ -32,7 +28,7 @@ final class VerifyCommand extends StoreCommand {
             } else {
                 r.out.println(report.problems().size() + " problem(s):");
                 for (String p : report.problems()) {
-                    r.out.println("  " + p);
+                    r.out.println("  " + Text.safe(p));
                 }
             }
             r.out.flush();

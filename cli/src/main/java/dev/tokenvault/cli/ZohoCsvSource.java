@@ -1,7 +1,12 @@
 package dev.tokenvault.cli;
 
 import dev.tokenvault.OAuthToken;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,141 +50,148 @@ final class ZohoCsvSource {
     private ZohoCsvSource() {
     }
 
-    static List<SourceRow> read(Path file) {
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
-        } catch (NoSuchFileException e) {
+    /** The file as a source of rows; checked to exist here, read on each {@link #open()}. */
+    static RowSource of(Path file) {
+        if ("-".equals(file.toString())) {
+            throw CliException.usage("import reads its source twice (it checks every row, then saves), so it needs "
+                    + "a file: standard input (-) cannot be read twice");
+        }
+        if (Files.isDirectory(file)) {
+            throw CliException.usage(file + " is a directory, not a Zoho token file");
+        }
+        if (!Files.exists(file)) {
             throw CliException.usage("file " + file + " does not exist");
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw CliException.usage(file + " is not UTF-8 text, so not a Zoho token file");
-        } catch (IOException e) {
-            throw CliException.io("cannot read " + file + ": " + e.getMessage(), e);
         }
-        List<Record> records;
-        try {
-            records = parse(text);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage(file + ": " + e.getMessage());
+        return new RowSource() {
+            @Override
+            public String where() {
+                return file.toString();
+            }
+
+            @Override
+            public Cursor open() {
+                return new CsvCursor(file);
+            }
+        };
+    }
+
+    /** One pass over the file: the header first, then a row per record. */
+    private static final class CsvCursor implements RowSource.Cursor {
+        private final Path file;
+        private final Reader reader;
+        private final CsvReader csv;
+        private final List<BiConsumer<OAuthToken, String>> setters = new ArrayList<>();
+        private int idColumn = -1;
+        private long row;
+
+        CsvCursor(Path file) {
+            this.file = file;
+            try {
+                // REPORT: a file that is not UTF-8 fails instead of importing replacement characters.
+                this.reader = new BufferedReader(new InputStreamReader(Files.newInputStream(file),
+                        StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                                .onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+            } catch (NoSuchFileException e) {
+                throw CliException.usage("file " + file + " does not exist");
+            } catch (IOException e) {
+                throw CliException.io("cannot read " + file + ": " + Io.reason(e), e);
+            }
+            this.csv = new CsvReader(reader);
+            try {
+                header();
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
         }
-        if (records.isEmpty()) {
-            throw CliException.usage(file + " is empty; a Zoho token file starts with the header " + HEADER);
-        }
-        List<String> header = records.get(0).cells;
-        List<BiConsumer<OAuthToken, String>> setters = new ArrayList<>();
-        int idColumn = -1;
-        for (int i = 0; i < header.size(); i++) {
-            String name = header.get(i).strip().toLowerCase(Locale.ROOT);
-            BiConsumer<OAuthToken, String> setter = COLUMNS.get(name);
-            if (setter == null) {
-                throw CliException.usage(file + " line 1 is not a Zoho token file header: unknown column \""
-                        + header.get(i) + "\" (expected " + HEADER + ", or the nine columns without api_domain)");
+
+        private void header() {
+            CsvReader.Record first = record();
+            if (first == null) {
+                throw CliException.usage(file + " is empty; a Zoho token file starts with the header " + HEADER);
             }
-            if (name.equals("id")) {
-                idColumn = i;
-            }
-            setters.add(setter);
-        }
-        for (String required : new String[] {"refresh_token", "access_token", "grant_token"}) {
-            if (header.stream().noneMatch(h -> h.strip().equalsIgnoreCase(required))) {
-                throw CliException.usage(file + " line 1 has no " + required + " column; expected " + HEADER);
-            }
-        }
-        List<SourceRow> rows = new ArrayList<>();
-        for (Record r : records.subList(1, records.size())) {
-            String place = "line " + r.line;
-            if (r.cells.size() == 1 && r.cells.get(0).isEmpty()) {
-                continue; // blank line
-            }
-            if (r.cells.size() != header.size()) {
-                String id = idColumn >= 0 && idColumn < r.cells.size() ? emptyToNull(r.cells.get(idColumn)) : null;
-                rows.add(SourceRow.unreadable(place, id, "has " + r.cells.size() + " cells; the header has "
-                        + header.size()));
-                continue;
-            }
-            OAuthToken t = new OAuthToken();
+            List<String> header = first.cells();
             for (int i = 0; i < header.size(); i++) {
-                setters.get(i).accept(t, emptyToNull(r.cells.get(i)));
+                String name = header.get(i).strip().toLowerCase(Locale.ROOT);
+                BiConsumer<OAuthToken, String> setter = COLUMNS.get(name);
+                if (setter == null) {
+                    throw CliException.usage(file + " line 1 is not a Zoho token file header: unknown column \""
+                            + Text.safe(header.get(i)) + "\" (expected " + HEADER
+                            + ", or the nine columns without api_domain)");
+                }
+                if (name.equals("id")) {
+                    idColumn = i;
+                }
+                setters.add(setter);
             }
-            rows.add(SourceRow.of(place, t));
+            for (String required : new String[] {"refresh_token", "access_token", "grant_token"}) {
+                if (header.stream().noneMatch(h -> h.strip().equalsIgnoreCase(required))) {
+                    throw CliException.usage(file + " line 1 has no " + required + " column; expected " + HEADER);
+                }
+            }
         }
-        return rows;
+
+        private CsvReader.Record record() {
+            try {
+                return csv.next();
+            } catch (CharacterCodingException e) {
+                throw CliException.usage(file + " is not UTF-8 text, so not a Zoho token file");
+            } catch (IOException e) {
+                throw CliException.io("cannot read " + file + ": " + Io.reason(e), e);
+            } catch (IllegalArgumentException e) {
+                throw CliException.usage(file + ": " + e.getMessage());
+            }
+        }
+
+        @Override
+        public SourceRow next() {
+            while (true) {
+                CsvReader.Record r = record();
+                if (r == null) {
+                    return null;
+                }
+                if (r.cells().size() == 1 && r.cells().get(0).isEmpty()) {
+                    continue; // blank line
+                }
+                row++;
+                if (r.cells().size() != setters.size()) {
+                    String id = idColumn >= 0 && idColumn < r.cells().size()
+                            ? emptyToNull(r.cells().get(idColumn)) : null;
+                    return SourceRow.unreadable(row, "line", r.line(), id, "has " + r.cells().size() + " cells; the header has "
+                            + setters.size());
+                }
+                OAuthToken t = new OAuthToken();
+                for (int i = 0; i < setters.size(); i++) {
+                    setters.get(i).accept(t, emptyToNull(r.cells().get(i)));
+                }
+                return SourceRow.of(row, "line", r.line(), t);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                reader.close();
+            } catch (IOException e) {
+                // read-only: nothing was lost
+            }
+        }
     }
 
     static String emptyToNull(String s) {
         return s == null || s.isEmpty() ? null : s;
     }
 
-    /** One CSV record and the line it starts on. */
-    record Record(int line, List<String> cells) { }
-
-    /** RFC 4180: comma separated, CRLF or LF, double quotes around cells that hold commas, quotes or line breaks. */
-    static List<Record> parse(String text) {
-        List<Record> out = new ArrayList<>();
-        int i = 0;
-        int n = text.length();
-        if (n > 0 && text.charAt(0) == '\uFEFF') {
-            i = 1; // byte order mark
-        }
-        int line = 1;
-        while (i < n) {
-            int startLine = line;
-            List<String> cells = new ArrayList<>();
-            StringBuilder cell = new StringBuilder();
-            boolean endOfRecord = false;
-            while (!endOfRecord) {
-                if (i < n && text.charAt(i) == '"') {
-                    i++;
-                    while (true) {
-                        if (i >= n) {
-                            throw new IllegalArgumentException("line " + startLine + ": a quoted cell is not closed");
-                        }
-                        char c = text.charAt(i++);
-                        if (c == '"') {
-                            if (i < n && text.charAt(i) == '"') {
-                                cell.append('"');
-                                i++;
-                            } else {
-                                break;
-                            }
-                        } else {
-                            if (c == '\n') {
-                                line++;
-                            }
-                            cell.append(c);
-                        }
-                    }
-                    if (i < n && text.charAt(i) != ',' && text.charAt(i) != '\n' && text.charAt(i) != '\r') {
-                        throw new IllegalArgumentException("line " + line + ": text after a closing quote");
-                    }
-                }
-                while (i < n && text.charAt(i) != ',' && text.charAt(i) != '\n' && text.charAt(i) != '\r') {
-                    char c = text.charAt(i++);
-                    if (c == '"') {
-                        throw new IllegalArgumentException("line " + line + ": a quote inside an unquoted cell");
-                    }
-                    cell.append(c);
-                }
-                cells.add(cell.toString());
-                cell.setLength(0);
-                if (i >= n) {
-                    endOfRecord = true;
-                } else if (text.charAt(i) == ',') {
-                    i++;
-                } else {
-                    if (text.charAt(i) == '\r') {
-                        i++;
-                    }
-                    if (i < n && text.charAt(i) == '\n') {
-                        i++;
-                    }
-                    line++;
-                    endOfRecord = true;
-                }
+    /** Every record of {@code text} (tests). */
+    static List<CsvReader.Record> parse(String text) {
+        CsvReader reader = new CsvReader(new StringReader(text));
+        List<CsvReader.Record> out = new ArrayList<>();
+        try {
+            for (CsvReader.Record r = reader.next(); r != null; r = reader.next()) {
+                out.add(r);
             }
-            out.add(new Record(startLine, cells));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
         return out;
     }

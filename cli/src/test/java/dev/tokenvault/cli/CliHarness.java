@@ -41,6 +41,9 @@ final class CliHarness {
     final Map<String, String> env = new HashMap<>();
     final Deque<char[]> passphrases = new ArrayDeque<>();
     boolean terminal = true;
+    /** What the progress line of long commands showed; only while {@link #progressTerminal} is set. */
+    final StringWriter progress = new StringWriter();
+    boolean progressTerminal;
     final List<Run> runs = new ArrayList<>();
 
     CliHarness(Path dir) {
@@ -58,7 +61,8 @@ final class CliHarness {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         Io io = new Io(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
-                new PrintWriter(out, true), new PrintWriter(err, true), env,
+                new PrintWriter(out, true), new PrintWriter(err, true),
+                progressTerminal ? new PrintWriter(progress, true) : null, env,
                 prompt -> terminal ? passphrases.poll() : null);
         int code = TokenvaultCli.commandLine(io).execute(args);
         Run run = new Run(List.of(args), code, out.toString(), err.toString());

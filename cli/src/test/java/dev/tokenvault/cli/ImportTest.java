@@ -126,7 +126,7 @@ class ImportTest {
         CliHarness.Run run = cli.store("import", "--from", "zoho-csv", f.toString()).expect(5);
         String out = run.out();
         assertTrue(out.contains("import refused"), out);
-        assertTrue(out.contains("id 2 (line 3): refreshToken is the same as in id 1 (line 2)"), out);
+        assertTrue(out.contains("id 2 (line 3): refreshToken is the same as in line 2"), out);
         assertTrue(out.contains("id 3 (line 4): expiryTime must be decimal digits"), out);
         assertTrue(out.contains("id 4 (line 5): has none of"), out);
         assertTrue(out.contains("id 5 (line 6): userName is already held by record 500"), out);
@@ -170,7 +170,7 @@ class ImportTest {
 
     @Test
     void csvParserFollowsRfc4180() {
-        List<ZohoCsvSource.Record> r = ZohoCsvSource.parse("\uFEFFa,\"b,c\",\"d\"\"e\"\r\n\"multi\nline\",,\n");
+        List<CsvReader.Record> r = ZohoCsvSource.parse("\uFEFFa,\"b,c\",\"d\"\"e\"\r\n\"multi\nline\",,\n");
         assertEquals(List.of("a", "b,c", "d\"e"), r.get(0).cells());
         assertEquals(List.of("multi\nline", "", ""), r.get(1).cells());
         assertEquals(2, r.get(1).line());
@@ -217,29 +217,148 @@ class ImportTest {
         }
     }
 
+    /** Rows r1..rN for a source in memory, each with its own user and refresh token. */
+    static List<SourceRow> rows(int n) {
+        List<SourceRow> rows = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            rows.add(SourceRow.of(i, "line", i + 1, OAuthToken.builder().id("r" + i)
+                    .userName("u" + i + "@example.com").refreshToken(zohoToken()).build()));
+        }
+        return rows;
+    }
+
+    /** A source over rows in memory, as readable twice as a file. */
+    static RowSource source(List<SourceRow> rows) {
+        return new RowSource() {
+            @Override
+            public String where() {
+                return "memory";
+            }
+
+            @Override
+            public Cursor open() {
+                java.util.Iterator<SourceRow> it = rows.iterator();
+                return new Cursor() {
+                    @Override
+                    public SourceRow next() {
+                        return it.hasNext() ? copy(it.next()) : null;
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+        };
+    }
+
+    static SourceRow copy(SourceRow r) {
+        return new SourceRow(r.row(), r.unit(), r.at(), r.token().copy(), r.unreadable());
+    }
+
     @Test
-    void aFailedChunkAndTheChunksBeforeItLeaveNothing() {
+    void aFailedChunkKeepsTheChunksBeforeItSaysSoAndResumeFinishes() {
         try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
             vault.saveToken(OAuthToken.builder().id("keep").userName("keep@example.com").accessToken(zohoToken())
                     .build());
-            List<SourceRow> rows = new ArrayList<>();
-            for (int i = 1; i <= 5; i++) {
-                rows.add(SourceRow.of("line " + (i + 1), OAuthToken.builder().id("r" + i)
-                        .userName("u" + i + "@example.com").refreshToken(zohoToken()).build()));
-            }
+            List<SourceRow> rows = rows(5);
             AtomicInteger chunks = new AtomicInteger();
-            CliException e = assertThrows(CliException.class, () -> Importer.run(vault, rows, false, 2, chunk -> {
-                if (chunks.incrementAndGet() == 2) {
-                    throw new TokenStoreException(dev.tokenvault.ErrorCode.IO, "disk full");
-                }
-                vault.saveTokens(chunk);
-            }));
+            CliException e = assertThrows(CliException.class, () -> new Importer(vault, false, Progress.NONE,
+                    () -> false, 2, chunk -> {
+                        if (chunks.incrementAndGet() == 2) {
+                            throw new TokenStoreException(dev.tokenvault.ErrorCode.IO, "disk full");
+                        }
+                        vault.saveTokens(chunk);
+                    }).run(source(rows), false));
             assertEquals(ExitCode.IO, e.exitCode());
-            assertTrue(e.getMessage().contains("id r3 (line 4) to id r4 (line 5)") && e.getMessage().contains("removed the 2"),
-                    e.getMessage());
-            assertEquals(1, vault.getTokens().size());
-            assertEquals("keep", vault.getTokens().get(0).getId());
+            assertTrue(e.getMessage().contains("saving id r3 (line 4) to id r4 (line 5) failed: [IO] disk full")
+                    && e.getMessage().contains("none of its rows was saved")
+                    && e.getMessage().contains("2 token(s) saved by earlier chunks (through id r2 (line 3)) stay")
+                    && e.getMessage().contains("--resume"), e.getMessage());
+            assertEquals(3, vault.getTokens().size());
+
+            // Without --resume the saved rows conflict; with it they are skipped and the rest is saved.
+            Importer.Result again = new Importer(vault, false, Progress.NONE, () -> false, 2, vault::saveTokens)
+                    .run(source(rows), false);
+            assertEquals(2, again.problemRows());
+            Importer.Result resumed = new Importer(vault, true, Progress.NONE, () -> false, 2, vault::saveTokens)
+                    .run(source(rows), false);
+            assertTrue(resumed.ok());
+            assertEquals(2, resumed.alreadyPresent());
+            assertEquals(3, resumed.saved());
+            assertEquals(6, vault.getTokens().size());
         }
+    }
+
+    @Test
+    void anErrorInACommitIsOneLineAndTheIoExitCode() {
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            CliException e = assertThrows(CliException.class, () -> new Importer(vault, false, Progress.NONE,
+                    () -> false, 2, chunk -> {
+                        throw new OutOfMemoryError("Java heap space");
+                    }).run(source(rows(3)), false));
+            assertEquals(ExitCode.IO, e.exitCode());
+            assertTrue(e.getMessage().startsWith("saving id r1 (line 2) to id r2 (line 3) failed: OutOfMemoryError "
+                    + "(Java heap space)"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+        }
+    }
+
+    @Test
+    void aStopRequestFinishesTheChunkInProgressAndReportsWhatWasSaved() {
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            AtomicInteger commits = new AtomicInteger();
+            Importer.Result r = new Importer(vault, false, Progress.NONE, () -> commits.get() == 1, 2, chunk -> {
+                vault.saveTokens(chunk);
+                commits.incrementAndGet(); // the stop arrives while the first commit runs
+            }).run(source(rows(5)), false);
+            assertTrue(r.stopped());
+            assertEquals(2, r.saved());
+            assertEquals("id r2 (line 3)", r.lastSaved());
+            assertEquals(2, vault.getTokens().size());
+        }
+    }
+
+    @Test
+    void resumeSkipsIdenticalRowsAndStillReportsChangedOnes() throws Exception {
+        String[] a = row("1", "a@example.com");
+        String[] b = row("2", "b@example.com");
+        String[] c = row("3", "c@example.com");
+        cli.store("import", "--from", "zoho-csv", csv(ZohoCsvSource.HEADER, List.of(a, b)).toString()).expect(0);
+        // The whole file again, as after an interrupted import: without --resume the saved rows conflict.
+        Path all = csv(ZohoCsvSource.HEADER, List.of(a, b, c));
+        assertTrue(cli.store("import", "--from", "zoho-csv", all.toString()).expect(5).out()
+                .contains("id 1 (line 2): id is already in the store"));
+        String[] changed = b.clone();
+        changed[5] = zohoToken();
+        CliHarness.Run refused = cli.store("import", "--resume", "--from", "zoho-csv",
+                csv(ZohoCsvSource.HEADER, List.of(a, changed, c)).toString()).expect(5);
+        assertTrue(refused.out().contains("id 2 (line 3): id is already in the store, with other content"),
+                refused.out());
+        assertFalse(refused.out().contains("id 1 (line 2)"), refused.out());
+        CliHarness.Run resumed = cli.store("import", "--resume", "--from", "zoho-csv",
+                csv(ZohoCsvSource.HEADER, List.of(a, b, c)).toString()).expect(0);
+        assertTrue(resumed.out().contains("imported 1 token(s)") && resumed.out().contains("2 row(s) were already "
+                + "in the store identically"), resumed.out());
+        assertEquals(3, json(cli.store("list", "--json").expect(0)).path("count").asInt());
+    }
+
+    @Test
+    void jsonProblemsGiveTheRowAsANumber() throws Exception {
+        String[] bad = row("e1", "a@example.com");
+        bad[7] = "soon";
+        JsonNode doc = json(cli.store("import", "--json", "--from", "zoho-csv",
+                csv(ZohoCsvSource.HEADER, List.<String[]>of(row("ok", "b@example.com"), bad)).toString()).expect(2));
+        JsonNode p = doc.path("problems").get(0);
+        assertTrue(p.path("row").isNumber(), p.toString());
+        assertEquals(2, p.path("row").asInt());
+        assertEquals("line 3", p.path("place").asText());
+        assertEquals("e1", p.path("id").asText());
+    }
+
+    @Test
+    void standardInputIsRefusedWithTheReason() {
+        assertTrue(cli.store("import", "--from", "zoho-csv", "-").expect(2).err().contains("read twice"));
     }
 
     @Test

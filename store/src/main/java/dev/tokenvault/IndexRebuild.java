@@ -124,7 +124,7 @@ final class IndexRebuild {
             return new Built(generation, indexed, problems);
         } finally {
             if (!built) {
-                pipeline.exclusive(() -> writer.buildAlongside(null));
+                pipeline.locked(() -> writer.buildAlongside(null)); // also when closed: never hide the failure
                 discard(generation);
             }
         }

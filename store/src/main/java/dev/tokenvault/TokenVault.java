@@ -136,11 +136,29 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             wrapKey = kh.wrapKey().duplicate();
         }
         for (Integer version : keyring.dataKeys().keySet()) {
-            byte[] count = engine.getMeta(META_SEALS + version);
-            seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
+            seals.put(version, sealCount(version));
         }
         keys = new Keys(header, keyring, new BlindIndex(keyring.indexKey(), Field.indexLabels()),
                 engine.indexGeneration());
+    }
+
+    /**
+     * The stored seal count of data key {@code version}. It is not authenticated, so a damaged one must not pass: a
+     * count that is not 8 bytes or is negative is {@code CORRUPT} (a negative count would never reach the seal
+     * limit). A single flipped bit can otherwise only raise the count, or lower one below 2^30 by less than 2^30,
+     * which keeps the version under NIST's 2^32 bound.
+     */
+    private long sealCount(int version) {
+        byte[] count = engine.getMeta(META_SEALS + version);
+        if (count == null) {
+            return 0L;
+        }
+        long n = count.length == Long.BYTES ? ByteBuffer.wrap(count).getLong() : -1;
+        if (n < 0) {
+            throw new TokenStoreException(ErrorCode.CORRUPT, "the seal count of data key version " + version + " in "
+                    + where + " is damaged");
+        }
+        return n;
     }
 
     private void initialise(MasterKey masterKey) {
@@ -638,12 +656,24 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         checkOpen();
         Keys k = keys;
         List<OAuthToken> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         try {
-            engine.forEachRecord((id, sealed) -> out.add(open(k, id, sealed).toToken()));
+            engine.forEachRecord((id, sealed) -> {
+                if (!seen.add(id)) {
+                    throw listedTwice(id);
+                }
+                out.add(open(k, id, sealed).toToken());
+            });
         } catch (EngineException e) {
             throw translate(e);
         }
         return out;
+    }
+
+    /** A hash map that yields a key twice: a damaged node repeats a leaf. The data is right, the structure is not. */
+    private TokenStoreException listedTwice(String id) {
+        return new TokenStoreException(ErrorCode.CORRUPT, "the records map of " + where + " lists record " + id
+                + " twice: the file's structure is damaged (compact() rewrites it)");
     }
 
     @Override
@@ -760,8 +790,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             Keyring keyring = Keyring.unwrap(engine.getMeta(META_KEYRING), wrapKey, k.header().storeId);
             seals.clear();
             for (Integer version : keyring.dataKeys().keySet()) {
-                byte[] count = engine.getMeta(META_SEALS + version);
-                seals.put(version, count == null ? 0L : ByteBuffer.wrap(count).getLong());
+                seals.put(version, sealCount(version));
             }
             keys = new Keys(k.header(), keyring, k.blindIndex(), engine.indexGeneration());
         } catch (AEADBadTagException | RuntimeException e) {

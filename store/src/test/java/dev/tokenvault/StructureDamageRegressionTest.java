@@ -110,6 +110,49 @@ class StructureDamageRegressionTest {
         }
     }
 
+    /** verify() names the damaged index map; repair() rebuilds it from the records, and every lookup works again. */
+    @Test
+    void verifyReportsADamagedIndexStructureAndRepairRebuildsIt() throws IOException {
+        Path p = dir.resolve("flipped.db");
+        DamageProbe.writeFlipped(pristine, p, 1_218_862, 6);
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
+            VerifyReport before = vault.verify();
+            assertTrue(before.problems().stream().anyMatch(l -> l.contains("refreshToken index map is damaged")),
+                    before.problems().toString());
+            RepairReport repair = vault.repair();
+            assertTrue(repair.rebuilt());
+            assertEquals(200, repair.recordsIndexed());
+            VerifyReport after = vault.verify();
+            assertTrue(after.isClean(), after.problems().toString());
+        }
+        DamageProbe.Outcome o = probe.trial(p, "bit 6 of byte 1218862, repaired");
+        assertEquals(List.of(), probe.escapes());
+        assertEquals(DamageProbe.Outcome.INTACT, o);
+    }
+
+    /**
+     * A record listed twice is a structural problem for verify(). The damaged node names one leaf in place of another,
+     * so the other leaf's record is unreachable (its index entries name an absent record): compact() writes the map
+     * anew without the repeat, and repair() drops the entries of the lost record. Nothing else is lost.
+     */
+    @Test
+    void verifyReportsARepeatedRecordAndCompactionRewritesTheMap() throws IOException {
+        Path p = dir.resolve("flipped.db");
+        DamageProbe.writeFlipped(pristine, p, 1_164_513, 5);
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
+            VerifyReport before = vault.verify();
+            assertTrue(before.problems().stream().anyMatch(l -> l.contains("twice")), before.problems().toString());
+            assertTrue(before.problems().stream().anyMatch(l -> l.contains("absent or damaged")),
+                    before.problems().toString());
+            vault.compact();
+            assertTrue(vault.verify().problems().stream().noneMatch(l -> l.contains("twice")));
+            vault.repair();
+            VerifyReport after = vault.verify();
+            assertTrue(after.isClean(), after.problems().toString());
+            assertEquals(199, vault.getTokens().size());
+        }
+    }
+
     /** Opens the store with one bit flipped and looks up every token by every path through {@link DamageProbe}. */
     private void assertAccepted(long offset, int bit, DamageProbe.Outcome expected) throws IOException {
         Path p = dir.resolve("flipped.db");

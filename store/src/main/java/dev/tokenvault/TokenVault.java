@@ -697,12 +697,24 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         checkOpen();
         Keys k = keys;
         List<OAuthToken> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         try {
-            engine.forEachRecord((id, sealed) -> out.add(open(k, id, sealed).toToken()));
+            engine.forEachRecord((id, sealed) -> {
+                if (!seen.add(id)) {
+                    throw listedTwice(id);
+                }
+                out.add(open(k, id, sealed).toToken());
+            });
         } catch (EngineException e) {
             throw translate(e);
         }
         return out;
+    }
+
+    /** A hash map that yields a key twice: a damaged node repeats a leaf. The data is right, the structure is not. */
+    private TokenStoreException listedTwice(String id) {
+        return new TokenStoreException(ErrorCode.CORRUPT, "the records map of " + where + " lists record " + id
+                + " twice: the file's structure is damaged (compact() rewrites it)");
     }
 
     @Override
@@ -1187,7 +1199,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         try {
             checkOpen();
             generation = engine.nextIndexGeneration();
-            engine.forEachRecord((id, sealed) -> ids.add(id));
+            listRecordIds(ids, strict, problems);
             indexBuild = new IndexBuild(generation, target);
         } catch (EngineException e) {
             throw translate(e);
@@ -1281,6 +1293,25 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 discardGeneration(generation);
             }
         }
+    }
+
+    /**
+     * The ids of every record, each once. When the records map's structure is damaged part-way, a repair ({@code
+     * strict} false) goes on with the ids listed before the damage and says so in {@code problems}; the records past
+     * it cannot be reached through the map.
+     */
+    private void listRecordIds(List<String> ids, boolean strict, List<String> problems) {
+        java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+        try {
+            engine.forEachRecord((id, sealed) -> seen.add(id));
+        } catch (EngineException e) {
+            if (strict || e.kind() != EngineException.Kind.CORRUPT) {
+                throw e;
+            }
+            problems.add("the records map is damaged after " + seen.size() + " records; records past the damage"
+                    + " cannot be listed, so they are not indexed: " + e.getMessage());
+        }
+        ids.addAll(seen);
     }
 
     /**
@@ -1386,46 +1417,92 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
+    /**
+     * Reads every record and index entry by iteration, then finds each again by key: the two paths cross different
+     * parts of MapDB's structure. A map whose structure is too damaged to read is a problem line (with what was read
+     * before the damage), not an exception; so is a record listed twice or found by one path and not the other.
+     */
     private VerifyReport verifyWith(Keys k) {
         List<String> problems = new ArrayList<>();
         Map<String, TokenRecord> records = new HashMap<>();
+        Map<String, byte[]> sealedById = new HashMap<>();
         long[] counts = new long[2];
-        try {
-            engine.forEachRecord((id, sealed) -> {
-                counts[0]++;
-                try {
-                    records.put(id, open(k, id, sealed));
-                } catch (TokenStoreException e) {
-                    problems.add("record " + id + " fails authentication");
-                }
-            });
-            for (Field f : Field.INDEXED) {
-                Map<ByteBuffer, String> entries = new HashMap<>();
-                engine.forEachIndexEntry(f.index, (key, id) -> {
-                    counts[1]++;
-                    entries.put(ByteBuffer.wrap(key), id);
-                    TokenRecord r = records.get(id);
-                    if (r == null) {
-                        problems.add(f.label + " index entry names record " + id + ", which is absent or damaged");
-                    } else if (r.get(f) == null
-                            || !Arrays.equals(key, k.blindIndex().compute(f.index, r.get(f)))) {
-                        problems.add(f.label + " index entry for record " + id + " does not match the record");
-                    }
-                });
-                for (TokenRecord r : records.values()) {
-                    String v = r.get(f);
-                    if (v != null) {
-                        String named = entries.get(ByteBuffer.wrap(k.blindIndex().compute(f.index, v)));
-                        if (!r.id().equals(named)) {
-                            problems.add("record " + r.id() + " has no " + f.label + " index entry");
-                        }
-                    }
-                }
+        structure(problems, "the records map", () -> engine.forEachRecord((id, sealed) -> {
+            counts[0]++;
+            if (sealedById.put(id, sealed) != null) {
+                problems.add("the records map lists record " + id + " twice (damaged structure)");
+                return;
             }
-        } catch (EngineException e) {
-            throw translate(e);
+            try {
+                records.put(id, open(k, id, sealed));
+            } catch (TokenStoreException e) {
+                problems.add("record " + id + " fails authentication");
+            }
+        }), counts[0] + " records were listed before it");
+        for (Map.Entry<String, byte[]> e : sealedById.entrySet()) {
+            String id = e.getKey();
+            structure(problems, "the records map", () -> {
+                if (!Arrays.equals(e.getValue(), engine.get(id))) {
+                    problems.add("record " + id + " is listed but not found by its id (damaged structure)");
+                }
+            }, "looking up record " + id);
+        }
+        for (Field f : Field.INDEXED) {
+            Map<ByteBuffer, String> entries = new HashMap<>();
+            boolean readable = structure(problems, "the " + f.label + " index map",
+                    () -> engine.forEachIndexEntry(f.index, (key, id) -> {
+                        counts[1]++;
+                        if (entries.put(ByteBuffer.wrap(key), id) != null) {
+                            problems.add("the " + f.label + " index map lists an entry for record " + id
+                                    + " twice (damaged structure)");
+                        }
+                        TokenRecord r = records.get(id);
+                        if (r == null) {
+                            problems.add(f.label + " index entry names record " + id + ", which is absent or damaged");
+                        } else if (r.get(f) == null
+                                || !Arrays.equals(key, k.blindIndex().compute(f.index, r.get(f)))) {
+                            problems.add(f.label + " index entry for record " + id + " does not match the record");
+                        }
+                    }), "its entries were not all read");
+            if (!readable) {
+                continue; // every record would lack its entry: the line above says why
+            }
+            for (TokenRecord r : records.values()) {
+                String v = r.get(f);
+                if (v == null) {
+                    continue;
+                }
+                byte[] key = k.blindIndex().compute(f.index, v);
+                if (!r.id().equals(entries.get(ByteBuffer.wrap(key)))) {
+                    problems.add("record " + r.id() + " has no " + f.label + " index entry");
+                    continue;
+                }
+                structure(problems, "the " + f.label + " index map", () -> {
+                    if (!r.id().equals(engine.getIndex(k.indexGeneration(), f.index, key))) {
+                        problems.add("the " + f.label + " index entry of record " + r.id()
+                                + " is listed but not found by lookup (damaged structure)");
+                    }
+                }, "looking up the entry of record " + r.id());
+            }
         }
         return new VerifyReport(counts[0], counts[1], problems);
+    }
+
+    /**
+     * Runs one read of {@link #verifyWith}; a damaged structure ({@code CORRUPT}) becomes a problem line naming
+     * {@code what} and {@code context}, and the method returns false. Other failures are thrown.
+     */
+    private boolean structure(List<String> problems, String what, Runnable read, String context) {
+        try {
+            read.run();
+            return true;
+        } catch (EngineException e) {
+            if (e.kind() != EngineException.Kind.CORRUPT) {
+                throw translate(e);
+            }
+            problems.add(what + " is damaged (" + context + "): " + e.getMessage());
+            return false;
+        }
     }
 
     /**

@@ -246,8 +246,8 @@ public final class MapDbEngine implements RecordEngine {
             return build(path, new RedoVolume(mapped, log, probe), true, indexCount);
         } catch (Throwable e) {
             discardOpening(mapped, log, redo, e);
-            if (e instanceof Error err) {
-                throw err;
+            if (e instanceof Error err && !(e instanceof AssertionError)) {
+                throw err; // AssertionError: MapDB's always-on checks meeting damage (see read()), so CORRUPT below
             }
             if (e instanceof EngineException ee) {
                 throw ee;
@@ -524,7 +524,7 @@ public final class MapDbEngine implements RecordEngine {
                 }
             } catch (EngineException | IllegalArgumentException e) {
                 throw e;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | AssertionError e) {
                 throw damaged(e);
             } finally {
                 rw.readLock().unlock();
@@ -548,7 +548,7 @@ public final class MapDbEngine implements RecordEngine {
         rw.readLock().lock();
         try {
             named = namedGenerations(live());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | AssertionError e) {
             return; // a damaged catalog shows at the first real read
         } finally {
             rw.readLock().unlock();
@@ -575,7 +575,7 @@ public final class MapDbEngine implements RecordEngine {
     public void forEachRecord(BiConsumer<String, byte[]> action) {
         read(() -> {
             for (Map.Entry<String, byte[]> e : live().records().getEntries()) {
-                action.accept(e.getKey(), e.getValue());
+                callBack(action, e.getKey(), e.getValue());
             }
             return null;
         });
@@ -585,7 +585,7 @@ public final class MapDbEngine implements RecordEngine {
     public void forEachIndexEntry(int index, BiConsumer<byte[], String> action) {
         read(() -> {
             for (Map.Entry<byte[], String> e : live().indexes()[index].getEntries()) {
-                action.accept(e.getKey(), e.getValue());
+                callBack(action, e.getKey(), e.getValue());
             }
             return null;
         });
@@ -818,8 +818,11 @@ public final class MapDbEngine implements RecordEngine {
     }
 
     /**
-     * Runs a read under the read lock, so it never sees part of a batch. MapDB meets a damaged file with whatever
-     * exception its code happens to throw; that becomes {@code CORRUPT}.
+     * Runs a read under the read lock, so it never sees part of a batch. MapDB meets a damaged file with whatever its
+     * code happens to throw: a runtime exception, or an {@link AssertionError} from its own consistency checks (MapDB
+     * 3.1.0 compiles them in as {@code CC.ASSERT}, a constant, so they run with or without {@code -ea}). Both become
+     * {@code CORRUPT} naming the file. A caller's callback inside the read ({@link #forEachRecord}) is not MapDB:
+     * what it throws passes through unchanged.
      */
     private <T> T read(java.util.function.Supplier<T> body) {
         rw.readLock().lock();
@@ -827,15 +830,43 @@ public final class MapDbEngine implements RecordEngine {
             return body.get();
         } catch (EngineException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (CallbackFailure e) {
+            throw e.unwrap();
+        } catch (RuntimeException | AssertionError e) {
             throw damaged(e);
         } finally {
             rw.readLock().unlock();
         }
     }
 
+    /** Carries what a caller's callback threw out of {@link #read}, so that it is not taken for damage. */
+    private static final class CallbackFailure extends RuntimeException {
+        private final Throwable thrown;
+
+        CallbackFailure(Throwable thrown) {
+            super(null, null, false, false);
+            this.thrown = thrown;
+        }
+
+        RuntimeException unwrap() {
+            if (thrown instanceof Error err) {
+                throw err;
+            }
+            return (RuntimeException) thrown;
+        }
+    }
+
+    /** Calls {@code action} as the caller's code, outside {@link #read}'s translation of damage. */
+    private static <A, B> void callBack(BiConsumer<A, B> action, A a, B b) {
+        try {
+            action.accept(a, b);
+        } catch (RuntimeException | Error e) {
+            throw new CallbackFailure(e);
+        }
+    }
+
     /** MapDB meets a damaged file with whatever exception its code happens to throw; name it for what it is. */
-    private EngineException damaged(RuntimeException e) {
+    private EngineException damaged(Throwable e) {
         return new EngineException(EngineException.Kind.CORRUPT,
                 "store file " + (path == null ? "in memory" : path) + " is damaged: " + rootMessage(e), e);
     }

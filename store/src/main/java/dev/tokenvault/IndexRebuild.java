@@ -8,8 +8,10 @@ import dev.tokenvault.engine.RecordEngine;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -99,9 +101,10 @@ final class IndexRebuild {
      */
     private Built build(BlindIndex target, boolean strict) {
         List<String> ids = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
         int generation = pipeline.exclusive(() -> Errors.call(() -> {
             int next = engine.nextIndexGeneration();
-            engine.forEachRecord((id, sealed) -> ids.add(id));
+            ids.addAll(listRecordIds(strict, problems));
             writer.buildAlongside(new RecordWriter.IndexBuild(next, target));
             return next;
         }));
@@ -113,7 +116,6 @@ final class IndexRebuild {
                 shared.add(new HashSet<>());
             }
             long indexed = 0;
-            List<String> problems = new ArrayList<>();
             for (int from = 0; from < ids.size(); from += TokenVault.MAINTENANCE_BATCH) {
                 List<String> chunk = ids.subList(from, Math.min(ids.size(), from + TokenVault.MAINTENANCE_BATCH));
                 BuiltChunk done = pipeline.write(() -> buildChunk(chunk, generation, target, strict, shared));
@@ -128,6 +130,25 @@ final class IndexRebuild {
                 discard(generation);
             }
         }
+    }
+
+    /**
+     * The ids of every record, each once. When the records map's structure is damaged part-way, a repair ({@code
+     * strict} false) goes on with the ids listed before the damage and says so in {@code problems}; the records past
+     * it cannot be reached through the map.
+     */
+    private Collection<String> listRecordIds(boolean strict, List<String> problems) {
+        Set<String> seen = new LinkedHashSet<>();
+        try {
+            engine.forEachRecord((id, sealed) -> seen.add(id));
+        } catch (EngineException e) {
+            if (strict || e.kind() != EngineException.Kind.CORRUPT) {
+                throw e;
+            }
+            problems.add("the records map is damaged after " + seen.size() + " records; records past the damage"
+                    + " cannot be listed, so they are not indexed: " + e.getMessage());
+        }
+        return seen;
     }
 
     /** A write action: indexes the records of {@code chunk} in {@code generation}. */

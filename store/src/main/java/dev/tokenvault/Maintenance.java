@@ -133,40 +133,96 @@ final class Maintenance {
         }
     }
 
+    /**
+     * Reads every record and index entry by iteration, then finds each again by key: the two paths cross different
+     * parts of MapDB's structure. A map whose structure is too damaged to read is a problem line (with what was read
+     * before the damage), not an exception; so is a record listed twice or found by one path and not the other.
+     */
     private VerifyReport verifyWith(Keys k) {
         List<String> problems = new ArrayList<>();
         Map<String, TokenRecord> records = new HashMap<>();
+        Map<String, byte[]> sealedById = new HashMap<>();
         long[] counts = new long[2]; // records, index entries: counted inside the engine's callbacks
-        Errors.run(() -> {
-            engine.forEachRecord((id, sealed) -> {
-                counts[0]++;
-                try {
-                    records.put(id, reader.open(k, id, sealed));
-                } catch (TokenStoreException e) {
-                    problems.add("record " + id + " fails authentication");
+        structure(problems, "the records map", () -> engine.forEachRecord((id, sealed) -> {
+            counts[0]++;
+            if (sealedById.put(id, sealed) != null) {
+                problems.add("the records map lists record " + id + " twice (damaged structure)");
+                return;
+            }
+            try {
+                records.put(id, reader.open(k, id, sealed));
+            } catch (TokenStoreException e) {
+                problems.add("record " + id + " fails authentication");
+            }
+        }), () -> counts[0] + " records were listed before it"); // counted when the damage is met
+        for (Map.Entry<String, byte[]> e : sealedById.entrySet()) {
+            String id = e.getKey();
+            structure(problems, "the records map", () -> {
+                if (!Arrays.equals(e.getValue(), engine.get(id))) {
+                    problems.add("record " + id + " is listed but not found by its id (damaged structure)");
                 }
-            });
-            for (Field f : Field.INDEXED) {
-                Map<ByteBuffer, String> entries = new HashMap<>();
-                engine.forEachIndexEntry(f.index, (key, id) -> {
+            }, () -> "looking up record " + id);
+        }
+        for (Field f : Field.INDEXED) {
+            verifyIndex(k, f, records, problems, counts);
+        }
+        return new VerifyReport(counts[0], counts[1], problems);
+    }
+
+    /** The index of {@code f} against {@code records}, both ways; adds to {@code problems} and {@code counts[1]}. */
+    private void verifyIndex(Keys k, Field f, Map<String, TokenRecord> records, List<String> problems, long[] counts) {
+        Map<ByteBuffer, String> entries = new HashMap<>();
+        boolean readable = structure(problems, "the " + f.label + " index map",
+                () -> engine.forEachIndexEntry(f.index, (key, id) -> {
                     counts[1]++;
-                    entries.put(ByteBuffer.wrap(key), id);
+                    if (entries.put(ByteBuffer.wrap(key), id) != null) {
+                        problems.add("the " + f.label + " index map lists an entry for record " + id
+                                + " twice (damaged structure)");
+                    }
                     TokenRecord r = records.get(id);
                     if (r == null) {
                         problems.add(f.label + " index entry names record " + id + ", which is absent or damaged");
                     } else if (r.get(f) == null || !Arrays.equals(key, k.blindKey(f, r.get(f)))) {
                         problems.add(f.label + " index entry for record " + id + " does not match the record");
                     }
-                });
-                for (TokenRecord r : records.values()) {
-                    String v = r.get(f);
-                    if (v != null && !r.id().equals(entries.get(ByteBuffer.wrap(k.blindKey(f, v))))) {
-                        problems.add("record " + r.id() + " has no " + f.label + " index entry");
-                    }
-                }
+                }), () -> "its entries were not all read");
+        if (!readable) {
+            return; // every record would lack its entry: the line above says why
+        }
+        for (TokenRecord r : records.values()) {
+            String v = r.get(f);
+            if (v == null) {
+                continue;
             }
-        });
-        return new VerifyReport(counts[0], counts[1], problems);
+            byte[] key = k.blindKey(f, v);
+            if (!r.id().equals(entries.get(ByteBuffer.wrap(key)))) {
+                problems.add("record " + r.id() + " has no " + f.label + " index entry");
+                continue;
+            }
+            structure(problems, "the " + f.label + " index map", () -> {
+                if (!r.id().equals(engine.getIndex(k.indexGeneration(), f.index, key))) {
+                    problems.add("the " + f.label + " index entry of record " + r.id()
+                            + " is listed but not found by lookup (damaged structure)");
+                }
+            }, () -> "looking up the entry of record " + r.id());
+        }
+    }
+
+    /**
+     * Runs one read of {@link #verifyWith}; a damaged structure ({@code CORRUPT}) becomes a problem line naming
+     * {@code what} and {@code context}, and the method returns false. Other failures are thrown.
+     */
+    private static boolean structure(List<String> problems, String what, Runnable read, Supplier<String> context) {
+        try {
+            read.run();
+            return true;
+        } catch (EngineException e) {
+            if (e.kind() != EngineException.Kind.CORRUPT) {
+                throw Errors.translate(e);
+            }
+            problems.add(what + " is damaged (" + context.get() + "): " + e.getMessage());
+            return false;
+        }
     }
 
     /** See {@link TokenVault#compact()}. */

@@ -5,8 +5,10 @@ import dev.tokenvault.crypto.SecretBytes;
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import javax.crypto.AEADBadTagException;
@@ -150,12 +152,28 @@ final class RecordReader implements Selection.Reader {
         }
     }
 
-    /** Every record, opened, as tokens. */
+    /**
+     * Every record, opened, as tokens.
+     *
+     * @throws TokenStoreException {@code CORRUPT} when the records map lists a record twice (its structure is damaged)
+     */
     List<OAuthToken> allTokens() {
         Keys k = keyState.current();
         List<OAuthToken> out = new ArrayList<>();
-        Errors.run(() -> engine.forEachRecord((id, sealed) -> out.add(open(k, id, sealed).toToken())));
+        Set<String> seen = new HashSet<>();
+        Errors.run(() -> engine.forEachRecord((id, sealed) -> {
+            if (!seen.add(id)) {
+                throw listedTwice(id);
+            }
+            out.add(open(k, id, sealed).toToken());
+        }));
         return out;
+    }
+
+    /** A hash map that yields a key twice: a damaged node repeats a leaf. The data is right, the structure is not. */
+    private TokenStoreException listedTwice(String id) {
+        return new TokenStoreException(ErrorCode.CORRUPT, "the records map of " + state.where() + " lists record " + id
+                + " twice: the file's structure is damaged (compact() rewrites it)");
     }
 
     /** The data key version a sealed record names, or -1 when its header is malformed. */

@@ -34,7 +34,7 @@ final class Importer {
     /**
      * Rows per atomic commit. The library takes up to {@link TokenVault#MAX_TOKENS_PER_SAVE}; a commit holds its
      * records several times over while it runs (sealed records, index entries, the redo log entry), so smaller chunks
-     * keep the heap small (200,000 rows import under {@code -Xmx64m}) at the cost of more fsyncs (one per chunk).
+     * keep the heap small (200,000 rows import under {@code -Xmx128m}) at the cost of more fsyncs (one per chunk).
      */
     static final int CHUNK_ROWS = 2_000;
 

@@ -85,7 +85,10 @@ public interface RecordEngine extends AutoCloseable {
     /** A metadata value, or {@code null}. */
     byte[] getMeta(String key);
 
-    /** Calls {@code action} for every record, under one consistent view. */
+    /**
+     * Calls {@code action} for every record, under one consistent view. What {@code action} throws passes through
+     * unchanged; a structure too damaged to read to its end throws {@code CORRUPT} after the records read before it.
+     */
     void forEachRecord(BiConsumer<String, byte[]> action);
 
     /** Calls {@code action} for every entry of index {@code index} of the current generation, under one view. */

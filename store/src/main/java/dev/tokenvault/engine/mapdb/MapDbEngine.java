@@ -113,8 +113,11 @@ public final class MapDbEngine implements RecordEngine {
     }
 
     /**
-     * Runs a read under the read lock, so it never sees part of a batch. MapDB meets a damaged file with whatever
-     * exception its code happens to throw; that becomes {@code CORRUPT}.
+     * Runs a read under the read lock, so it never sees part of a batch. MapDB meets a damaged file with whatever its
+     * code happens to throw: a runtime exception, or an {@link AssertionError} from its own consistency checks (MapDB
+     * 3.1.0 compiles them in as {@code CC.ASSERT}, a constant, so they run with or without {@code -ea}). Both become
+     * {@code CORRUPT} naming the file. A caller's callback inside the read ({@link #forEachRecord}) is not MapDB:
+     * what it throws passes through unchanged ({@link MapDbErrors#callBack}).
      */
     private <T> T read(Supplier<T> body) {
         rw.readLock().lock();
@@ -122,7 +125,9 @@ public final class MapDbEngine implements RecordEngine {
             return body.get();
         } catch (EngineException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (MapDbErrors.CallbackFailure e) {
+            throw e.unwrap();
+        } catch (RuntimeException | AssertionError e) {
             throw MapDbErrors.damaged(path, e);
         } finally {
             rw.readLock().unlock();
@@ -181,7 +186,7 @@ public final class MapDbEngine implements RecordEngine {
     public void forEachRecord(BiConsumer<String, byte[]> action) {
         read(() -> {
             for (Map.Entry<String, byte[]> e : live().records().getEntries()) {
-                action.accept(e.getKey(), e.getValue());
+                MapDbErrors.callBack(action, e.getKey(), e.getValue());
             }
             return null;
         });
@@ -191,7 +196,7 @@ public final class MapDbEngine implements RecordEngine {
     public void forEachIndexEntry(int index, BiConsumer<byte[], String> action) {
         read(() -> {
             for (Map.Entry<byte[], String> e : live().indexes()[index].getEntries()) {
-                action.accept(e.getKey(), e.getValue());
+                MapDbErrors.callBack(action, e.getKey(), e.getValue());
             }
             return null;
         });

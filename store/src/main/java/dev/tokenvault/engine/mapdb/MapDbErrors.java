@@ -3,6 +3,7 @@ package dev.tokenvault.engine.mapdb;
 import dev.tokenvault.engine.EngineException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.function.BiConsumer;
 
 /**
  * How MapDB's failures become {@link EngineException}s. MapDB meets a damaged file with whatever exception its code
@@ -13,7 +14,7 @@ final class MapDbErrors {
     }
 
     /** A failure while reading {@code path} ({@code null} in memory): the file is damaged. */
-    static EngineException damaged(Path path, RuntimeException e) {
+    static EngineException damaged(Path path, Throwable e) {
         return new EngineException(EngineException.Kind.CORRUPT,
                 "store file " + (path == null ? "in memory" : path) + " is damaged: " + rootMessage(e), e);
     }
@@ -49,5 +50,33 @@ final class MapDbErrors {
             r = r.getCause();
         }
         return r.getMessage() == null ? r.getClass().getSimpleName() : r.getMessage();
+    }
+
+    /** Carries what a caller's callback threw out of a read, so that it is not taken for damage. */
+    static final class CallbackFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final Throwable thrown;
+
+        CallbackFailure(Throwable thrown) {
+            super(null, null, false, false);
+            this.thrown = thrown;
+        }
+
+        /** Throws what the callback threw if it is an {@code Error}; else returns it, for the caller to throw. */
+        RuntimeException unwrap() {
+            if (thrown instanceof Error err) {
+                throw err;
+            }
+            return (RuntimeException) thrown;
+        }
+    }
+
+    /** Calls {@code action} as the caller's code, outside a read's translation of damage. */
+    static <A, B> void callBack(BiConsumer<A, B> action, A a, B b) {
+        try {
+            action.accept(a, b);
+        } catch (RuntimeException | Error e) {
+            throw new CallbackFailure(e);
+        }
     }
 }

@@ -125,8 +125,8 @@ final class MapDbFiles {
             return OpenDb.of(newDb(path, volume, true), volume, path, true, indexCount);
         } catch (Throwable e) {
             discardOpening(mapped, log, redo, e);
-            if (e instanceof Error err) {
-                throw err;
+            if (e instanceof Error err && !(e instanceof AssertionError)) {
+                throw err; // AssertionError: MapDB's always-on checks meeting damage (MapDbEngine.read), so CORRUPT
             }
             if (e instanceof EngineException ee) {
                 throw ee;

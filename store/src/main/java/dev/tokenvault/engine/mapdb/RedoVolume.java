@@ -27,6 +27,8 @@ final class RedoVolume extends Volume {
     private volatile boolean dirty;
     /** Commits that reached their commit point: once the count moves, the commit is durable whatever follows. */
     private long committed;
+    /** {@code main.length()}, kept here: a mapped file's length() asks the file system, and every read checks it. */
+    private volatile long length;
 
     RedoVolume(Volume main, RedoLog log) {
         this(main, log, CommitProbe.NONE);
@@ -35,6 +37,7 @@ final class RedoVolume extends Volume {
     RedoVolume(Volume main, RedoLog log, CommitProbe probe) {
         this.main = main;
         this.log = log;
+        this.length = main.length();
         this.probe = probe;
         if (log != null) {
             log.probe(probe);
@@ -59,6 +62,7 @@ final class RedoVolume extends Volume {
     public void ensureAvailable(long offset) {
         // Growing the file with zeros changes no committed byte, so it is not logged.
         main.ensureAvailable(offset);
+        length = main.length();
     }
 
     @Override
@@ -100,53 +104,79 @@ final class RedoVolume extends Volume {
         add(startOffset, new byte[(int) (endOffset - startOffset)]);
     }
 
+    // Reads. MapDB follows offsets and sizes it reads from the file itself; in a damaged file they can point anywhere
+    // or claim anything. Each read is checked against the file's length before any byte is read or any buffer is
+    // made for it, so damage surfaces as DataCorruption (CORRUPT to the caller) rather than as whatever the mapped
+    // buffer throws, and never as an allocation sized by a damaged length.
+
     @Override
     public long getLong(long offset) {
+        checkRange(offset, 8);
         return dirty ? ByteBuffer.wrap(read(offset, 8)).getLong() : main.getLong(offset);
     }
 
     @Override
     public int getInt(long offset) {
+        checkRange(offset, 4);
         return dirty ? ByteBuffer.wrap(read(offset, 4)).getInt() : main.getInt(offset);
     }
 
     @Override
     public byte getByte(long offset) {
+        checkRange(offset, 1);
         return dirty ? read(offset, 1)[0] : main.getByte(offset);
     }
 
     @Override
     public int getUnsignedByte(long offset) {
+        checkRange(offset, 1);
         return dirty ? read(offset, 1)[0] & 0xff : main.getUnsignedByte(offset);
     }
 
     @Override
     public int getUnsignedShort(long offset) {
+        checkRange(offset, 2);
         return dirty ? super.getUnsignedShort(offset) : main.getUnsignedShort(offset);
     }
 
     @Override
     public long getSixLong(long pos) {
+        checkRange(pos, 6);
         return dirty ? super.getSixLong(pos) : main.getSixLong(pos);
     }
 
     @Override
     public long getPackedLong(long position) {
+        checkRange(position, 1); // the packed long's further bytes are read one by one, each checked when dirty
         return dirty ? super.getPackedLong(position) : main.getPackedLong(position);
     }
 
+    /** One record's bytes: reads past {@code size}, and counts that do not fit in it, are damage. */
     @Override
     public DataInput2 getDataInput(long offset, int size) {
-        return dirty ? new DataInput2.ByteArray(read(offset, size)) : main.getDataInput(offset, size);
+        checkRange(offset, size);
+        return new RecordInput(dirty ? new DataInput2.ByteArray(read(offset, size))
+                : main.getDataInput(offset, size), size);
     }
 
     @Override
     public DataInput2 getDataInputOverlap(long offset, int size) {
-        return dirty ? new DataInput2.ByteArray(read(offset, size)) : main.getDataInputOverlap(offset, size);
+        checkRange(offset, size);
+        return new RecordInput(dirty ? new DataInput2.ByteArray(read(offset, size))
+                : main.getDataInputOverlap(offset, size), size);
     }
 
+    /**
+     * Also refuses to fill {@code bytes} past the file's length: MapDB assembles a record stored in linked chunks into
+     * one array, chunk by chunk at {@code bytesPos}, growing the array as it goes. No record is longer than the file,
+     * so a chain that gets there is a damaged link (a cycle would otherwise grow the array until the heap runs out).
+     */
     @Override
     public void getData(long offset, byte[] bytes, int bytesPos, int size) {
+        checkRange(offset, size);
+        if (bytesPos < 0 || bytesPos > length - size) {
+            throw damaged("a record assembled from linked chunks grows past " + length + " bytes, the file's length");
+        }
         if (dirty) {
             System.arraycopy(read(offset, size), 0, bytes, bytesPos, size);
         } else {
@@ -154,11 +184,24 @@ final class RedoVolume extends Volume {
         }
     }
 
+    /** Throws unless {@code [offset, offset + size)} lies within the file. */
+    private void checkRange(long offset, long size) {
+        long length = this.length;
+        if (offset < 0 || size < 0 || offset > length - size) {
+            throw damaged("a read of " + size + " bytes at offset " + offset + " falls outside the file's " + length
+                    + " bytes (a damaged pointer or length)");
+        }
+    }
+
+    private static DBException.DataCorruption damaged(String what) {
+        return new DBException.DataCorruption(what);
+    }
+
     /** Main-file bytes with pending writes laid over them in order. */
     private byte[] read(long offset, int size) {
         byte[] out = new byte[size];
-        if (offset < main.length()) {
-            int fromMain = (int) Math.min(size, main.length() - offset);
+        if (offset < length) {
+            int fromMain = (int) Math.min(size, length - offset);
             main.getData(offset, out, 0, fromMain);
         }
         for (RedoLog.Write w : pending) {
@@ -289,7 +332,7 @@ final class RedoVolume extends Volume {
 
     @Override
     public long length() {
-        return main.length();
+        return length;
     }
 
     @Override

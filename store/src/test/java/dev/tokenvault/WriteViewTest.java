@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.tokenvault.engine.RecordEngine;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,15 +19,10 @@ class WriteViewTest {
 
     /** {@code inner}, counting every call by method name. */
     private RecordEngine counting(RecordEngine inner) {
-        return (RecordEngine) Proxy.newProxyInstance(RecordEngine.class.getClassLoader(),
-                new Class<?>[] {RecordEngine.class}, (proxy, method, args) -> {
-                    calls.computeIfAbsent(method.getName(), k -> new AtomicInteger()).incrementAndGet();
-                    try {
-                        return method.invoke(inner, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        return EngineProxy.of(inner, (method, args, proceed) -> {
+            calls.computeIfAbsent(method.getName(), k -> new AtomicInteger()).incrementAndGet();
+            return proceed.with(args);
+        });
     }
 
     private int indexReads() {

@@ -109,7 +109,7 @@ final class Selection {
     }
 
     /** A token that creates a record must carry something to authenticate with. */
-    private static void requireTokenForNew(TokenRecord in) {
+    static void requireTokenForNew(TokenRecord in) {
         if (in.get(Field.ACCESS_TOKEN) == null && in.get(Field.REFRESH_TOKEN) == null
                 && in.get(Field.GRANT_TOKEN) == null) {
             throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT,

@@ -146,6 +146,17 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         TokenRecord.from(token, "token");
     }
 
+    /**
+     * {@link #validate} plus the rule a save applies when the token creates a record (it matches none): it needs at
+     * least one of an access, refresh or grant token. For tools that know their tokens are new, such as an import of
+     * records under ids the store does not hold, and report every bad row before writing anything.
+     *
+     * @throws TokenStoreException {@code INVALID_ARGUMENT} naming the field and the rule
+     */
+    public static void validateNew(OAuthToken token) {
+        Selection.requireTokenForNew(TokenRecord.from(token, "token"));
+    }
+
     @Override
     public void deleteToken(String id) {
         state.check();

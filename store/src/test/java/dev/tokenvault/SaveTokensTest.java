@@ -104,4 +104,26 @@ class SaveTokensTest {
                     () -> vault.saveTokens(tooMany)).code());
         }
     }
+
+    /** The checks a tool runs before writing: the field rules, and for a token it knows is new, the save's own rule. */
+    @Test
+    void validateAndValidateNewApplyTheSavesRulesWithoutAStore() {
+        OAuthToken noToken = OAuthToken.builder().userName("ada").clientId("1000.CLIENT").build();
+        TokenVault.validate(noToken); // an update needs no token: the field rules alone pass it
+        TokenStoreException e = assertThrows(TokenStoreException.class, () -> TokenVault.validateNew(noToken));
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertEquals("a new token needs at least one of accessToken, refreshToken or grantToken", e.getMessage());
+        TokenVault.validateNew(token("ada", "at-1"));
+
+        OAuthToken badExpiry = token("ada", "at-1");
+        badExpiry.setExpiryTime("soon");
+        for (var check : List.<java.util.function.Consumer<OAuthToken>>of(TokenVault::validate, TokenVault::validateNew)) {
+            TokenStoreException bad = assertThrows(TokenStoreException.class, () -> check.accept(badExpiry));
+            assertTrue(bad.getMessage().contains("expiryTime"), bad.getMessage());
+        }
+        try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            TokenStoreException same = assertThrows(TokenStoreException.class, () -> vault.saveToken(noToken));
+            assertEquals(e.getMessage(), same.getMessage(), "validateNew says what the save says");
+        }
+    }
 }

@@ -291,17 +291,14 @@ final class Importer {
         return new Problem(row.row(), row.place(), row.token().getId(), kind, message);
     }
 
-    /** The store's rules for a new record, checked before anything is written; {@code null} when fine. */
+    /** The store's own rules for a new record, checked before anything is written; {@code null} when fine. */
     static String invalid(OAuthToken t) {
         try {
-            TokenVault.validate(t);
+            TokenVault.validateNew(t);
+            return null;
         } catch (TokenStoreException e) {
             return e.getMessage();
         }
-        if (t.getAccessToken() == null && t.getRefreshToken() == null && t.getGrantToken() == null) {
-            return "has none of access_token, refresh_token or grant_token";
-        }
-        return null;
     }
 
     private static boolean fieldTooLong(String s) {

@@ -128,7 +128,7 @@ class ImportTest {
         assertTrue(out.contains("import refused"), out);
         assertTrue(out.contains("id 2 (line 3): refreshToken is the same as in line 2"), out);
         assertTrue(out.contains("id 3 (line 4): expiryTime must be decimal digits"), out);
-        assertTrue(out.contains("id 4 (line 5): has none of"), out);
+        assertTrue(out.contains("id 4 (line 5): a new token needs at least one of accessToken, refreshToken or grantToken"), out);
         assertTrue(out.contains("id 5 (line 6): userName is already held by record 500"), out);
         assertTrue(out.contains("id 500 (line 7): id is already in the store"), out);
         assertTrue(out.contains("id 6 (line 8): accessToken is already held by record 500"), out);

@@ -125,6 +125,24 @@ class StructureDamageRegressionTest {
         }
     }
 
+    /**
+     * MapDB's always-on check of a damaged leaf fires while {@code compact()} copies the map (an {@code AssertionError}
+     * before): the compaction fails with {@code CORRUPT} naming the file, and the store stays in use, unchanged.
+     */
+    @Test
+    void compactingADamagedMapIsCorruptAndKeepsTheStore() throws IOException {
+        Path p = dir.resolve("flipped.db");
+        DamageProbe.writeFlipped(pristine, p, 1_218_862, 6);
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
+            TokenStoreException e = StoreFixtures.expect(ErrorCode.CORRUPT, vault::compact);
+            assertTrue(e.getMessage().contains("flipped.db"), e.getMessage());
+            assertEquals(200, vault.getTokens().size(), "the store is still in use after the failed compaction");
+            assertTrue(vault.repair().rebuilt(), "repair() rebuilds the damaged map");
+            vault.compact();
+            assertTrue(vault.verify().isClean());
+        }
+    }
+
     /** verify() names the damaged index map; repair() rebuilds it from the records, and every lookup works again. */
     @Test
     void verifyReportsADamagedIndexStructureAndRepairRebuildsIt() throws IOException {

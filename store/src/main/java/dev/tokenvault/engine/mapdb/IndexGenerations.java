@@ -129,6 +129,24 @@ final class IndexGenerations {
         return out;
     }
 
+    /**
+     * Whether {@code name} is an index map of a generation other than {@code current}: left over from a switch or an
+     * unfinished build, never read again.
+     */
+    static boolean isOtherGeneration(String name, int current, int indexCount) {
+        for (int i = 0; i < indexCount; i++) {
+            String suffix = ".index" + i;
+            if (name.equals(mapName(0, i))) {
+                return current != 0;
+            }
+            if (name.startsWith(PREFIX) && name.endsWith(suffix)) {
+                String number = name.substring(PREFIX.length(), name.length() - suffix.length());
+                return !number.equals(Integer.toString(current));
+            }
+        }
+        return false;
+    }
+
     @SuppressWarnings("unchecked")
     private HTreeMap<byte[], String>[] open(int generation) {
         HTreeMap<byte[], String>[] maps = new HTreeMap[indexCount];

@@ -439,7 +439,7 @@ public final class MapDbEngine implements RecordEngine {
                 return;
             }
             try {
-                Compaction.rewrite(old.db(), path);
+                Compaction.rewrite(old.db(), path, indexCount);
             } catch (RuntimeException | Error e) {
                 if (old.db().isClosed()) {
                     EngineException stoppedToo = reopen(e);

@@ -26,7 +26,7 @@ import org.mapdb.HTreeMap;
  * {@code path.compacting.redo}, which an open deletes when a crash left them. Every file the engine creates gets mode
  * 0600; it never opens a companion file through a symbolic link, nor one that another user owns
  * ({@link PrivateFiles}). Before anything is created or written, the file at {@code path} is read and checked to be a
- * store ({@link StoreFile}).
+ * store ({@link StoreFile}). {@link #openReadOnly} opens a store without creating or writing anything.
  *
  * <p>Concurrency: reads share a read lock; staging, committing and discarding take the write lock, so no read sees
  * part of a batch. MapDB writes nothing to the volume until its commit, so what is staged and not committed lives in

@@ -373,7 +373,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
 
         /**
-         * The store file; created with its keys when absent (unless {@link #createIfMissing createIfMissing(false)}).
+         * The store file; created with its keys when absent (unless {@link #createIfMissing createIfMissing(false)}
+         * or {@link #readOnly()}).
          * Companion files sit beside it; keep it in a directory that only its user can write.
          */
         public Builder path(Path path) {

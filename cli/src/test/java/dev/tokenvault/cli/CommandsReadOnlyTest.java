@@ -71,6 +71,32 @@ class CommandsReadOnlyTest {
         cli.store("list").expect(0);
     }
 
+    /**
+     * What a crashed application leaves: the store file as of its last checkpoint and a redo log holding the commits
+     * since. A read command refuses it rather than list stale data, changes nothing, and says how to recover.
+     */
+    @Test
+    void aReadCommandOnAStoreThatNeedsRecoveryRefusesAndNamesTheRemedy() throws Exception {
+        CliHarness cli = new CliHarness(dir).initStore();
+        byte[] checkpointed = Files.readAllBytes(cli.store);
+        byte[] log;
+        try (TokenVault app = TokenVault.builder().path(cli.store).masterKey(MasterKey.fromFile(cli.key)).open()) {
+            app.saveToken(dev.tokenvault.OAuthToken.builder().userName("crash@example.com").accessToken("a1")
+                    .build());
+            log = Files.readAllBytes(dir.resolve("tokens.db.redo"));
+        }
+        Files.write(cli.store, checkpointed);
+        Files.write(dir.resolve("tokens.db.redo"), log);
+        Map<String, String> before = files();
+
+        CliHarness.Run refused = cli.store("list").expect(ExitCode.IO);
+        assertTrue(refused.err().contains("write access") && refused.err().contains("tokenvault repair"),
+                refused.err());
+        assertEquals(before, files(), "the refused read changed nothing");
+        cli.store("repair").expect(0);
+        assertEquals(1, json(cli.store("list", "--json").expect(0)).path("count").asInt());
+    }
+
     /** Each file of the directory: name, and its bytes, modification time and mode. */
     private Map<String, String> files() throws IOException {
         Map<String, String> out = new TreeMap<>();

@@ -83,6 +83,39 @@ class ReadOnlyTest {
         }
     }
 
+    /**
+     * Root ignores file modes, so the directory is bind-mounted read-only over itself (as {@link ResourceTest} does):
+     * there every write fails, for root too. A writer cannot even take its lock; a reader works.
+     */
+    @Test
+    void onADirectoryMountedReadOnlyAReaderWorksWhereAWriterCannot() throws Exception {
+        Path sub = Files.createDirectory(dir.resolve("ro"));
+        Path store = sub.resolve("s.db");
+        List<OAuthToken> saved = populate(store, 2);
+        Map<String, String> before = files(sub);
+        String failed = ResourceTest.run("mount", "--bind", sub.toString(), sub.toString());
+        if (failed != null) {
+            ResourceTest.unavailable("cannot bind-mount " + sub + " (it needs root on Linux): " + failed);
+            return;
+        }
+        try {
+            failed = ResourceTest.run("mount", "-o", "remount,ro,bind", sub.toString());
+            if (failed != null) {
+                ResourceTest.unavailable("cannot remount " + sub + " read-only: " + failed);
+                return;
+            }
+            expect(ErrorCode.IO, () -> TokenVault.builder().path(store).masterKey(key).open());
+            try (TokenVault reader = TokenVault.builder().path(store).masterKey(key).readOnly().open()) {
+                assertEquals(saved, snapshot(reader));
+                assertTrue(reader.verify().isClean());
+                expect(ErrorCode.READ_ONLY, () -> reader.saveToken(full("x")));
+            }
+        } finally {
+            ResourceTest.run("umount", "-l", sub.toString());
+        }
+        assertEquals(before, files(sub));
+    }
+
     @Test
     void anAbsentStoreIsNotFoundAndNothingIsCreated() throws IOException {
         Path store = dir.resolve("absent.db");

@@ -39,7 +39,8 @@ class ReadOnlyTest {
     @TempDir
     Path dir;
 
-    private final MasterKey key = MasterKey.generate();
+    private final StoreFixtures.Key raw = StoreFixtures.Key.random();
+    private final MasterKey key = raw.masterKey();
 
     @Test
     void aReadOnlyStoreReadsEverythingAndEveryChangeFailsWithoutATrace() throws IOException {
@@ -144,6 +145,24 @@ class ReadOnlyTest {
         }
         try (TokenVault writer = TokenVault.builder().path(store).masterKey(key).open()) {
             assertEquals(saved, snapshot(writer), "once the reader closed, a writer opens");
+        }
+    }
+
+    /** The same across processes, where OS locks decide: readers share the store, and exclude writers. */
+    @Test
+    void acrossProcessesReadersShareTheStoreAndExcludeWriters() throws Exception {
+        Path store = dir.resolve("s.db");
+        populate(store, 1);
+        try (TokenVault writer = TokenVault.builder().path(store).masterKey(key).open()) {
+            String child = StoreFixtures.runProbe(Map.of(), "read", store.toString(), raw.base64()).out();
+            assertTrue(child.contains("LOCKED"), "a reader while another process writes: " + child);
+        }
+        try (TokenVault reader = TokenVault.builder().path(store).masterKey(key).readOnly().open()) {
+            String child = StoreFixtures.runProbe(Map.of(), "read", store.toString(), raw.base64()).out();
+            assertTrue(child.contains("OK 1"), "a second reader in another process: " + child);
+            child = StoreFixtures.runProbe(Map.of(), "open", store.toString(), raw.base64()).out();
+            assertTrue(child.contains("LOCKED"), "a writer while another process reads: " + child);
+            assertEquals(1, reader.getTokens().size());
         }
     }
 

@@ -27,5 +27,11 @@ public enum ErrorCode {
      * The file is not a tokenvault store (an empty file included), or was written by a newer format version. The file
      * was left exactly as it was.
      */
-    UNSUPPORTED_FORMAT
+    UNSUPPORTED_FORMAT,
+    /**
+     * A change (save, delete, key rotation, reseal, repair, compaction) was asked of a vault opened with
+     * {@link TokenVault.Builder#readOnly()}; or a read-only open met a store that needs a writer first (a crash left
+     * changes in its redo log). Nothing was written.
+     */
+    READ_ONLY
 }

@@ -21,11 +21,18 @@ final class Errors {
             case CLOSED -> ErrorCode.CLOSED;
             case NOT_FOUND -> ErrorCode.NOT_FOUND;
             case UNSUPPORTED_FORMAT -> ErrorCode.UNSUPPORTED_FORMAT;
+            case READ_ONLY -> ErrorCode.READ_ONLY;
         };
     }
 
     static TokenStoreException invalid(String message) {
         return new TokenStoreException(ErrorCode.INVALID_ARGUMENT, message);
+    }
+
+    /** {@code operation} called on a vault opened with {@link TokenVault.Builder#readOnly()}. */
+    static TokenStoreException readOnly(String where, String operation) {
+        return new TokenStoreException(ErrorCode.READ_ONLY, operation + " changes the store, and " + where
+                + " was opened read-only; open it without readOnly() to change it");
     }
 
     static TokenStoreException notFound(String id) {

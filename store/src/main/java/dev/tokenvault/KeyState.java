@@ -70,13 +70,15 @@ final class KeyState {
     // ---------------------------------------------------------------- open
 
     /**
-     * Opens the keys of the store in {@code engine} with {@code masterKey}, or initialises a blank store.
+     * Opens the keys of the store in {@code engine} with {@code masterKey}, or initialises a blank store (unless
+     * {@code readOnly}: then nothing is written, and a blank store is {@code NOT_FOUND}).
      *
      * @throws TokenStoreException {@code WRONG_KEY}, or {@code CORRUPT} for a header, keyring or seal count that was
-     *         altered or put back, or a store with records but no header
+     *         altered or put back, or a store with records but no header; {@code NOT_FOUND} for a blank store opened
+     *         read-only
      */
     static KeyState unlock(RecordEngine engine, MasterKey masterKey, String where, long sealLimit,
-                           SecureRandom random) {
+                           SecureRandom random, boolean readOnly) {
         KeyState state = new KeyState(engine, where, random, sealLimit);
         byte[] headerBytes = engine.getMeta(META_HEADER);
         if (headerBytes == null) {
@@ -84,6 +86,11 @@ final class KeyState {
                 // initialising would overwrite the keyring and make every existing record unreadable for good
                 throw new TokenStoreException(ErrorCode.CORRUPT, where + " has records, keys or index entries but"
                         + " no store header; it is not initialised again");
+            }
+            if (readOnly) {
+                // a crash between creating the file and writing its keys: a store in name only, with nothing to read
+                throw new TokenStoreException(ErrorCode.NOT_FOUND, where + " holds no store yet (its file was made"
+                        + " but its keys were never written); a read-only open does not initialise it");
             }
             state.initialise(masterKey);
         } else {

@@ -52,9 +52,12 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private final RecordWriter writer;
     private final Maintenance maintenance;
     private final IndexRebuild rebuild;
+    /** Opened with {@link Builder#readOnly()}: every change fails with {@code READ_ONLY} before it starts. */
+    private final boolean readOnly;
 
     private TokenVault(RecordEngine engine, OpenState state, KeyState keyState, SecureRandom random, Builder settings) {
         this.engine = engine;
+        this.readOnly = settings.readOnly;
         this.state = state;
         this.keyState = keyState;
         this.reader = new RecordReader(engine, keyState, state);
@@ -98,7 +101,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     @Override
     public void saveToken(OAuthToken token) {
-        state.check();
+        writable("saveToken");
         if (token == null) {
             throw Errors.invalid("token must not be null");
         }
@@ -115,7 +118,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      *         position in the list; nothing is written
      */
     public void saveTokens(List<OAuthToken> tokens) {
-        state.check();
+        writable("saveTokens");
         if (tokens == null) {
             throw Errors.invalid("tokens must not be null");
         }
@@ -159,7 +162,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     @Override
     public void deleteToken(String id) {
-        state.check();
+        writable("deleteToken");
         writer.delete(checkedId(id));
     }
 
@@ -171,7 +174,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     @Override
     public void deleteTokens() {
-        state.check();
+        writable("deleteTokens");
         writer.deleteAll();
     }
 
@@ -182,7 +185,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      * {@code newKey} opens the store. A passphrase key gets a new random salt.
      */
     public void rotateMasterKey(MasterKey newKey) {
-        state.check();
+        writable("rotateMasterKey");
         if (newKey == null) {
             throw Errors.invalid("newKey must not be null");
         }
@@ -191,7 +194,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
 
     /** Adds a data key version that seals from now on; records sealed under older versions stay readable. */
     public void rotateDataKey() {
-        state.check();
+        writable("rotateDataKey");
         pipeline.exclusive(() -> keyState.rotateDataKey(pipeline::commitNow));
     }
 
@@ -212,6 +215,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      *         {@code CLOSED}
      */
     public ResealReport resealAll() {
+        writable("resealAll");
         return maintenance.underLock(maintenance::resealAll);
     }
 
@@ -236,6 +240,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      *         is unchanged), {@code CLOSED}
      */
     public void rotateIndexKey() {
+        writable("rotateIndexKey");
         maintenance.underLock(rebuild::rotateIndexKey);
     }
 
@@ -249,6 +254,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      * @throws TokenStoreException {@code CORRUPT} when the records themselves cannot be read, {@code IO}, {@code CLOSED}
      */
     public RepairReport repair() {
+        writable("repair");
         return maintenance.underLock(rebuild::repair);
     }
 
@@ -277,6 +283,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      *         keeps using the old file, unchanged), {@code CLOSED} after {@link #close()}
      */
     public void compact() {
+        writable("compact");
         maintenance.underLock(maintenance::compact); // an index build's generation would not survive the copy
     }
 
@@ -319,6 +326,22 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         return "TokenVault[" + state.where() + (state.isClosed() ? ", closed]" : "]");
     }
 
+    /**
+     * Whether this vault was opened with {@link Builder#readOnly()}: then it reads, and every call that would change
+     * the store fails with {@code READ_ONLY}.
+     */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** Checks the vault is open and may change the store: {@code READ_ONLY} comes before any argument check. */
+    private void writable(String operation) {
+        state.check();
+        if (readOnly) {
+            throw Errors.readOnly(state.where(), operation);
+        }
+    }
+
     private static String checkedId(String id) {
         if (id == null) {
             throw Errors.invalid("id must not be null");
@@ -343,13 +366,15 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         private long sealLimit = DEFAULT_SEAL_LIMIT;
         private UnaryOperator<RecordEngine> engineWrapper = UnaryOperator.identity();
         private boolean createIfMissing = true;
+        private boolean readOnly;
         private CommitProbe probe = CommitProbe.NONE;
 
         private Builder() {
         }
 
         /**
-         * The store file; created with its keys when absent (unless {@link #createIfMissing createIfMissing(false)}).
+         * The store file; created with its keys when absent (unless {@link #createIfMissing createIfMissing(false)}
+         * or {@link #readOnly()}).
          * Companion files sit beside it; keep it in a directory that only its user can write.
          */
         public Builder path(Path path) {
@@ -422,6 +447,42 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             return this;
         }
 
+        /**
+         * Opens the existing store at {@link #path} for reading only. The contract:
+         * <ul>
+         *   <li>It opens an existing store only, as {@link #createIfMissing createIfMissing(false)}: when the path is
+         *       absent, {@code open()} fails with {@code NOT_FOUND} naming it.</li>
+         *   <li>It creates no file and writes no byte to any file: not the store (whose bytes and modification time
+         *       stay as they were, its file mapped read-only), not {@code PATH.redo}, not {@code PATH.lock}. So it works
+         *       on a store file of mode 0400 or 0440, in a directory the user cannot write.</li>
+         *   <li>Reads work as in a writable vault, the cache too: {@code findToken}, {@code findTokenById},
+         *       {@code getTokens}, {@code verify}, {@code stats}. Nothing is tidied at open (the index generations a
+         *       crash left are emptied by the next writer, and readers never read them).</li>
+         *   <li>Every call that changes the store ({@code saveToken}, {@code saveTokens}, {@code deleteToken},
+         *       {@code deleteTokens}, {@code rotateMasterKey}, {@code rotateDataKey}, {@code resealAll},
+         *       {@code rotateIndexKey}, {@code repair}, {@code compact}) fails with {@code READ_ONLY}, before any
+         *       argument is checked, and changes nothing.</li>
+         *   <li>Recovery: when {@code PATH.redo} holds changes a crash left out of the store file, {@code open()} fails
+         *       with {@code READ_ONLY} saying to open the store once with write access, which replays them. It never
+         *       reads the stale file.</li>
+         *   <li>Locking: it takes a shared OS lock on {@code PATH.lock}, which a writer holds exclusively. A read-only
+         *       open while a writer has the store open fails with {@code LOCKED}, and so does a writer's open while a
+         *       reader has it; within one process, a second open of the same store is {@code LOCKED} whatever its mode.
+         *       When {@code PATH.lock} exists but cannot be read, the open fails with {@code IO}, as a writer may be
+         *       running. When it does not exist, no writer has the store open (a writer holds that file while open,
+         *       and tokenvault never removes it from a store it opened), and the open takes no lock, as it creates no
+         *       file: a writer that starts afterwards is then not kept out, and reads may fail with {@code CORRUPT}
+         *       while it writes (never returning another record's values: every record is authenticated).</li>
+         *   <li>A store whose file was made but whose keys were never written (a crash during its creation) is
+         *       {@code NOT_FOUND}; it is not initialised.</li>
+         * </ul>
+         * Not with {@link #inMemory()}.
+         */
+        public Builder readOnly() {
+            this.readOnly = true;
+            return this;
+        }
+
         /** Test seam: called at each named step of the commit path, so a test can make that step fail. */
         Builder commitProbe(CommitProbe probe) {
             this.probe = probe;
@@ -443,7 +504,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
          * beside it.
          *
          * @throws TokenStoreException {@code INVALID_ARGUMENT} for a missing or contradictory setting;
-         *         {@code NOT_FOUND} when the store is absent and {@link #createIfMissing createIfMissing(false)};
+         *         {@code NOT_FOUND} when the store is absent and {@link #createIfMissing createIfMissing(false)} or
+         *         {@link #readOnly()}; {@code READ_ONLY} for a read-only open of a store whose redo log must be
+         *         replayed first;
          *         {@code UNSUPPORTED_FORMAT} for a file that is not a tokenvault store (an empty one included) or
          *         one of a newer format; {@code CORRUPT} for a damaged or cut-short store; {@code IO} for a path that
          *         is not a regular file (a directory, device or FIFO), a companion file that is a symbolic link or
@@ -462,9 +525,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             if (masterKey.isDestroyed()) {
                 throw invalid("masterKey was destroyed");
             }
+            if (readOnly && inMemory) {
+                throw invalid("readOnly() needs a path: an in-memory store starts empty, with nothing to read");
+            }
             RecordEngine engine;
             try {
                 engine = engineWrapper.apply(inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, probe)
+                        : readOnly ? MapDbEngine.openReadOnly(path, Field.INDEXED.length)
                         : MapDbEngine.open(path, Field.INDEXED.length, createIfMissing, probe));
             } catch (EngineException e) {
                 throw Errors.translate(e);
@@ -472,7 +539,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             String where = inMemory ? "in-memory store" : path.toString();
             SecureRandom random = new SecureRandom();
             try {
-                KeyState keyState = KeyState.unlock(engine, masterKey, where, sealLimit, random);
+                KeyState keyState = KeyState.unlock(engine, masterKey, where, sealLimit, random, readOnly);
                 return new TokenVault(engine, new OpenState(where), keyState, random, this);
             } catch (RuntimeException e) {
                 try {

@@ -242,8 +242,8 @@ class ResourceTest {
         };
     }
 
-    /** Skips with a visible message, except in CI, where every resource test must run. */
-    private static void unavailable(String why) {
+    /** Skips with a visible message, except in CI, where every resource test must run (ReadOnlyTest uses it too). */
+    static void unavailable(String why) {
         if (CI) {
             fail(why + " (CI=true: this test must run in CI)");
         }
@@ -252,7 +252,7 @@ class ResourceTest {
     }
 
     /** Runs a command; {@code null} when it succeeded, else its output and exit code. */
-    private static String run(String... command) throws Exception {
+    static String run(String... command) throws Exception {
         Process p;
         try {
             p = new ProcessBuilder(command).redirectErrorStream(true).start();

@@ -155,6 +155,7 @@ final class StoreFixtures {
      * <ul>
      *   <li>{@code open <path> <base64 key>}: opens the store with that key</li>
      *   <li>{@code env <variable> <path>}: opens the store with {@code MasterKey.fromEnvironment(variable)}</li>
+     *   <li>{@code read <path> <base64 key>}: opens the store read-only with that key</li>
      * </ul>
      */
     static final class Probe {
@@ -163,7 +164,8 @@ final class StoreFixtures {
                 MasterKey key = args[0].equals("env") ? MasterKey.fromEnvironment(args[1])
                         : MasterKey.fromBase64(args[2]);
                 Path path = Path.of(args[0].equals("env") ? args[2] : args[1]);
-                try (TokenVault v = TokenVault.builder().path(path).masterKey(key).open()) {
+                TokenVault.Builder builder = TokenVault.builder().path(path).masterKey(key);
+                try (TokenVault v = (args[0].equals("read") ? builder.readOnly() : builder).open()) {
                     System.out.println("OK " + v.getTokens().size());
                 }
             } catch (TokenStoreException e) {

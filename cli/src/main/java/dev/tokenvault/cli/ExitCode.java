@@ -30,7 +30,7 @@ public final class ExitCode {
             case WRONG_KEY, INTEGRITY, CORRUPT -> KEY_OR_INTEGRITY;
             case LOCKED -> LOCKED;
             case CONFLICT -> CONFLICT;
-            case IO, UNSUPPORTED_FORMAT, CLOSED -> IO;
+            case IO, UNSUPPORTED_FORMAT, CLOSED, READ_ONLY -> IO;
         };
     }
 }

@@ -22,6 +22,11 @@ final class FindCommand extends StoreCommand {
     TokenOptions fields;
 
     @Override
+    boolean readsOnly() {
+        return true;
+    }
+
+    @Override
     public Integer call() {
         OAuthToken query = fields.toToken(io().in);
         String rule = rule(query);

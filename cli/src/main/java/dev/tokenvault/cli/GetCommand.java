@@ -15,6 +15,11 @@ final class GetCommand extends StoreCommand {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
+    boolean readsOnly() {
+        return true;
+    }
+
+    @Override
     public Integer call() {
         IdArgument.check(id, spec);
         Render r = root.render();

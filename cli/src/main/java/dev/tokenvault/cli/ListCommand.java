@@ -16,6 +16,11 @@ final class ListCommand extends StoreCommand {
             .thenComparing(OAuthToken::getId, Comparator.nullsLast(Comparator.naturalOrder()));
 
     @Override
+    boolean readsOnly() {
+        return true;
+    }
+
+    @Override
     public Integer call() {
         Render r = root.render();
         List<OAuthToken> tokens;

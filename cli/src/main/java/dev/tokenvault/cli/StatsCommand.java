@@ -17,6 +17,11 @@ import picocli.CommandLine.Command;
 @Command(name = "stats", description = "Shows the number of records and, per data key version, its records and seals.")
 final class StatsCommand extends StoreCommand {
     @Override
+    boolean readsOnly() {
+        return true;
+    }
+
+    @Override
     public Integer call() {
         Render r = root.render();
         VaultStats s;

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine.ParentCommand;
 
 /** A command that works on the store: resolves the path and the master key and opens it. */
@@ -20,17 +21,24 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
-     * Opens the existing store; a missing store is an error that says how to make one.
-     *
-     * <p>The existence check races with another process creating or removing the file; it goes when the library's
-     * builder can open an existing store only (issue 9): then {@link #open} passes that option and maps its
-     * {@code NOT_FOUND} to this message.
+     * Whether this command only reads the store: then {@link #openStore()} opens it read-only, so that it works on a
+     * store the user may only read and leaves every file as it was (no lock file, no redo log, not even an mtime).
+     */
+    boolean readsOnly() {
+        return false;
+    }
+
+    /**
+     * Opens the existing store, read-only when the command {@link #readsOnly()}; a missing store is an error that
+     * says how to make one.
      */
     TokenVault openStore() {
         Path path = root.storePath();
         try {
-            // createIfMissing(false): the library checks for the store under its lock, so nothing races the check
-            return open(path, masterKey(false), false);
+            // createIfMissing(false) and readOnly(): the library checks for the store under its lock, so nothing
+            // races the check
+            return open(path, masterKey(false), readsOnly() ? TokenVault.Builder::readOnly
+                    : b -> b.createIfMissing(false));
         } catch (TokenStoreException e) {
             if (e.code() == ErrorCode.NOT_FOUND) {
                 throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + path
@@ -45,13 +53,17 @@ abstract class StoreCommand implements Callable<Integer> {
      * Destroys {@code key}.
      */
     TokenVault open(Path path, MasterKey key, boolean create) {
+        return open(path, key, b -> b.createIfMissing(create));
+    }
+
+    /** {@link #open(Path, MasterKey, boolean)} with the open mode set by {@code mode}. */
+    private TokenVault open(Path path, MasterKey key, UnaryOperator<TokenVault.Builder> mode) {
         long deadline = root.waitFor == null ? 0 : System.nanoTime() + root.waitFor.toNanos();
         try {
             while (true) {
                 try {
                     // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
-                    return TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0).createIfMissing(create)
-                            .open();
+                    return mode.apply(TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0)).open();
                 } catch (TokenStoreException e) {
                     if (e.code() != ErrorCode.LOCKED || System.nanoTime() - deadline >= 0) {
                         throw e;

@@ -212,6 +212,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
                 case UNSUPPORTED_FORMAT -> storePath() + " is not a tokenvault store this version can open: "
                         + te.getMessage();
                 case IO -> te.getMessage() + permissionHint();
+                // the read commands open read-only; only a crashed store's redo log stops them
+                case READ_ONLY -> te.getMessage() + ". `tokenvault repair` does that (and changes nothing more when"
+                        + " the store is clean).";
                 default -> te.getMessage();
             };
         } else {

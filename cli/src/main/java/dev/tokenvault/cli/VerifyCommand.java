@@ -10,6 +10,11 @@ import picocli.CommandLine.Command;
     "Exit code 3 when a problem is found (each is listed by record id and field, never by value)."})
 final class VerifyCommand extends MaintenanceCommand {
     @Override
+    boolean readsOnly() {
+        return true;
+    }
+
+    @Override
     public Integer call() {
         Render r = root.render();
         VerifyReport report = runOnStore("verify", vault -> vault.verify());

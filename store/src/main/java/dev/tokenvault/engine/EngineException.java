@@ -10,7 +10,12 @@ public final class EngineException extends RuntimeException {
         /** No store at the path, and the caller asked not to create one. */
         NOT_FOUND,
         /** The path holds a file that is not a store, or one of a newer format. */
-        UNSUPPORTED_FORMAT
+        UNSUPPORTED_FORMAT,
+        /**
+         * A change asked of an engine opened read-only, or a read-only open of a store that only a writer may open now
+         * (its redo log holds changes to replay).
+         */
+        READ_ONLY
     }
 
     private final Kind kind;

@@ -37,7 +37,9 @@ import java.util.function.BiConsumer;
  * {@code IO} the storage failed (a write that throws it changed nothing durable; an engine that cannot go back to its
  * durable state stops and says so in every later call), {@code CORRUPT} what is stored is damaged, {@code LOCKED}
  * another opener holds the store, {@code CLOSED} the engine was closed, {@code NOT_FOUND} no store where one must be,
- * {@code UNSUPPORTED_FORMAT} the storage holds something that is not a store, or one of a newer format.
+ * {@code UNSUPPORTED_FORMAT} the storage holds something that is not a store, or one of a newer format,
+ * {@code READ_ONLY} a change asked of an engine opened read-only (or a read-only open of a store only a writer may
+ * open now).
  */
 public interface RecordEngine extends AutoCloseable {
 

@@ -26,7 +26,7 @@ import org.mapdb.HTreeMap;
  * {@code path.compacting.redo}, which an open deletes when a crash left them. Every file the engine creates gets mode
  * 0600; it never opens a companion file through a symbolic link, nor one that another user owns
  * ({@link PrivateFiles}). Before anything is created or written, the file at {@code path} is read and checked to be a
- * store ({@link StoreFile}).
+ * store ({@link StoreFile}). {@link #openReadOnly} opens a store without creating or writing anything.
  *
  * <p>Concurrency: reads share a read lock; staging, committing and discarding take the write lock, so no read sees
  * part of a batch. MapDB writes nothing to the volume until its commit, so what is staged and not committed lives in
@@ -41,6 +41,8 @@ public final class MapDbEngine implements RecordEngine {
     private final int indexCount;
     private final StoreLock lock; // null in memory
     private final CommitProbe probe;
+    /** Opened by {@link #openReadOnly}: every change fails, and nothing is ever written. */
+    private final boolean readOnly;
     private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
 
     // guarded by rw's write lock (readers use them under the read lock)
@@ -49,11 +51,12 @@ public final class MapDbEngine implements RecordEngine {
     /** Set when a failed change could not be undone: the engine stopped, and every call says why. */
     private EngineException stopped;
 
-    private MapDbEngine(Path path, int indexCount, StoreLock lock, CommitProbe probe) {
+    private MapDbEngine(Path path, int indexCount, StoreLock lock, CommitProbe probe, boolean readOnly) {
         this.path = path;
         this.indexCount = indexCount;
         this.lock = lock;
         this.probe = probe;
+        this.readOnly = readOnly;
     }
 
     /** Opens the store at {@code path}, creating it when absent, with {@code indexCount} index maps. */
@@ -79,7 +82,7 @@ public final class MapDbEngine implements RecordEngine {
     public static MapDbEngine open(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
         Path abs = MapDbFiles.checkBeforeLocking(path, createIfMissing);
         StoreLock lock = StoreLock.acquire(abs);
-        MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, probe);
+        MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, probe, false);
         try {
             engine.db = MapDbFiles.openLocked(abs, indexCount, createIfMissing, probe);
             engine.discardStaleGenerations();
@@ -90,6 +93,55 @@ public final class MapDbEngine implements RecordEngine {
         }
     }
 
+    /**
+     * Opens the existing store at {@code path} read-only: it creates no file and writes no byte to any file (the
+     * store, {@code path.redo}, {@code path.lock}), so it works on a store file the user may only read, in a directory
+     * the user cannot write. Every change ({@link #stage}, {@link #commitStaged}, {@link #clearIndexGeneration},
+     * {@link #compact}) fails with {@code READ_ONLY}; the index generations a crash left are not emptied (readers
+     * never read them).
+     *
+     * <p>Locking: a shared lock on {@code path.lock}, which a writer holds exclusively, so a read-only open fails with
+     * {@code LOCKED} while a writer has the store open, and a writer fails with {@code LOCKED} while it is open (within
+     * one process, a second open of the same store is {@code LOCKED} whatever its mode). When {@code path.lock} does
+     * not exist, no writer has the store open (a writer holds that file while open, and tokenvault never removes it
+     * from a store it opened), and this open takes no lock, since it creates nothing: a writer that starts afterwards
+     * is not kept out, and the reads may then fail ({@code CORRUPT}). When it exists but cannot be read, the open
+     * fails with {@code IO}, as a writer may be running.
+     *
+     * <p>Redo log: when {@code path.redo} holds a record to replay (a crash left changes the main file lacks), the
+     * open fails with {@code READ_ONLY} rather than read stale data; one open with write access replays it.
+     *
+     * @throws EngineException {@code NOT_FOUND} (absent), {@code READ_ONLY} (recovery needed), {@code LOCKED},
+     *         {@code UNSUPPORTED_FORMAT}, {@code CORRUPT}, {@code IO}
+     */
+    public static MapDbEngine openReadOnly(Path path, int indexCount) {
+        Path abs = MapDbFiles.checkBeforeLocking(path, false);
+        StoreLock lock = StoreLock.acquireShared(abs);
+        MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, CommitProbe.NONE, true);
+        try {
+            engine.db = MapDbFiles.openReadOnly(abs, indexCount);
+            return engine;
+        } catch (RuntimeException | Error e) {
+            if (lock != null) {
+                lock.release();
+            }
+            throw e;
+        }
+    }
+
+    /** Whether this engine was opened by {@link #openReadOnly}. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** Under no lock: fails a change of a read-only engine. */
+    private void requireWritable() {
+        if (readOnly) {
+            throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + path
+                    + " was opened read-only; it cannot be changed");
+        }
+    }
+
     /** A store in memory, through the same code as a file store, gone when closed. */
     public static MapDbEngine inMemory(int indexCount) {
         return inMemory(indexCount, CommitProbe.NONE);
@@ -97,7 +149,7 @@ public final class MapDbEngine implements RecordEngine {
 
     /** {@link #inMemory(int)} with a test seam for the commit path. */
     public static MapDbEngine inMemory(int indexCount, CommitProbe probe) {
-        MapDbEngine engine = new MapDbEngine(null, indexCount, null, probe);
+        MapDbEngine engine = new MapDbEngine(null, indexCount, null, probe, false);
         engine.db = MapDbFiles.inMemory(indexCount, probe);
         return engine;
     }
@@ -214,6 +266,7 @@ public final class MapDbEngine implements RecordEngine {
         if (maxPerCommit < 1) {
             throw new IllegalArgumentException("maxPerCommit must be positive");
         }
+        requireWritable();
         long removed = 0;
         while (true) {
             Batch batch = removalBatch(generation, maxPerCommit);
@@ -283,6 +336,7 @@ public final class MapDbEngine implements RecordEngine {
 
     @Override
     public void stage(Batch batch) {
+        requireWritable();
         rw.writeLock().lock();
         try {
             OpenDb o = live();
@@ -307,6 +361,7 @@ public final class MapDbEngine implements RecordEngine {
 
     @Override
     public void commitStaged() {
+        requireWritable();
         rw.writeLock().lock();
         try {
             EngineException failure = commitLocked();
@@ -351,7 +406,7 @@ public final class MapDbEngine implements RecordEngine {
     public void discardStaged(String reason) {
         rw.writeLock().lock();
         try {
-            if (!closed) {
+            if (!closed && !readOnly) { // a read-only engine never staged anything
                 discardLocked(new EngineException(EngineException.Kind.IO, reason));
             }
         } finally {
@@ -403,7 +458,7 @@ public final class MapDbEngine implements RecordEngine {
     private EngineException reopen(Throwable cause) {
         try {
             probe.reached("engine.reload");
-            db = MapDbFiles.open(path, indexCount, probe);
+            db = readOnly ? MapDbFiles.openReadOnly(path, indexCount) : MapDbFiles.open(path, indexCount, probe);
             return null;
         } catch (Throwable t) {
             if (cause != null) {
@@ -428,6 +483,7 @@ public final class MapDbEngine implements RecordEngine {
     /** {@inheritDoc} See {@link Compaction} for how the file is swapped safely. */
     @Override
     public void compact() {
+        requireWritable();
         rw.writeLock().lock();
         try {
             OpenDb old = live();
@@ -467,7 +523,9 @@ public final class MapDbEngine implements RecordEngine {
             }
             closed = true;
             try {
-                db.db().commit();
+                if (!readOnly) { // a read-only engine holds nothing to commit and writes nothing, not even a header
+                    db.db().commit();
+                }
                 db.db().close();
             } catch (RuntimeException | Error e) {
                 try {

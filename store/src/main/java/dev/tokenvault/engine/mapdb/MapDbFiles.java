@@ -125,18 +125,62 @@ final class MapDbFiles {
             return OpenDb.of(newDb(path, volume, true), volume, path, true, indexCount);
         } catch (Throwable e) {
             discardOpening(mapped, log, redo, e);
-            if (e instanceof Error err && !(e instanceof AssertionError)) {
-                throw err; // AssertionError: MapDB's always-on checks meeting damage (MapDbEngine.read), so CORRUPT
+            throw openFailure(path, e);
+        }
+    }
+
+    /** What a failed open of {@code path} throws: an {@code Error} as it is, else the {@link EngineException}. */
+    private static RuntimeException openFailure(Path path, Throwable e) {
+        if (e instanceof Error err && !(e instanceof AssertionError)) {
+            throw err; // AssertionError: MapDB's always-on checks meeting damage (MapDbEngine.read), so CORRUPT
+        }
+        if (e instanceof EngineException ee) {
+            return ee;
+        }
+        if (MapDbErrors.isIo(e)) {
+            return new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": "
+                    + MapDbErrors.ioReason(e), e);
+        }
+        return new EngineException(EngineException.Kind.CORRUPT,
+                "store file " + path + " is damaged: " + MapDbErrors.damage(e), e);
+    }
+
+    /**
+     * Opens the store at {@code path} read-only, under a shared lock or none ({@link StoreLock#acquireShared}): the
+     * main file mapped read-only, MapDB's own log in memory, nothing created or written. A redo log that holds a
+     * record to replay is refused: the main file lacks changes the log holds, and only a writer may apply them.
+     *
+     * @throws EngineException {@code NOT_FOUND} when no store is there (any more), {@code READ_ONLY} when the redo log
+     *         must be replayed first, {@code CORRUPT}, {@code UNSUPPORTED_FORMAT}, {@code IO}
+     */
+    static OpenDb openReadOnly(Path path, int indexCount) {
+        if (!StoreFile.inspect(path)) {
+            throw absent(path);
+        }
+        Path redo = redoOf(path);
+        Volume mapped = null;
+        try {
+            if (RedoLog.countReplayable(redo) > 0) {
+                throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + path + " needs recovery:"
+                        + " its redo log " + redo + " holds changes that a crash left out of the store file, so a"
+                        + " read-only open would read stale data; open it once with write access to recover it");
             }
-            if (e instanceof EngineException ee) {
-                throw ee;
+            StoreFile.checkComplete(path);
+            // No cleanerHack: MapDB maps a read-only file through read-only views, which the JDK refuses to unmap
+            // (MapDB then logs a warning per page); the mapping goes with the garbage collector instead.
+            mapped = new MappedFileVol.MappedFileFactory(false, false)
+                    .makeVolume(path.toString(), true, -1L, CC.PAGE_SHIFT, 0L, false);
+            RedoVolume volume = RedoVolume.readOnly(mapped);
+            return OpenDb.of(newDb(path, volume, true), volume, path, true, indexCount);
+        } catch (Throwable e) {
+            if (mapped != null) {
+                try {
+                    mapped.close();
+                } catch (Throwable suppressed) {
+                    e.addSuppressed(suppressed);
+                }
             }
-            if (MapDbErrors.isIo(e)) {
-                throw new EngineException(EngineException.Kind.IO, "cannot open store " + path + ": "
-                        + MapDbErrors.ioReason(e), e);
-            }
-            throw new EngineException(EngineException.Kind.CORRUPT,
-                    "store file " + path + " is damaged: " + MapDbErrors.damage(e), e);
+            throw openFailure(path, e);
         }
     }
 

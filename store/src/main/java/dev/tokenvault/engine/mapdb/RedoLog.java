@@ -4,8 +4,13 @@ import dev.tokenvault.engine.CommitProbe;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -108,62 +113,14 @@ final class RedoLog implements AutoCloseable {
         }
         ByteBuffer buf;
         try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.READ)) {
-            long size = log.size();
-            if (size == 0) {
-                return 0;
-            }
-            if (size > Integer.MAX_VALUE - 8) {
-                throw new IOException(logPath + " is " + size + " bytes, more than a redo log can hold");
-            }
-            buf = ByteBuffer.allocate((int) size);
-            while (buf.hasRemaining() && log.read(buf, buf.position()) >= 0) {
-                // read() advances the buffer
-            }
-            buf.flip();
+            buf = readWhole(log, logPath);
         }
-        int replayed = 0;
+        if (buf.remaining() == 0) {
+            return 0;
+        }
+        int replayed;
         try (FileChannel main = FileChannel.open(mainPath, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            long firstGeneration = 0;
-            while (true) {
-                int start = buf.position();
-                if (buf.remaining() < HEADER + 4 || buf.getInt(start) != MAGIC) {
-                    break;
-                }
-                long gen = buf.getLong(start + 4);
-                long recSeq = buf.getLong(start + 12);
-                if (replayed == 0) {
-                    firstGeneration = gen;
-                }
-                if (gen != firstGeneration || recSeq != replayed) {
-                    break;
-                }
-                int end = recordEnd(buf, start);
-                if (end < 0) {
-                    break;
-                }
-                CRC32C crc = new CRC32C();
-                crc.update(buf.array(), start, end - start - 4);
-                if ((int) crc.getValue() != buf.getInt(end - 4)) {
-                    break;
-                }
-                long fileLength = buf.getLong(start + 20);
-                int count = buf.getInt(start + 28);
-                int p = start + HEADER;
-                if (main.size() < fileLength) {
-                    extend(main, fileLength);
-                }
-                for (int i = 0; i < count; i++) {
-                    long offset = buf.getLong(p);
-                    int len = buf.getInt(p + 8);
-                    ByteBuffer src = ByteBuffer.wrap(buf.array(), p + 12, len);
-                    while (src.hasRemaining()) {
-                        main.write(src, offset + (src.position() - (p + 12)));
-                    }
-                    p += 12 + len;
-                }
-                buf.position(end);
-                replayed++;
-            }
+            replayed = forEachRecord(buf, (start, end) -> apply(buf, start, main));
             if (replayed > 0) {
                 main.force(true);
             }
@@ -173,6 +130,103 @@ final class RedoLog implements AutoCloseable {
             log.force(true);
         }
         return replayed;
+    }
+
+    /**
+     * How many records a replay of the log at {@code logPath} would apply, found by reading only (nothing is
+     * written, created or locked): for a read-only open, which must not read a main file that the log would change.
+     * The log may belong to another user (a reader of someone else's store); it is never read through a link.
+     */
+    static int countReplayable(Path logPath) throws IOException {
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(logPath, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException absent) {
+            return 0;
+        }
+        if (!a.isRegularFile()) {
+            throw new FileSystemException(logPath.toString(), null, "is not a regular file (a symbolic link?);"
+                    + " tokenvault never follows a link for a store's own files");
+        }
+        if (a.size() == 0) {
+            return 0; // a closed store's log: nothing to read, so it need not even be readable
+        }
+        ByteBuffer buf;
+        try (FileChannel log = FileChannel.open(logPath, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            buf = readWhole(log, logPath);
+        }
+        return forEachRecord(buf, (start, end) -> { });
+    }
+
+    private static ByteBuffer readWhole(FileChannel log, Path logPath) throws IOException {
+        long size = log.size();
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IOException(logPath + " is " + size + " bytes, more than a redo log can hold");
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) size);
+        while (buf.hasRemaining() && log.read(buf, buf.position()) >= 0) {
+            // read() advances the buffer
+        }
+        return buf.flip();
+    }
+
+    /** What a replay does with one complete record, found at {@code start} (exclusive {@code end}) of the buffer. */
+    private interface RecordAction {
+        void accept(int start, int end) throws IOException;
+    }
+
+    /**
+     * Runs {@code action} on each record a replay applies, in order: it stops at the first record that is torn, fails
+     * its CRC, has another generation or skips a number. Returns how many there were.
+     */
+    private static int forEachRecord(ByteBuffer buf, RecordAction action) throws IOException {
+        int replayed = 0;
+        long firstGeneration = 0;
+        while (true) {
+            int start = buf.position();
+            if (buf.remaining() < HEADER + 4 || buf.getInt(start) != MAGIC) {
+                return replayed;
+            }
+            long gen = buf.getLong(start + 4);
+            long recSeq = buf.getLong(start + 12);
+            if (replayed == 0) {
+                firstGeneration = gen;
+            }
+            if (gen != firstGeneration || recSeq != replayed) {
+                return replayed;
+            }
+            int end = recordEnd(buf, start);
+            if (end < 0) {
+                return replayed;
+            }
+            CRC32C crc = new CRC32C();
+            crc.update(buf.array(), start, end - start - 4);
+            if ((int) crc.getValue() != buf.getInt(end - 4)) {
+                return replayed;
+            }
+            action.accept(start, end);
+            buf.position(end);
+            replayed++;
+        }
+    }
+
+    /** Writes the record at {@code start} of {@code buf} to {@code main}. */
+    private static void apply(ByteBuffer buf, int start, FileChannel main) throws IOException {
+        long fileLength = buf.getLong(start + 20);
+        int count = buf.getInt(start + 28);
+        int p = start + HEADER;
+        if (main.size() < fileLength) {
+            extend(main, fileLength);
+        }
+        for (int i = 0; i < count; i++) {
+            long offset = buf.getLong(p);
+            int len = buf.getInt(p + 8);
+            ByteBuffer src = ByteBuffer.wrap(buf.array(), p + 12, len);
+            while (src.hasRemaining()) {
+                main.write(src, offset + (src.position() - (p + 12)));
+            }
+            p += 12 + len;
+        }
     }
 
     /** The end of the record starting at {@code start}, or -1 when it runs past the buffer. */

@@ -24,6 +24,8 @@ final class RedoVolume extends Volume {
     private final RedoLog log; // null for an in-memory store
     private final List<RedoLog.Write> pending = new ArrayList<>();
     private final CommitProbe probe;
+    /** A read-only store's volume: the main file is mapped read-only, and a commit that changes a byte fails. */
+    private final boolean readOnly;
     private volatile boolean dirty;
     /** Commits that reached their commit point: once the count moves, the commit is durable whatever follows. */
     private long committed;
@@ -35,13 +37,26 @@ final class RedoVolume extends Volume {
     }
 
     RedoVolume(Volume main, RedoLog log, CommitProbe probe) {
+        this(main, log, probe, false);
+    }
+
+    private RedoVolume(Volume main, RedoLog log, CommitProbe probe, boolean readOnly) {
         this.main = main;
         this.log = log;
+        this.readOnly = readOnly;
         this.length = main.length();
         this.probe = probe;
         if (log != null) {
             log.probe(probe);
         }
+    }
+
+    /**
+     * The volume of a store opened read-only, over {@code main} mapped read-only: no log, and a commit that would
+     * change a byte fails instead of writing (the engine never commits one; this is the guard behind it).
+     */
+    static RedoVolume readOnly(Volume main) {
+        return new RedoVolume(main, null, CommitProbe.NONE, true);
     }
 
     /**
@@ -227,6 +242,11 @@ final class RedoVolume extends Volume {
             pending.clear();
             dirty = false;
             return;
+        }
+        if (readOnly) {
+            pending.clear();
+            dirty = false;
+            throw new DBException.VolumeIOError(new IOException("the store was opened read-only"));
         }
         try {
             probe.reached("volume.beforeLog");

@@ -6,12 +6,15 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
  * The OS lock on {@code PATH.lock} that a store holds while open: a second opener, in this process or another,
- * fails at once with {@link EngineException.Kind#LOCKED}.
+ * fails at once with {@link EngineException.Kind#LOCKED}. A writer holds it exclusively, a read-only opener shared
+ * ({@link #acquireShared}).
  */
 final class StoreLock {
     private final Path lockPath;
@@ -35,22 +38,52 @@ final class StoreLock {
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.IO, "cannot lock " + store + ": " + StoreFile.reason(e), e);
         }
+        return lock(store, lockPath, lockFile.channel(), false, lockFile.created());
+    }
+
+    /**
+     * For a read-only open: takes a shared lock on {@code PATH.lock}, which writers hold exclusively, so the two
+     * exclude each other (within one process any second lock of the file is refused, shared or not). Creates nothing:
+     * when the lock file is absent, returns {@code null}. No writer has the store open then, as every writer holds
+     * the lock file while open and tokenvault never removes it from a store it opened; a writer that starts later is
+     * not kept out. The lock file may belong to another user, whose store this reader may read; it is never opened
+     * through a link.
+     *
+     * @throws EngineException {@code LOCKED} while a writer holds it, {@code IO} when it exists but cannot be read
+     *         (then a writer may be running, so the store is not read unlocked)
+     */
+    static StoreLock acquireShared(Path store) {
+        Path lockPath = MapDbFiles.sibling(store, ".lock");
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(lockPath, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException absent) {
+            return null;
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.IO, "cannot take a shared lock on " + lockPath + ": "
+                    + StoreFile.reason(e) + "; a read-only open reads the lock file so that it never reads the store"
+                    + " while a writer changes it", e);
+        }
+        return lock(store, lockPath, channel, true, false);
+    }
+
+    private static StoreLock lock(Path store, Path lockPath, FileChannel channel, boolean shared, boolean created) {
         FileLock lock;
         try {
-            lock = lockFile.channel().tryLock();
+            lock = channel.tryLock(0L, Long.MAX_VALUE, shared);
         } catch (OverlappingFileLockException e) {
-            closeQuietly(lockFile.channel());
+            closeQuietly(channel);
             throw locked(store, e);
         } catch (IOException e) {
-            closeQuietly(lockFile.channel());
+            closeQuietly(channel);
             throw new EngineException(EngineException.Kind.IO, "cannot lock " + store + ": " + lockPath + ": "
                     + StoreFile.reason(e), e);
         }
         if (lock == null) {
-            closeQuietly(lockFile.channel());
+            closeQuietly(channel);
             throw locked(store, null);
         }
-        return new StoreLock(lockPath, lockFile.channel(), lock, lockFile.created());
+        return new StoreLock(lockPath, channel, lock, created);
     }
 
     /**

@@ -67,6 +67,9 @@ class RedoLogTest {
             while (complete < ends.size() && ends.get(complete) <= cut) {
                 complete++;
             }
+            byte[] logBefore = Files.readAllBytes(redo);
+            assertEquals(complete, RedoLog.countReplayable(redo), "records a read-only open counts at cut " + cut);
+            assertArrayEquals(logBefore, Files.readAllBytes(redo), "counting changes nothing, at cut " + cut);
             assertEquals(complete, RedoLog.replayInto(redo, main), "records replayed at cut " + cut);
             assertArrayEquals(apply(base, records, complete), Files.readAllBytes(main), "main file at cut " + cut);
             assertEquals(0, Files.size(redo), "log emptied after replay");

@@ -72,6 +72,15 @@ final class TokenRecord {
         }
     }
 
+    /** {@code id} as a call's argument: not null, and a valid id. */
+    static String checkedId(String id) {
+        if (id == null) {
+            throw Errors.invalid("id must not be null");
+        }
+        validateId(id);
+        return id;
+    }
+
     static void validateId(String id) {
         if (id.isEmpty()) {
             throw invalid("id must not be empty");

@@ -3,7 +3,6 @@ package dev.tokenvault;
 import dev.tokenvault.engine.CommitProbe;
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
-import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -55,7 +54,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     /** Opened with {@link Builder#readOnly()}: every change fails with {@code READ_ONLY} before it starts. */
     private final boolean readOnly;
 
-    private TokenVault(RecordEngine engine, OpenState state, KeyState keyState, SecureRandom random, Builder settings) {
+    TokenVault(RecordEngine engine, OpenState state, KeyState keyState, SecureRandom random, Builder settings) {
         this.engine = engine;
         this.readOnly = settings.readOnly;
         this.state = state;
@@ -92,7 +91,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findTokenById(String id) {
         state.check();
-        TokenRecord r = cache.find(Field.ID, checkedId(id));
+        TokenRecord r = cache.find(Field.ID, TokenRecord.checkedId(id));
         if (r == null) {
             throw Errors.notFound(id);
         }
@@ -163,7 +162,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public void deleteToken(String id) {
         writable("deleteToken");
-        writer.delete(checkedId(id));
+        writer.delete(TokenRecord.checkedId(id));
     }
 
     @Override
@@ -342,13 +341,6 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
-    private static String checkedId(String id) {
-        if (id == null) {
-            throw Errors.invalid("id must not be null");
-        }
-        TokenRecord.validateId(id);
-        return id;
-    }
 
     // ---------------------------------------------------------------- builder
 
@@ -357,17 +349,17 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      * {@link #masterKey} are required; impossible values are rejected when set.
      */
     public static final class Builder {
-        private Path path;
-        private boolean inMemory;
-        private MasterKey masterKey;
-        private long cacheMaximumSize = 10_000;
-        private Duration cacheExpireAfterWrite = Duration.ofMinutes(10);
-        private Clock clock = Clock.systemUTC();
-        private long sealLimit = DEFAULT_SEAL_LIMIT;
-        private UnaryOperator<RecordEngine> engineWrapper = UnaryOperator.identity();
-        private boolean createIfMissing = true;
-        private boolean readOnly;
-        private CommitProbe probe = CommitProbe.NONE;
+        Path path;
+        boolean inMemory;
+        MasterKey masterKey;
+        long cacheMaximumSize = 10_000;
+        Duration cacheExpireAfterWrite = Duration.ofMinutes(10);
+        Clock clock = Clock.systemUTC();
+        long sealLimit = DEFAULT_SEAL_LIMIT;
+        UnaryOperator<RecordEngine> engineWrapper = UnaryOperator.identity();
+        boolean createIfMissing = true;
+        boolean readOnly;
+        CommitProbe probe = CommitProbe.NONE;
 
         private Builder() {
         }
@@ -379,7 +371,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
          */
         public Builder path(Path path) {
             if (path == null) {
-                throw invalid("path must not be null");
+                throw Errors.invalid("path must not be null");
             }
             this.path = path;
             return this;
@@ -394,7 +386,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** The master key; the vault derives its own keys, so the caller may destroy it after {@link #open()}. */
         public Builder masterKey(MasterKey masterKey) {
             if (masterKey == null) {
-                throw invalid("masterKey must not be null");
+                throw Errors.invalid("masterKey must not be null");
             }
             this.masterKey = masterKey;
             return this;
@@ -403,7 +395,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** Most cached lookups (default 10,000); {@code 0} turns the cache off. */
         public Builder cacheMaximumSize(long cacheMaximumSize) {
             if (cacheMaximumSize < 0) {
-                throw invalid("cacheMaximumSize must not be negative");
+                throw Errors.invalid("cacheMaximumSize must not be negative");
             }
             this.cacheMaximumSize = cacheMaximumSize;
             return this;
@@ -412,10 +404,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** How long a cached lookup lives after it was loaded (default 10 minutes). */
         public Builder cacheExpireAfterWrite(Duration cacheExpireAfterWrite) {
             if (cacheExpireAfterWrite == null) {
-                throw invalid("cacheExpireAfterWrite must not be null");
+                throw Errors.invalid("cacheExpireAfterWrite must not be null");
             }
             if (cacheExpireAfterWrite.isNegative() || cacheExpireAfterWrite.isZero()) {
-                throw invalid("cacheExpireAfterWrite must be positive");
+                throw Errors.invalid("cacheExpireAfterWrite must be positive");
             }
             this.cacheExpireAfterWrite = cacheExpireAfterWrite;
             return this;
@@ -424,7 +416,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** The clock the cache's expiry follows (default: the system clock). */
         public Builder clock(Clock clock) {
             if (clock == null) {
-                throw invalid("clock must not be null");
+                throw Errors.invalid("clock must not be null");
             }
             this.clock = clock;
             return this;
@@ -448,35 +440,23 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
 
         /**
-         * Opens the existing store at {@link #path} for reading only. The contract:
+         * Opens the existing store at {@link #path} for reading only (not with {@link #inMemory()}). The contract:
          * <ul>
-         *   <li>It opens an existing store only, as {@link #createIfMissing createIfMissing(false)}: when the path is
-         *       absent, {@code open()} fails with {@code NOT_FOUND} naming it.</li>
-         *   <li>It creates no file and writes no byte to any file: not the store (whose bytes and modification time
-         *       stay as they were, its file mapped read-only), not {@code PATH.redo}, not {@code PATH.lock}. So it works
-         *       on a store file of mode 0400 or 0440, in a directory the user cannot write.</li>
-         *   <li>Reads work as in a writable vault, the cache too: {@code findToken}, {@code findTokenById},
-         *       {@code getTokens}, {@code verify}, {@code stats}. Nothing is tidied at open (the index generations a
-         *       crash left are emptied by the next writer, and readers never read them).</li>
-         *   <li>Every call that changes the store ({@code saveToken}, {@code saveTokens}, {@code deleteToken},
-         *       {@code deleteTokens}, {@code rotateMasterKey}, {@code rotateDataKey}, {@code resealAll},
-         *       {@code rotateIndexKey}, {@code repair}, {@code compact}) fails with {@code READ_ONLY}, before any
-         *       argument is checked, and changes nothing.</li>
-         *   <li>Recovery: when {@code PATH.redo} holds changes a crash left out of the store file, {@code open()} fails
-         *       with {@code READ_ONLY} saying to open the store once with write access, which replays them. It never
-         *       reads the stale file.</li>
-         *   <li>Locking: it takes a shared OS lock on {@code PATH.lock}, which a writer holds exclusively. A read-only
-         *       open while a writer has the store open fails with {@code LOCKED}, and so does a writer's open while a
-         *       reader has it; within one process, a second open of the same store is {@code LOCKED} whatever its mode.
-         *       When {@code PATH.lock} exists but cannot be read, the open fails with {@code IO}, as a writer may be
-         *       running. When it does not exist, no writer has the store open (a writer holds that file while open,
-         *       and tokenvault never removes it from a store it opened), and the open takes no lock, as it creates no
-         *       file: a writer that starts afterwards is then not kept out, and reads may fail with {@code CORRUPT}
-         *       while it writes (never returning another record's values: every record is authenticated).</li>
-         *   <li>A store whose file was made but whose keys were never written (a crash during its creation) is
-         *       {@code NOT_FOUND}; it is not initialised.</li>
+         *   <li>An absent store is {@code NOT_FOUND}, as with {@link #createIfMissing createIfMissing(false)}; one whose
+         *       keys were never written (a crash during its creation) too. Nothing is initialised.</li>
+         *   <li>No file is created and no byte written: not the store (mapped read-only; bytes and modification time
+         *       unchanged), not {@code PATH.redo}, not {@code PATH.lock}. So a 0400 store in a directory the user
+         *       cannot write opens.</li>
+         *   <li>Reads and the cache work as in a writable vault; every call that would change the store fails with
+         *       {@code READ_ONLY} before any argument is checked, and changes nothing.</li>
+         *   <li>When {@code PATH.redo} holds changes a crash left out of the file, {@code open()} fails with
+         *       {@code READ_ONLY}: open it once with write access, which replays them. Stale data is never read.</li>
+         *   <li>Locking: a shared OS lock on {@code PATH.lock}, which writers hold exclusively, so a reader and a
+         *       writer exclude each other with {@code LOCKED} (within one process, any second open is {@code LOCKED}).
+         *       A lock file that exists but cannot be read is {@code IO}. Without a lock file no writer is running and
+         *       none is locked out later; reads during such a writer's commits may fail with {@code CORRUPT}, never
+         *       return another record's values (README, "Configuration").</li>
          * </ul>
-         * Not with {@link #inMemory()}.
          */
         public Builder readOnly() {
             this.readOnly = true;
@@ -492,7 +472,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** Test seam: seals per data key before a new version begins. */
         Builder sealLimit(long sealLimit) {
             if (sealLimit < 1) {
-                throw invalid("sealLimit must be positive");
+                throw Errors.invalid("sealLimit must be positive");
             }
             this.sealLimit = sealLimit;
             return this;
@@ -513,46 +493,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
          *         another user's, or a failing file system; {@code WRONG_KEY}; {@code LOCKED}
          */
         public TokenVault open() {
-            if (path != null && inMemory) {
-                throw invalid("set either path or inMemory, not both");
-            }
-            if (path == null && !inMemory) {
-                throw invalid("a path or inMemory() is required");
-            }
-            if (masterKey == null) {
-                throw invalid("masterKey is required");
-            }
-            if (masterKey.isDestroyed()) {
-                throw invalid("masterKey was destroyed");
-            }
-            if (readOnly && inMemory) {
-                throw invalid("readOnly() needs a path: an in-memory store starts empty, with nothing to read");
-            }
-            RecordEngine engine;
-            try {
-                engine = engineWrapper.apply(inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, probe)
-                        : readOnly ? MapDbEngine.openReadOnly(path, Field.INDEXED.length)
-                        : MapDbEngine.open(path, Field.INDEXED.length, createIfMissing, probe));
-            } catch (EngineException e) {
-                throw Errors.translate(e);
-            }
-            String where = inMemory ? "in-memory store" : path.toString();
-            SecureRandom random = new SecureRandom();
-            try {
-                KeyState keyState = KeyState.unlock(engine, masterKey, where, sealLimit, random, readOnly);
-                return new TokenVault(engine, new OpenState(where), keyState, random, this);
-            } catch (RuntimeException e) {
-                try {
-                    engine.close();
-                } catch (RuntimeException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e instanceof EngineException ee ? Errors.translate(ee) : e;
-            }
-        }
-
-        private static TokenStoreException invalid(String message) {
-            return Errors.invalid(message);
+            return VaultOpener.open(this);
         }
     }
 }

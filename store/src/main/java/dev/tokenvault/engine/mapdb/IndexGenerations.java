@@ -1,5 +1,7 @@
 package dev.tokenvault.engine.mapdb;
 
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.EngineException;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.SortedSet;
@@ -127,6 +129,56 @@ final class IndexGenerations {
             }
         }
         return out;
+    }
+
+    /**
+     * At open: empties the index maps of every generation of {@code engine} but the current one (a build that a crash
+     * interrupted, or the old generation of a switch whose clean-up did not finish), {@code chunk} entries per commit.
+     * They are never read; a generation too damaged to clear is left as it is, since nothing will ever read it and new
+     * generations take new numbers. A catalog too damaged to list them is left too: it shows at the first real read,
+     * with the error that read gets.
+     */
+    static void discardStale(MapDbEngine engine, int chunk) {
+        SortedSet<Integer> named;
+        int current;
+        try {
+            named = engine.namedIndexGenerations();
+            current = engine.indexGeneration();
+        } catch (EngineException e) {
+            if (e.kind() != EngineException.Kind.CORRUPT) {
+                throw e;
+            }
+            return;
+        }
+        for (int g : named) {
+            if (g != current) {
+                try {
+                    engine.clearIndexGeneration(g, chunk);
+                } catch (EngineException e) {
+                    if (e.kind() != EngineException.Kind.CORRUPT) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Up to {@code max} removals of the entries of {@code generation}; {@code null} when it holds none. */
+    Batch removals(int generation, int max) {
+        HTreeMap<byte[], String>[] generationMaps = maps(generation, false);
+        if (generationMaps == null) {
+            return null;
+        }
+        Batch batch = new Batch();
+        for (int i = 0; i < generationMaps.length && batch.ops().size() < max; i++) {
+            for (byte[] key : generationMaps[i].keySet()) {
+                batch.removeIndexIn(generation, i, key);
+                if (batch.ops().size() >= max) {
+                    break;
+                }
+            }
+        }
+        return batch.isEmpty() ? null : batch;
     }
 
     /**

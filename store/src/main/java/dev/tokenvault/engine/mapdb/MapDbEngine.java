@@ -85,7 +85,7 @@ public final class MapDbEngine implements RecordEngine {
         MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, probe, false);
         try {
             engine.db = MapDbFiles.openLocked(abs, indexCount, createIfMissing, probe);
-            engine.discardStaleGenerations();
+            IndexGenerations.discardStale(engine, DISCARD_CHUNK);
             return engine;
         } catch (RuntimeException | Error e) {
             lock.releaseAfterFailedOpen(e);
@@ -94,22 +94,11 @@ public final class MapDbEngine implements RecordEngine {
     }
 
     /**
-     * Opens the existing store at {@code path} read-only: it creates no file and writes no byte to any file (the
-     * store, {@code path.redo}, {@code path.lock}), so it works on a store file the user may only read, in a directory
-     * the user cannot write. Every change ({@link #stage}, {@link #commitStaged}, {@link #clearIndexGeneration},
-     * {@link #compact}) fails with {@code READ_ONLY}; the index generations a crash left are not emptied (readers
-     * never read them).
-     *
-     * <p>Locking: a shared lock on {@code path.lock}, which a writer holds exclusively, so a read-only open fails with
-     * {@code LOCKED} while a writer has the store open, and a writer fails with {@code LOCKED} while it is open (within
-     * one process, a second open of the same store is {@code LOCKED} whatever its mode). When {@code path.lock} does
-     * not exist, no writer has the store open (a writer holds that file while open, and tokenvault never removes it
-     * from a store it opened), and this open takes no lock, since it creates nothing: a writer that starts afterwards
-     * is not kept out, and the reads may then fail ({@code CORRUPT}). When it exists but cannot be read, the open
-     * fails with {@code IO}, as a writer may be running.
-     *
-     * <p>Redo log: when {@code path.redo} holds a record to replay (a crash left changes the main file lacks), the
-     * open fails with {@code READ_ONLY} rather than read stale data; one open with write access replays it.
+     * Opens the existing store at {@code path} read-only, as {@code TokenVault.Builder.readOnly()} states: no file is
+     * created and no byte written; every change ({@link #stage}, {@link #commitStaged}, {@link #clearIndexGeneration},
+     * {@link #compact}) fails with {@code READ_ONLY}; stale index generations are left for the next writer. It takes a
+     * shared lock on {@code path.lock} when that file exists ({@link StoreLock#acquireShared}), and refuses a store
+     * whose redo log holds changes to replay.
      *
      * @throws EngineException {@code NOT_FOUND} (absent), {@code READ_ONLY} (recovery needed), {@code LOCKED},
      *         {@code UNSUPPORTED_FORMAT}, {@code CORRUPT}, {@code IO}
@@ -283,53 +272,12 @@ public final class MapDbEngine implements RecordEngine {
         if (indexGeneration() == generation) { // the caller is the one writer: it cannot change meanwhile
             throw new IllegalArgumentException("index generation " + generation + " is current");
         }
-        return read(() -> {
-            HTreeMap<byte[], String>[] maps = live().generations().maps(generation, false);
-            if (maps == null) {
-                return null;
-            }
-            Batch batch = new Batch();
-            for (int i = 0; i < maps.length && batch.ops().size() < max; i++) {
-                for (byte[] key : maps[i].keySet()) {
-                    batch.removeIndexIn(generation, i, key);
-                    if (batch.ops().size() >= max) {
-                        break;
-                    }
-                }
-            }
-            return batch.isEmpty() ? null : batch;
-        });
+        return read(() -> live().generations().removals(generation, max));
     }
 
-    /**
-     * At open: empties the index maps of every generation but the current one (a build that a crash interrupted, or
-     * the old generation of a switch whose clean-up did not finish). They are never read; a generation too damaged to
-     * clear is left as it is, since nothing will ever read it and new generations take new numbers. A catalog too
-     * damaged to list them is left too: it shows at the first real read, with the error that read gets.
-     */
-    private void discardStaleGenerations() {
-        SortedSet<Integer> named;
-        int current;
-        try {
-            named = read(() -> live().generations().named());
-            current = indexGeneration();
-        } catch (EngineException e) {
-            if (e.kind() != EngineException.Kind.CORRUPT) {
-                throw e;
-            }
-            return;
-        }
-        for (int g : named) {
-            if (g != current) {
-                try {
-                    clearIndexGeneration(g, DISCARD_CHUNK);
-                } catch (EngineException e) {
-                    if (e.kind() != EngineException.Kind.CORRUPT) {
-                        throw e;
-                    }
-                }
-            }
-        }
+    /** Every index generation named in MapDB's catalog, the current one included. */
+    SortedSet<Integer> namedIndexGenerations() {
+        return read(() -> live().generations().named());
     }
 
     // ---------------------------------------------------------------- writes

@@ -29,6 +29,8 @@ final class RedoVolume extends Volume {
     private volatile boolean dirty;
     /** Commits that reached their commit point: once the count moves, the commit is durable whatever follows. */
     private long committed;
+    /** What {@link #changesNothing} reads the main volume into; reused, since it runs at every commit (one writer). */
+    private byte[] scratch = new byte[0];
     /** {@code main.length()}, kept here: a mapped file's length() asks the file system, and every read checks it. */
     private volatile long length;
 
@@ -284,9 +286,11 @@ final class RedoVolume extends Volume {
             if (w.offset() + bytes.length > length) {
                 return false;
             }
-            byte[] current = new byte[bytes.length];
-            main.getData(w.offset(), current, 0, bytes.length);
-            if (!Arrays.equals(current, bytes)) {
+            if (scratch.length < bytes.length) {
+                scratch = new byte[bytes.length];
+            }
+            main.getData(w.offset(), scratch, 0, bytes.length);
+            if (!Arrays.equals(scratch, 0, bytes.length, bytes, 0, bytes.length)) {
                 return false;
             }
         }

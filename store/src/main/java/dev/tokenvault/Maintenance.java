@@ -235,12 +235,12 @@ final class Maintenance {
     }
 
     /** See {@link TokenVault#stats()}. */
-    VaultStats stats() {
+    VaultStats stats(VaultStats.SingleFlight singleFlight) {
         Map<Integer, Long> perVersion = pipeline.exclusive(keyState::sealCounts);
         long records = Errors.call(engine::size);
         Map<Integer, Long> recordsPerVersion = recordsPerKeyVersion();
         return new VaultStats(records, keyState.current().keyring().currentVersion(), perVersion, recordsPerVersion,
-                cache.hitRate(), cache.size());
+                cache.hitRate(), cache.size(), singleFlight);
     }
 
     /** Records per data key version, from the sealed headers alone; unreadable headers are not counted. */

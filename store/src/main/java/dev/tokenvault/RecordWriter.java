@@ -12,7 +12,7 @@ import java.util.List;
  * What saves and deletes change: each decides against a {@link WriteView} with the contract rules of
  * {@link Selection}, seals with {@link KeyState}, and stages one batch through the {@link WritePipeline}: the
  * records, their index entries (in the current generation, and in the one an index rebuild is building) and the seal
- * counts. Then the cache forgets what changed.
+ * counts. Then the cache forgets what changed, and once it is durable, the refresh leases of the changed records end.
  */
 final class RecordWriter {
     private static final int ID_BYTES = 16;
@@ -23,6 +23,8 @@ final class RecordWriter {
     private final WritePipeline pipeline;
     private final LookupCache cache;
     private final SecureRandom random;
+    /** Refresh single-flight; {@code null} when off. */
+    private final RefreshLeases leases;
     // guarded by the write lock: while non-null, every write also updates this index generation
     private IndexBuild build;
 
@@ -30,18 +32,44 @@ final class RecordWriter {
     record IndexBuild(int generation, BlindIndex blindIndex) { }
 
     RecordWriter(RecordEngine engine, RecordReader reader, KeyState keyState, WritePipeline pipeline,
-                 LookupCache cache, SecureRandom random) {
+                 LookupCache cache, SecureRandom random, RefreshLeases leases) {
         this.engine = engine;
         this.reader = reader;
         this.keyState = keyState;
         this.pipeline = pipeline;
         this.cache = cache;
         this.random = random;
+        this.leases = leases;
     }
 
     /** Under the write lock: from now on every write also updates {@code next} ({@code null}: no build runs). */
     void buildAlongside(IndexBuild next) {
         build = next;
+    }
+
+    /**
+     * {@link TokenVault#saveTokens}: checks the list and each token's fields (naming its position when there are
+     * several), saves them as {@link #save}, and copies each merged record, id included, back into its token.
+     */
+    void saveTokens(List<OAuthToken> tokens) {
+        if (tokens == null) {
+            throw Errors.invalid("tokens must not be null");
+        }
+        if (tokens.size() > TokenVault.MAX_TOKENS_PER_SAVE) {
+            throw Errors.invalid("tokens must hold at most " + TokenVault.MAX_TOKENS_PER_SAVE + " tokens per call");
+        }
+        List<TokenRecord> in = new ArrayList<>(tokens.size());
+        for (int i = 0; i < tokens.size(); i++) {
+            try {
+                in.add(TokenRecord.from(tokens.get(i), "token"));
+            } catch (TokenStoreException e) {
+                throw tokens.size() == 1 ? e : Errors.atPosition(i, e);
+            }
+        }
+        List<TokenRecord> merged = save(in);
+        for (int i = 0; i < tokens.size(); i++) {
+            merged.get(i).copyInto(tokens.get(i));
+        }
     }
 
     /**
@@ -67,6 +95,9 @@ final class RecordWriter {
                 view.touched().forEach(cache::invalidate);
             }
         });
+        if (leases != null) {
+            merged.forEach(r -> leases.changed(r.id()));
+        }
         return merged;
     }
 
@@ -127,6 +158,9 @@ final class RecordWriter {
             pipeline.stage(batch);
             cache.invalidate(existing);
         });
+        if (leases != null) {
+            leases.changed(id);
+        }
     }
 
     /**
@@ -152,6 +186,9 @@ final class RecordWriter {
             pipeline.stage(new Batch().clearAll());
             cache.invalidateAll();
         });
+        if (leases != null) {
+            leases.changedAll();
+        }
     }
 
     /** 128 random bits as 32 lowercase hex digits: URL-safe, and never mistaken for a command-line option. */

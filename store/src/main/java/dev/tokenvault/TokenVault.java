@@ -1,13 +1,11 @@
 package dev.tokenvault;
 
 import dev.tokenvault.engine.CommitProbe;
-import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
@@ -51,6 +49,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     private final RecordWriter writer;
     private final Maintenance maintenance;
     private final IndexRebuild rebuild;
+    private final RefreshLeases leases; // null unless Builder#refreshSingleFlight
     /** Opened with {@link Builder#readOnly()}: every change fails with {@code READ_ONLY} before it starts. */
     private final boolean readOnly;
 
@@ -62,7 +61,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         this.reader = new RecordReader(engine, keyState, state);
         this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader);
         this.pipeline = new WritePipeline(engine, keyState, cache, state, settings.probe);
-        this.writer = new RecordWriter(engine, reader, keyState, pipeline, cache, random);
+        this.leases = RefreshLeases.of(settings, state);
+        this.writer = new RecordWriter(engine, reader, keyState, pipeline, cache, random, leases);
         this.maintenance = new Maintenance(engine, reader, keyState, pipeline, cache, state);
         this.rebuild = new IndexRebuild(engine, reader, keyState, pipeline, writer, maintenance, random);
     }
@@ -80,7 +80,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         if (query == null) {
             throw Errors.invalid("query must not be null");
         }
-        TokenRecord found = Selection.select(TokenRecord.from(query, "query"), cache);
+        TokenRecord q = TokenRecord.from(query, "query");
+        TokenRecord found = leases == null ? Selection.select(q, cache)
+                : leases.find(() -> Selection.select(q, cache)); // the only cost when off: one field check
         if (found == null) {
             return null;
         }
@@ -91,7 +93,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findTokenById(String id) {
         state.check();
-        TokenRecord r = cache.find(Field.ID, TokenRecord.checkedId(id));
+        String checked = TokenRecord.checkedId(id);
+        TokenRecord r = leases == null ? cache.find(Field.ID, checked)
+                : leases.find(() -> cache.find(Field.ID, checked));
         if (r == null) {
             throw Errors.notFound(id);
         }
@@ -118,24 +122,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public void saveTokens(List<OAuthToken> tokens) {
         writable("saveTokens");
-        if (tokens == null) {
-            throw Errors.invalid("tokens must not be null");
-        }
-        if (tokens.size() > MAX_TOKENS_PER_SAVE) {
-            throw Errors.invalid("tokens must hold at most " + MAX_TOKENS_PER_SAVE + " tokens per call");
-        }
-        List<TokenRecord> in = new ArrayList<>(tokens.size());
-        for (int i = 0; i < tokens.size(); i++) {
-            try {
-                in.add(TokenRecord.from(tokens.get(i), "token"));
-            } catch (TokenStoreException e) {
-                throw tokens.size() == 1 ? e : Errors.atPosition(i, e);
-            }
-        }
-        List<TokenRecord> merged = writer.save(in);
-        for (int i = 0; i < tokens.size(); i++) {
-            merged.get(i).copyInto(tokens.get(i));
-        }
+        writer.saveTokens(tokens);
     }
 
     /**
@@ -295,7 +282,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public VaultStats stats() {
         state.check();
-        return maintenance.stats();
+        return maintenance.stats(RefreshLeases.statsOf(leases));
     }
 
     /** Makes every change durable, releases the store and its lock, and wipes the keys. Idempotent. */
@@ -311,9 +298,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             state.markClosed();
             cache.invalidateAll();
             try {
-                engine.close();
-            } catch (EngineException e) {
-                throw Errors.translate(e);
+                Errors.run(engine::close);
             } finally {
                 keyState.close();
             }
@@ -341,7 +326,6 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         }
     }
 
-
     // ---------------------------------------------------------------- builder
 
     /**
@@ -360,6 +344,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         boolean createIfMissing = true;
         boolean readOnly;
         CommitProbe probe = CommitProbe.NONE;
+        RefreshLeases.Settings refreshSingleFlight;
 
         private Builder() {
         }
@@ -419,6 +404,22 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 throw Errors.invalid("clock must not be null");
             }
             this.clock = clock;
+            return this;
+        }
+
+        /**
+         * Refresh single-flight (off by default): when a find selects a record whose {@code expiryTime} is less than
+         * {@code window} after the {@link #clock clock}'s time, the first caller gets it with a lease; other finds of
+         * it (cache hits too) wait for a save of it, or for the lease to end after {@code maxWait} or with its
+         * holder's thread (one of them then gets the record and the next lease), at most 2 x {@code maxWait} in all.
+         * {@code window} must equal the client's refresh threshold (Zoho SDK: 5 s): if longer, leases go to callers
+         * that will not refresh and the others stall; if shorter, finds in the gap refresh with no lease. README,
+         * "Refresh single-flight".
+         *
+         * @throws TokenStoreException {@code INVALID_ARGUMENT}: null, not positive, a window under 1 ms, over 1 hour
+         */
+        public Builder refreshSingleFlight(Duration window, Duration maxWait) {
+            this.refreshSingleFlight = RefreshLeases.Settings.of(window, maxWait);
             return this;
         }
 

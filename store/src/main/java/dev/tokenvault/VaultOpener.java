@@ -29,6 +29,10 @@ final class VaultOpener {
         if (b.readOnly && b.inMemory) {
             throw Errors.invalid("readOnly() needs a path: an in-memory store starts empty, with nothing to read");
         }
+        if (b.readOnly && b.refreshSingleFlight != null) {
+            throw Errors.invalid("refreshSingleFlight needs a writable store: with readOnly() no refreshed token can"
+                    + " be saved, so every lease would run out");
+        }
         RecordEngine engine;
         try {
             engine = b.engineWrapper.apply(b.inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, b.probe)

@@ -1,0 +1,53 @@
+package dev.tokenvault;
+
+import java.time.Duration;
+
+/**
+ * Where refresh leases live: at most one lease per record id, with a holder and an end. {@link RefreshLeases} decides
+ * when a find takes a lease or waits; a table only keeps them. {@link LocalLeases} keeps them in this process. An
+ * engine that many processes share keeps them where every node sees them (a row per leased id with its holder and
+ * expiry, taken in one atomic statement), so that a whole fleet makes one refresh.
+ *
+ * <p>The contract every implementation meets:
+ * <ul>
+ *   <li>{@link #tryTake} is atomic: of callers that race for a lease that is free (never taken, released or ended),
+ *       exactly one gets {@link Take#TAKEN}.</li>
+ *   <li>A lease ends at {@link #release}, when its duration has passed, or when the table can tell that its holder
+ *       is gone (in process: the holder's thread died; across nodes, at least its duration). An ended lease is
+ *       free.</li>
+ *   <li>The holder is the calling thread (across nodes: that thread on that node).</li>
+ *   <li>Durations are measured by the table's own clock (across nodes: one clock all nodes share, such as the
+ *       database's), never by the vault's {@code clock} setting, so holders and waiters agree on when a lease
+ *       ends.</li>
+ *   <li>Record ids are not secrets; a table never sees a token.</li>
+ * </ul>
+ */
+interface LeaseTable {
+    /** What {@link #tryTake} found. */
+    enum Take {
+        /** The lease was free; the caller holds it now. */
+        TAKEN,
+        /** The caller holds it already (it is not extended). */
+        HELD_BY_CALLER,
+        /** Another holder's lease is running. */
+        HELD_BY_OTHER
+    }
+
+    /** Takes the lease on record {@code id} for {@code duration} if it is free; atomic. */
+    Take tryTake(String id, Duration duration);
+
+    /**
+     * Returns once no lease on {@code id} is running, or after {@code nanos} (it may return earlier: the caller looks
+     * again).
+     *
+     * @return whether no lease on {@code id} was running on return
+     * @throws InterruptedException when the waiting thread is interrupted
+     */
+    boolean awaitEnd(String id, long nanos) throws InterruptedException;
+
+    /** Ends the lease on record {@code id}, whoever holds it; nothing when none is held. */
+    void release(String id);
+
+    /** Ends every lease. */
+    void releaseAll();
+}

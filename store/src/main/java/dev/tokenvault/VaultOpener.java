@@ -55,6 +55,10 @@ final class VaultOpener {
                 : b.inMemory ? "in-memory store" : b.path.toString();
         SecureRandom random = new SecureRandom();
         try {
+            if (b.dataSource != null && (b.readOnly || !b.createIfMissing) && engine.getMeta(KeyState.META_HEADER) == null) {
+                throw new TokenStoreException(ErrorCode.NOT_FOUND, "the " + where + " holds no store yet, and "
+                        + (b.readOnly ? "a readOnly() open" : "createIfMissing(false)") + " does not create one");
+            }
             // nodes opening an empty shared store at once: the first initialises it, the others open what it wrote
             KeyState keyState = engine.exclusively(
                     () -> KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly));

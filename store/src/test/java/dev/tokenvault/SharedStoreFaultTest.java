@@ -61,6 +61,28 @@ class SharedStoreFaultTest {
 
     @ParameterizedTest
     @EnumSource(TestDatabase.class)
+    void readOnlyAndCreateIfMissingFalseDoNotCreateAStore(TestDatabase db) {
+        String prefix = store(db);
+        MasterKey key = MasterKey.generate();
+        TokenStoreException e = expect(ErrorCode.NOT_FOUND, () -> TokenVault.builder().dataSource(db.dataSource())
+                .tablePrefix(prefix).masterKey(key).createIfMissing(false).open());
+        assertTrue(e.getMessage().contains("holds no store yet"), e.getMessage());
+        expect(ErrorCode.NOT_FOUND, () -> TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix)
+                .masterKey(key).readOnly().open());
+        assertEquals(0, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_meta WHERE name = 'header'"));
+        try (TokenVault v = TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key)
+                .open()) {
+            saved(v, full("a"));
+        }
+        try (TokenVault v = TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key)
+                .readOnly().open()) {
+            assertEquals(1, v.getTokens().size());
+            expect(ErrorCode.READ_ONLY, () -> v.saveToken(full("b")));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
     void aWrongDatabasePasswordIsIoWithoutThePassword(TestDatabase db) {
         db.assumeAvailable();
         String password = "wrong-password-" + TestDatabase.freshPrefix();

@@ -157,7 +157,7 @@ final class JdbcChangeFeed implements ChangeFeed {
     }
 
     /** Removes rows older than {@link #KEEP}, but never the newest. Several nodes may do it at once: harmless. */
-    private void prune() throws SQLException {
+    void prune() throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             Long max = Jdbc.query(c, sql.lastChange, rs -> rs.next() ? rs.getLong(1) : null);
             if (max != null && max > 0) {

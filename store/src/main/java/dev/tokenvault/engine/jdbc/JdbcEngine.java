@@ -295,7 +295,9 @@ public final class JdbcEngine implements RecordEngine {
         try {
             c = dataSource.getConnection();
             c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            if (c.getTransactionIsolation() != Connection.TRANSACTION_READ_COMMITTED) { // a pool knows: no round trip
+                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            }
             return new WriteUnit(c, locking);
         } catch (SQLException e) {
             Jdbc.abandon(c, e);

@@ -112,6 +112,23 @@ class JdbcChangeFeedTest {
 
     @ParameterizedTest
     @EnumSource(TestDatabase.class)
+    void pruningRemovesOldRowsButNeverTheNewest(TestDatabase server) throws SQLException {
+        open(server);
+        for (int i = 0; i < 3; i++) {
+            other.commit(new Batch().putRecord("r" + i, bytes("v")));
+        }
+        long old = System.currentTimeMillis() - JdbcChangeFeed.KEEP.toMillis() - 60_000;
+        db.execute("UPDATE " + prefix + "_changes SET changed_at = " + old);
+        other.commit(new Batch().putRecord("fresh", bytes("v")));
+        feed(db.dataSource(), new Told()).prune();
+        assertEquals(1, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_changes"), "the fresh row stays");
+        db.execute("UPDATE " + prefix + "_changes SET changed_at = " + old);
+        feed(db.dataSource(), new Told()).prune();
+        assertEquals(4, db.queryLong("SELECT MAX(seq) FROM " + prefix + "_changes"), "the newest row stays");
+    }
+
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
     void aFailedPollLeavesTheFeedBehindUntilAPollSucceedsAndTellsThatEverythingChanged(TestDatabase server)
             throws SQLException {
         open(server);

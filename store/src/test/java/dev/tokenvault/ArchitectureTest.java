@@ -87,6 +87,26 @@ class ArchitectureTest {
         assertTrue(others.size() >= 20 && !javaFiles(mapdb).isEmpty(), "expected the main sources in " + root);
     }
 
+    /**
+     * JDBC stays in the shared engine: the rest of the library names {@code javax.sql.DataSource} only where the
+     * builder takes one and the opener passes it on, so the store needs no driver.
+     */
+    @Test
+    void onlyEngineJdbcUsesJdbc() throws IOException {
+        Path root = mainSources();
+        Path jdbc = root.resolve("dev/tokenvault/engine/jdbc");
+        List<Path> others = javaFiles(root.resolve("dev")).stream().filter(p -> !p.startsWith(jdbc)).toList();
+        List<String> v = new ArrayList<>(uses(others, "java.sql."));
+        for (String use : uses(others, "javax.sql.")) {
+            boolean builder = use.contains("TokenVault.java") || use.contains("VaultOpener.java");
+            if (!builder || !use.endsWith("javax.sql.DataSource")) {
+                v.add(use);
+            }
+        }
+        assertTrue(v.isEmpty(), "JDBC used outside dev.tokenvault.engine.jdbc:\n" + String.join("\n", v));
+        assertTrue(!javaFiles(jdbc).isEmpty(), "expected the shared engine in " + jdbc);
+    }
+
     @Test
     void moduleExportsOnlyTheApiPackage() throws IOException {
         Path mi = mainSources().resolve("module-info.java");

@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
 
 /**
  * An encrypted, embedded {@link TokenStore}: every record sealed with AES-256-GCM, every lookup an O(1) blind-index
@@ -40,6 +42,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     public static final int MAX_ID_LENGTH = TokenRecord.MAX_ID_LENGTH;
     /** Records moved to the current data key, or entries rebuilt, per commit of {@link #resealAll} and index builds. */
     static final int MAINTENANCE_BATCH = 1_000;
+    /** The rule a {@link Builder#tablePrefix} follows (the engine's own, repeated so the API does not export it). */
+    static final Pattern TABLE_PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,29}");
 
     // The parts, one job each (docs/ARCHITECTURE.md); this class checks arguments, delegates and owns the lifecycle.
     private final RecordEngine engine;
@@ -60,7 +64,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         this.state = state;
         this.keyState = keyState;
         this.reader = new RecordReader(engine, keyState, state);
-        this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader);
+        this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader,
+                engine.changeFeed());
         this.pipeline = new WritePipeline(engine, keyState, cache, state, settings.probe);
         this.writer = new RecordWriter(engine, reader, keyState, pipeline, cache, random);
         this.maintenance = new Maintenance(engine, reader, keyState, pipeline, cache, state);
@@ -345,12 +350,14 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     // ---------------------------------------------------------------- builder
 
     /**
-     * Configures and opens a {@link TokenVault}. Exactly one of {@link #path} or {@link #inMemory} and a
-     * {@link #masterKey} are required; impossible values are rejected when set.
+     * Configures and opens a {@link TokenVault}. Exactly one of {@link #path}, {@link #inMemory} or
+     * {@link #dataSource} and a {@link #masterKey} are required; impossible values are rejected when set.
      */
     public static final class Builder {
         Path path;
         boolean inMemory;
+        DataSource dataSource;
+        String tablePrefix;
         MasterKey masterKey;
         long cacheMaximumSize = 10_000;
         Duration cacheExpireAfterWrite = Duration.ofMinutes(10);
@@ -380,6 +387,32 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** A store in memory, gone at close; the same code as a file store. */
         public Builder inMemory() {
             this.inMemory = true;
+            return this;
+        }
+
+        /**
+         * A shared store in a database (MariaDB 10.6+, MySQL 8 or PostgreSQL 13+), which many processes on many
+         * machines open at once, instead of a {@link #path} or {@link #inMemory}. The caller brings the pool and the
+         * driver, and closes the data source after the vault. The tables are created at the first open (README,
+         * "Shared store").
+         */
+        public Builder dataSource(DataSource dataSource) {
+            if (dataSource == null) {
+                throw Errors.invalid("dataSource must not be null");
+            }
+            this.dataSource = dataSource;
+            return this;
+        }
+
+        /**
+         * The prefix of the shared store's table names (default {@code tokenvault}: {@code tokenvault_records} and so
+         * on); several stores can share one database under different prefixes. Only with {@link #dataSource}.
+         */
+        public Builder tablePrefix(String tablePrefix) {
+            if (tablePrefix == null || !TABLE_PREFIX.matcher(tablePrefix).matches()) {
+                throw Errors.invalid("tablePrefix must match " + TABLE_PREFIX.pattern());
+            }
+            this.tablePrefix = tablePrefix;
             return this;
         }
 

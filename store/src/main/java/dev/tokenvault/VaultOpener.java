@@ -2,6 +2,7 @@ package dev.tokenvault;
 
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
+import dev.tokenvault.engine.jdbc.JdbcEngine;
 import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.security.SecureRandom;
 
@@ -10,6 +11,9 @@ import java.security.SecureRandom;
  * unlocks the keys, and puts the parts together. On any failure the engine it opened is closed again.
  */
 final class VaultOpener {
+    /** The table prefix of a shared store when the builder names none. */
+    static final String DEFAULT_TABLE_PREFIX = "tokenvault";
+
     private VaultOpener() {
     }
 
@@ -25,7 +29,15 @@ final class VaultOpener {
         String where = where(b);
         SecureRandom random = new SecureRandom();
         try {
-            KeyState keyState = KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly);
+            // nodes opening an empty shared store at once: the first initialises it, the others open what it wrote
+            KeyState keyState = engine.exclusively(() -> {
+                if (b.dataSource != null && !b.createIfMissing && KeyState.isBlank(engine)) {
+                    // the engine made the (empty) tables; a store, with its keys, is made only when asked for
+                    throw new TokenStoreException(ErrorCode.NOT_FOUND, where + " holds no store yet, and"
+                            + " createIfMissing(false) does not create one");
+                }
+                return KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly);
+            });
             return new TokenVault(engine, new OpenState(where), keyState, random, b);
         } catch (RuntimeException e) {
             throw closing(engine, e);
@@ -34,11 +46,16 @@ final class VaultOpener {
 
     /** Checks that the settings name exactly one store, in a mode it can be opened in. */
     static void checkStore(TokenVault.Builder b) {
-        if (b.path != null && b.inMemory) {
-            throw Errors.invalid("set either path or inMemory, not both");
+        int stores = (b.path != null ? 1 : 0) + (b.inMemory ? 1 : 0) + (b.dataSource != null ? 1 : 0);
+        if (stores > 1) {
+            throw Errors.invalid(b.dataSource != null ? "set either dataSource, path or inMemory, not more than one"
+                    : "set either path or inMemory, not both");
         }
-        if (b.path == null && !b.inMemory) {
-            throw Errors.invalid("a path or inMemory() is required");
+        if (stores == 0) {
+            throw Errors.invalid("a path, inMemory() or dataSource is required");
+        }
+        if (b.tablePrefix != null && b.dataSource == null) {
+            throw Errors.invalid("tablePrefix needs a dataSource: it names the shared store's tables");
         }
         if (b.readOnly && b.inMemory) {
             throw Errors.invalid("readOnly() needs a path: an in-memory store starts empty, with nothing to read");
@@ -48,7 +65,8 @@ final class VaultOpener {
     /** Opens the engine the (checked) settings name: no key is needed, and none is read. */
     static RecordEngine openEngine(TokenVault.Builder b) {
         try {
-            return b.engineWrapper.apply(b.inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, b.probe)
+            return b.engineWrapper.apply(b.dataSource != null ? JdbcEngine.open(b.dataSource, prefix(b))
+                    : b.inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, b.probe)
                     : b.readOnly ? MapDbEngine.openReadOnly(b.path, Field.INDEXED.length)
                     : MapDbEngine.open(b.path, Field.INDEXED.length, b.createIfMissing, b.probe));
         } catch (EngineException e) {
@@ -56,9 +74,14 @@ final class VaultOpener {
         }
     }
 
+    private static String prefix(TokenVault.Builder b) {
+        return b.tablePrefix == null ? DEFAULT_TABLE_PREFIX : b.tablePrefix;
+    }
+
     /** The store, as messages name it. */
     static String where(TokenVault.Builder b) {
-        return b.inMemory ? "in-memory store" : b.path.toString();
+        return b.dataSource != null ? "shared store " + prefix(b)
+                : b.inMemory ? "in-memory store" : b.path.toString();
     }
 
     /** Closes {@code engine} after {@code e}; returns what the caller throws. */

@@ -9,11 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenvault.engine.jdbc.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** {@link StoreCopy} between store files: what moves, what the copy opens to, and what it refuses. */
 class StoreCopyTest {
@@ -52,9 +55,17 @@ class StoreCopyTest {
             VaultStats stats = copy.stats();
             assertEquals(expectedStats.currentKeyVersion(), stats.currentKeyVersion());
             assertEquals(expectedStats.sealsPerKeyVersion(), stats.sealsPerKeyVersion());
-            // the copy keeps working: a new save seals under the copied keys and counts
+        }
+    }
+
+    /** The copy keeps working: a new save seals under the copied keys, and the seal is counted. */
+    static void assertAcceptsSaves(TokenVault.Builder at, MasterKey key) {
+        try (TokenVault copy = at.masterKey(key).open()) {
+            long seals = copy.stats().sealsPerKeyVersion().get(copy.stats().currentKeyVersion());
             copy.saveToken(full("after-copy"));
             assertNotNull(copy.findToken(OAuthToken.builder().userName("user-after-copy@example.com").build()));
+            assertEquals(seals + 1, copy.stats().sealsPerKeyVersion().get(copy.stats().currentKeyVersion()));
+            assertTrue(copy.verify().isClean());
         }
     }
 
@@ -79,8 +90,48 @@ class StoreCopyTest {
         assertEquals(5, report.metadataValues(), "header, key check, keyring, two seal counts");
         assertArrayEquals(sourceBytes, Files.readAllBytes(source), "the source is only read");
         assertHolds(records, stats, TokenVault.builder().path(target), key);
+        assertAcceptsSaves(TokenVault.builder().path(target), key);
         expect(ErrorCode.WRONG_KEY, () -> TokenVault.builder().path(target).masterKey(MasterKey.generate()).open()
                 .close());
+    }
+
+    /**
+     * A file copied into a database and back: each copy opens with the key, holds every record, and verifies clean;
+     * a second copy into the same tables is refused.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void fileToDatabaseAndBackOpensVerifiedWithTheSameKey(TestDatabase db) {
+        db.assumeAvailable();
+        MasterKey key = MasterKey.generate();
+        Path source = dir.resolve("source.db");
+        List<OAuthToken> records;
+        VaultStats stats;
+        try (TokenVault vault = TokenVault.builder().path(source).masterKey(key).open()) {
+            records = populate(vault);
+            stats = vault.stats();
+        }
+        String prefix = TestDatabase.freshPrefix();
+        try {
+            StoreCopy.Report in = StoreCopy.copy(TokenVault.builder().path(source).readOnly().masterKey(key),
+                    TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix));
+            assertEquals(records.size(), in.records());
+            assertHolds(records, stats, TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix), key);
+
+            Path back = dir.resolve("back.db");
+            StoreCopy.Report out = StoreCopy.copy(
+                    TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key),
+                    TokenVault.builder().path(back));
+            assertEquals(in, out);
+            assertHolds(records, stats, TokenVault.builder().path(back), key);
+            assertAcceptsSaves(TokenVault.builder().path(back), key);
+
+            expect(ErrorCode.CONFLICT, () -> StoreCopy.copy(TokenVault.builder().path(source).readOnly()
+                    .masterKey(key), TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix)));
+            assertHolds(records, stats, TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix), key);
+        } finally {
+            db.drop(prefix);
+        }
     }
 
     @Test

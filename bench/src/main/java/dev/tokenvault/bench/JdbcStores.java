@@ -1,7 +1,9 @@
 package dev.tokenvault.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.tokenvault.OAuthToken;
 import dev.tokenvault.TokenStore;
+import dev.tokenvault.TokenVault;
 import dev.tokenvault.bench.baseline.SdkDbStore;
 import dev.tokenvault.bench.baseline.TunedJdbcStore;
 import java.sql.Connection;
@@ -11,13 +13,14 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Opens the JDBC stores under test by name on a {@link JdbcServer}, over data sets that live in the database.
  *
- * <p>Each loaded data set is built once, under tables named {@code tvb_<store>_<purpose>_<n>_<version>}, and recorded
- * in table {@code tvb_datasets} when complete, so that later forks and runs reuse it (drop the {@code tvb_} tables to
- * rebuild). Lookups and saves use different data sets ({@code purpose} {@code find} or {@code save}): a refresh
+ * <p>Each loaded data set is built once, under the table (for tokenvault, the table prefix)
+ * {@code tvb_<store>_<purpose>_<n>_<version>}, and recorded in table {@code tvb_datasets} when complete, so that later
+ * forks and runs reuse it (drop the {@code tvb_} tables to rebuild). Lookups and saves use different data sets ({@code purpose} {@code find} or {@code save}): a refresh
  * changes access tokens that the lookups check.
  */
 public final class JdbcStores {
@@ -56,7 +59,7 @@ public final class JdbcStores {
     /** The table (baselines) or table prefix (tokenvault) of a loaded data set, built when absent. */
     public static String dataSet(String store, JdbcServer server, String purpose, int tokens) {
         String name = "tvb_" + family(store) + "_" + purpose + "_" + tokens + "_" + DATA_VERSION;
-        String tables = family(store).equals("tv") ? name + "_" : name;
+        String tables = name; // a table, or tokenvault's table prefix
         try (Connection c = server.connect(); Statement st = c.createStatement()) {
             st.executeUpdate("create table if not exists " + REGISTRY + " (name varchar(100) not null primary key)");
             try (PreparedStatement ps = c.prepareStatement("select name from " + REGISTRY + " where name = ?")) {
@@ -89,8 +92,26 @@ public final class JdbcStores {
             tuned.bulkLoad(tokens, TokenData::token);
         } else if (store instanceof SdkDbStore sdk) {
             sdk.bulkLoad(tokens, TokenData::token);
+        } else {
+            loadVault((TokenVault) store, tokens);
         }
     }
+
+    /**
+     * Loads tokenvault through its public {@code saveTokens}: {@value #LOAD_CHUNK} tokens per call (one transaction),
+     * four calls at a time.
+     */
+    private static void loadVault(TokenVault vault, int tokens) {
+        IntStream.range(0, (tokens + LOAD_CHUNK - 1) / LOAD_CHUNK).parallel().forEach(chunk -> {
+            List<OAuthToken> batch = new ArrayList<>();
+            for (int i = chunk * LOAD_CHUNK; i < Math.min(tokens, (chunk + 1) * LOAD_CHUNK); i++) {
+                batch.add(TokenData.token(i));
+            }
+            vault.saveTokens(batch);
+        });
+    }
+
+    private static final int LOAD_CHUNK = 1_000;
 
     /**
      * Opens {@code store} over the table or table prefix {@code tables}, creating its tables when they are missing.
@@ -105,6 +126,18 @@ public final class JdbcStores {
                 HikariDataSource pool = server.pool("tuned-jdbc", poolSize);
                 try {
                     return new Node(new TunedJdbcStore(pool, tables).createTable(), pool);
+                } catch (RuntimeException e) {
+                    pool.close();
+                    throw e;
+                }
+            }
+            case TOKENVAULT_JDBC, TOKENVAULT_JDBC_NOCACHE -> {
+                HikariDataSource pool = server.pool(store, poolSize);
+                try {
+                    TokenVault.Builder b = TokenVault.builder().dataSource(pool).tablePrefix(tables)
+                            .masterKey(Stores.masterKey());
+                    // cache on: the default 10,000 entries
+                    return new Node((store.equals(TOKENVAULT_JDBC) ? b : b.cacheMaximumSize(0)).open(), pool);
                 } catch (RuntimeException e) {
                     pool.close();
                     throw e;

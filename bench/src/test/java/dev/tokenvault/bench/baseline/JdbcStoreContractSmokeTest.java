@@ -42,10 +42,12 @@ class JdbcStoreContractSmokeTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"tuned-jdbc, mariadb", "tuned-jdbc, postgresql", "sdk-dbstore, mariadb", "sdk-dbstore, postgresql"})
+    @CsvSource({"tuned-jdbc, mariadb", "tuned-jdbc, postgresql", "sdk-dbstore, mariadb", "sdk-dbstore, postgresql",
+        "tokenvault-jdbc, mariadb", "tokenvault-jdbc, postgresql", "tokenvault-jdbc-nocache, mariadb",
+        "tokenvault-jdbc-nocache, postgresql"})
     void saveFindRefreshDelete(String store, String db) {
         JdbcServer server = server(db);
-        String tables = freshName(store.replace('-', '_'));
+        String tables = freshName("s");
         try (JdbcStores.Node node = JdbcStores.open(store, server, tables, 2)) {
             StoreContractSmokeTest.check(node.store());
         } finally {

@@ -73,7 +73,9 @@ final class LookupCache implements Selection.Reader {
                 .ticker(() -> clock.millis() * NANOS_PER_MILLI)
                 .recordStats();
         if (keysById != null) {
-            builder.removalListener((LookupKey k, Cached c, RemovalCause cause) -> {
+            // Evictions (size, expiry) only, and synchronously: a removal listener runs later, and could forget the
+            // registration of a newer load of the same key. Invalidations by id remove their registrations themselves.
+            builder.evictionListener((LookupKey k, Cached c, RemovalCause cause) -> {
                 if (k != null && c != null) {
                     forget(c.record().id(), k);
                 }

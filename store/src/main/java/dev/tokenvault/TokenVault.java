@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -42,8 +41,6 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     public static final int MAX_ID_LENGTH = TokenRecord.MAX_ID_LENGTH;
     /** Records moved to the current data key, or entries rebuilt, per commit of {@link #resealAll} and index builds. */
     static final int MAINTENANCE_BATCH = 1_000;
-    /** The rule a {@link Builder#tablePrefix} follows (the engine's own, repeated so the API does not export it). */
-    static final Pattern TABLE_PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,29}");
 
     // The parts, one job each (docs/ARCHITECTURE.md); this class checks arguments, delegates and owns the lifecycle.
     private final RecordEngine engine;
@@ -220,6 +217,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public ResealReport resealAll() {
         writable("resealAll");
+        maintenance.soleNode("resealAll", "it removes data keys that other nodes may still seal with");
         return maintenance.underLock(maintenance::resealAll);
     }
 
@@ -245,6 +243,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public void rotateIndexKey() {
         writable("rotateIndexKey");
+        maintenance.soleNode("rotateIndexKey", "other nodes would go on writing index entries under the old index key");
         maintenance.underLock(rebuild::rotateIndexKey);
     }
 
@@ -259,6 +258,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public RepairReport repair() {
         writable("repair");
+        maintenance.soleNode("repair", "other nodes' writes during the rebuild would be missing from the new index");
         return maintenance.underLock(rebuild::repair);
     }
 
@@ -409,8 +409,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
          * on); several stores can share one database under different prefixes. Only with {@link #dataSource}.
          */
         public Builder tablePrefix(String tablePrefix) {
-            if (tablePrefix == null || !TABLE_PREFIX.matcher(tablePrefix).matches()) {
-                throw Errors.invalid("tablePrefix must match " + TABLE_PREFIX.pattern());
+            if (tablePrefix == null || !VaultOpener.TABLE_PREFIX.matcher(tablePrefix).matches()) {
+                throw Errors.invalid("tablePrefix must match " + VaultOpener.TABLE_PREFIX.pattern());
             }
             this.tablePrefix = tablePrefix;
             return this;

@@ -3,6 +3,7 @@ package dev.tokenvault;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.StoreFixtures.Variant;
+import dev.tokenvault.engine.jdbc.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +17,8 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Model-based test: seeded random sequences of operations run against {@link TokenVault} and against a plain
@@ -79,9 +82,36 @@ class ModelTest {
 
     @Test
     void storeAgreesWithTheModelStepByStep() throws Exception {
+        Map<String, Integer> counts = run("embedded", Variant.EMBEDDED, SEQUENCES);
+        // the generator must reach every interesting outcome, or the comparison proves little
+        for (String outcome : List.of("save:insert", "save:update", "save:CONFLICT", "save:INVALID_ARGUMENT",
+                "find:branch1", "find:branch2", "find:branch3", "find:branch4", "find:null", "findById:NOT_FOUND",
+                "delete:ok", "delete:NOT_FOUND", "reopen")) {
+            assertTrue(counts.getOrDefault(outcome, 0) > 0 || SEQUENCES < 50,
+                    "the generator never produced " + outcome + ": " + counts);
+        }
+    }
+
+    /**
+     * The same comparison on each database server (skipped without one), at a modest size: every call there is a
+     * round trip. {@code -Dtokenvault.sharedModelSequences=N} for more.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void sharedStoreAgreesWithTheModelStepByStep(TestDatabase db) throws Exception {
+        db.assumeAvailable();
+        Variant[] variants = Arrays.stream(Variant.SHARED).filter(v -> v.db == db).toArray(Variant[]::new);
+        Map<String, Integer> counts = run(db.toString(), variants,
+                Integer.getInteger("tokenvault.sharedModelSequences", 8));
+        assertTrue(counts.getOrDefault("save:CONFLICT", 0) > 0 && counts.getOrDefault("reopen", 0) > 0,
+                counts::toString);
+    }
+
+    /** Runs {@code sequences} sequences over {@code variants} in turn; returns how often each outcome occurred. */
+    private Map<String, Integer> run(String what, Variant[] variants, int sequences) throws Exception {
         long seed = Long.getLong("tokenvault.modelSeed", System.nanoTime());
-        System.out.printf("ModelTest: seed %d (replay with -Dtokenvault.modelSeed=%d), %d sequences x %d steps%n",
-                seed, seed, SEQUENCES, STEPS);
+        System.out.printf("ModelTest (%s): seed %d (replay with -Dtokenvault.modelSeed=%d), %d sequences x %d steps%n",
+                what, seed, seed, sequences, STEPS);
         MasterKey key = MasterKey.generate();
         Map<String, Integer> counts = new HashMap<>();
         // This test checks the contract, not durability: file stores live in memory-backed /dev/shm when there is
@@ -90,11 +120,14 @@ class ModelTest {
         Path base = Files.isDirectory(shm) && Files.isWritable(shm)
                 ? Files.createTempDirectory(shm, "tokenvault-model-") : dir;
         try {
-            for (int s = 0; s < SEQUENCES; s++) {
-                Variant variant = Variant.EMBEDDED[s % Variant.EMBEDDED.length];
+            for (int s = 0; s < sequences; s++) {
+                Variant variant = variants[s % variants.length];
                 Path seqDir = Files.createDirectories(base.resolve("s" + s));
                 new Sequence(new Random(seed * 1_000_003L + s), variant, seqDir, key, counts,
                         "seed " + seed + ", sequence " + s + " (" + variant + ")").run(STEPS);
+                if (variant.db != null) {
+                    variant.db.drop(variant.db.prefixFor(seqDir));
+                }
             }
         } finally {
             if (!base.equals(dir)) {
@@ -105,14 +138,8 @@ class ModelTest {
                 }
             }
         }
-        System.out.println("ModelTest: outcomes " + new java.util.TreeMap<>(counts));
-        // the generator must reach every interesting outcome, or the comparison proves little
-        for (String outcome : List.of("save:insert", "save:update", "save:CONFLICT", "save:INVALID_ARGUMENT",
-                "find:branch1", "find:branch2", "find:branch3", "find:branch4", "find:null", "findById:NOT_FOUND",
-                "delete:ok", "delete:NOT_FOUND", "reopen")) {
-            assertTrue(counts.getOrDefault(outcome, 0) > 0 || SEQUENCES < 50,
-                    "the generator never produced " + outcome + ": " + counts);
-        }
+        System.out.println("ModelTest (" + what + "): outcomes " + new java.util.TreeMap<>(counts));
+        return counts;
     }
 
     // ------------------------------------------------------------------ the model

@@ -75,11 +75,19 @@ final class JdbcSchema {
      */
     static void prepare(Connection c, Dialect dialect, String prefix, Sql sql) throws SQLException {
         Map<String, List<String>> tables = layout(sql);
-        if (tables.keySet().stream().anyMatch(t -> !exists(c, t))) {
-            create(c, dialect, prefix, tables);
-        }
+        boolean missing = false;
         for (Map.Entry<String, List<String>> t : tables.entrySet()) {
-            checkLayout(c, t.getKey(), t.getValue());
+            if (exists(c, t.getKey())) {
+                checkLayout(c, t.getKey(), t.getValue()); // before anything is created beside a foreign table
+            } else {
+                missing = true;
+            }
+        }
+        if (missing) {
+            create(c, dialect, prefix, tables);
+            for (Map.Entry<String, List<String>> t : tables.entrySet()) {
+                checkLayout(c, t.getKey(), t.getValue());
+            }
         }
         Jdbc.insertKeeping(c, sql.insertMetaKeeping, FORMAT, Jdbc.encodeLong(FORMAT_VERSION));
         Jdbc.insertKeeping(c, sql.insertMetaKeeping, GENERATION, Jdbc.encodeLong(0));

@@ -46,9 +46,24 @@ final class SqlFailures {
         if (isCollision(e)) {
             return retry(what + ": another node changed the same rows at the same time", e);
         }
-        String detail = isConnectionLost(e) ? "the connection to the database was lost" : "the database failed";
-        return new EngineException(EngineException.Kind.IO, what + ": " + detail + " (SQLSTATE " + e.getSQLState()
-                + ", " + e.getMessage() + ")", e);
+        SQLException root = root(e);
+        String state = root.getSQLState() == null ? "" : root.getSQLState();
+        String detail = state.startsWith("28") ? "the database refused the login (wrong user or password?)"
+                : isConnectionLost(e) || isConnectionLost(root) ? "the database cannot be reached, or the connection"
+                + " to it was lost" : "the database failed";
+        return new EngineException(EngineException.Kind.IO, what + ": " + detail + " (SQLSTATE " + root.getSQLState()
+                + ": " + root.getMessage() + ")", e);
+    }
+
+    /** The innermost SQLException among the causes of {@code e}: a pool's timeout wraps the driver's real reason. */
+    private static SQLException root(SQLException e) {
+        SQLException root = e;
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SQLException s) {
+                root = s;
+            }
+        }
+        return root;
     }
 
     static EngineException retry(String message, Throwable cause) {

@@ -240,7 +240,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             code = ExitCode.of(te.code());
             name = te.code().name();
             message = switch (te.code()) {
-                case LOCKED -> "the store " + storeNameForMessage() + " is locked: another process has it open (a running "
+                // on a shared store, LOCKED is an operation that needs the store to itself: the library says which
+                case LOCKED -> storeLocation != null && storeLocation.isDatabase() ? te.getMessage()
+                        : "the store " + storeNameForMessage() + " is locked: another process has it open (a running "
                         + "application, or another tokenvault command). Stop it or wait for it to finish, then "
                         + "retry" + (waitFor == null ? ", or give --wait DURATION." : " (waited " + waitFor.toSeconds()
                         + " s).");

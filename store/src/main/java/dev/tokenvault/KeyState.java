@@ -36,7 +36,7 @@ import javax.crypto.AEADBadTagException;
  * from the engine again when a staged batch is discarded or its commit fails.
  */
 final class KeyState {
-    private static final String META_HEADER = "header";
+    static final String META_HEADER = "header";
     private static final String META_KEY_CHECK = "keycheck";
     private static final String META_KEYRING = "keyring";
     private static final String META_SEALS = "seals.";

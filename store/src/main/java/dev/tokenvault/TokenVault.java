@@ -466,6 +466,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
          * {@code false}, {@code open()} only ever opens an existing store: when the path is absent it fails with
          * {@code NOT_FOUND} naming the path, and creates nothing (no store, no companion file). The check and the
          * open are one step under the store's lock, so no other process can slip in between. No effect in memory.
+         * With a {@link #dataSource}: {@code NOT_FOUND} when its tables hold no store yet (the tables are created).
          */
         public Builder createIfMissing(boolean createIfMissing) {
             this.createIfMissing = createIfMissing;

@@ -6,6 +6,7 @@ import dev.tokenvault.engine.jdbc.JdbcEngine;
 import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.security.SecureRandom;
 import java.util.regex.Pattern;
+import java.util.regex.Pattern;
 
 /**
  * What {@link TokenVault.Builder#open()} does: checks that the settings fit together, opens the engine they name,
@@ -14,6 +15,8 @@ import java.util.regex.Pattern;
 final class VaultOpener {
     /** The table prefix of a shared store when the builder names none. */
     static final String DEFAULT_TABLE_PREFIX = "tokenvault";
+    /** The rule a table prefix follows: the engine's ({@code JdbcEngine.PREFIX}), checked when the builder is set. */
+    static final Pattern TABLE_PREFIX = JdbcEngine.PREFIX;
     /** The rule a table prefix follows: the engine's ({@code JdbcEngine.PREFIX}), checked when the builder is set. */
     static final Pattern TABLE_PREFIX = JdbcEngine.PREFIX;
 
@@ -32,15 +35,13 @@ final class VaultOpener {
         String where = where(b);
         SecureRandom random = new SecureRandom();
         try {
+            if (b.dataSource != null && (b.readOnly || !b.createIfMissing) && engine.getMeta(KeyState.META_HEADER) == null) {
+                throw new TokenStoreException(ErrorCode.NOT_FOUND, "the " + where + " holds no store yet, and "
+                        + (b.readOnly ? "a readOnly() open" : "createIfMissing(false)") + " does not create one");
+            }
             // nodes opening an empty shared store at once: the first initialises it, the others open what it wrote
-            KeyState keyState = engine.exclusively(() -> {
-                if (b.dataSource != null && !b.createIfMissing && KeyState.isBlank(engine)) {
-                    // the engine made the (empty) tables; a store, with its keys, is made only when asked for
-                    throw new TokenStoreException(ErrorCode.NOT_FOUND, where + " holds no store yet, and"
-                            + " createIfMissing(false) does not create one");
-                }
-                return KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly);
-            });
+            KeyState keyState = engine.exclusively(
+                    () -> KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly));
             return new TokenVault(engine, new OpenState(where), keyState, random, b);
         } catch (RuntimeException e) {
             throw closing(engine, e);

@@ -251,14 +251,18 @@ final class WritePipeline {
     }
 
     /**
-     * After another node's collision undid the group's run: the engine is back at its committed state; so is the key
-     * state. Returns {@code false} to run the group again, or, at the last attempt, fails every write of the group
+     * After another node's collision undid the group's run: the engine is back at its committed state, and so is the
+     * key state. Returns {@code false} to run the group again, or, at the last attempt, fails every write of the group
      * with {@code CONFLICT} and returns {@code true}.
      */
     private boolean giveUpOrRetry(List<PendingWrite> group, int attempt, EngineException collision) {
         engine.discardStaged("another node's write collided with this one");
-        cache.invalidateAll();
-        keyState.reload();
+        // Nothing was committed, so the cache holds nothing new. A shared store's key changes are made in transactions
+        // of their own, never staged with a write, so its key state is the store's already (and reloading it at each
+        // collision would retire a keyring each time); another engine's seal counts went back with the batches.
+        if (!engine.isShared()) {
+            keyState.reload();
+        }
         if (attempt < ATTEMPTS) {
             return false;
         }

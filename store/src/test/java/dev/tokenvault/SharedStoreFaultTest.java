@@ -9,17 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.tokenvault.engine.jdbc.DelegatingDataSource;
 import dev.tokenvault.engine.jdbc.TestDatabase;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,6 +57,28 @@ class SharedStoreFaultTest {
         e = expect(ErrorCode.INVALID_ARGUMENT, () -> TokenVault.builder().inMemory().tablePrefix("tokens")
                 .masterKey(MasterKey.generate()).open());
         assertTrue(e.getMessage().startsWith("tablePrefix needs a dataSource"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void readOnlyAndCreateIfMissingFalseDoNotCreateAStore(TestDatabase db) {
+        String prefix = store(db);
+        MasterKey key = MasterKey.generate();
+        TokenStoreException e = expect(ErrorCode.NOT_FOUND, () -> TokenVault.builder().dataSource(db.dataSource())
+                .tablePrefix(prefix).masterKey(key).createIfMissing(false).open());
+        assertTrue(e.getMessage().contains("holds no store yet"), e.getMessage());
+        expect(ErrorCode.NOT_FOUND, () -> TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix)
+                .masterKey(key).readOnly().open());
+        assertEquals(0, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_meta WHERE name = 'header'"));
+        try (TokenVault v = TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key)
+                .open()) {
+            saved(v, full("a"));
+        }
+        try (TokenVault v = TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key)
+                .readOnly().open()) {
+            assertEquals(1, v.getTokens().size());
+            expect(ErrorCode.READ_ONLY, () -> v.saveToken(full("b")));
+        }
     }
 
     @ParameterizedTest
@@ -210,48 +230,14 @@ class SharedStoreFaultTest {
     }
 
     /** A data source that has no database: for settings that fail before any connection. */
-    static class NoDataSource implements DataSource {
+    static class NoDataSource extends DelegatingDataSource {
+        NoDataSource() {
+            super(null);
+        }
+
         @Override
         public Connection getConnection() throws SQLException {
             throw new SQLException("no database");
-        }
-
-        @Override
-        public Connection getConnection(String username, String password) throws SQLException {
-            return getConnection();
-        }
-
-        @Override
-        public PrintWriter getLogWriter() {
-            return null;
-        }
-
-        @Override
-        public void setLogWriter(PrintWriter out) {
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) {
-        }
-
-        @Override
-        public int getLoginTimeout() {
-            return 0;
-        }
-
-        @Override
-        public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-            throw new SQLFeatureNotSupportedException();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> iface) throws SQLException {
-            throw new SQLException("not a wrapper");
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> iface) {
-            return false;
         }
     }
 }

@@ -7,12 +7,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
  * A node's view of the change log: a daemon thread polls it by sequence number every {@link #POLL_INTERVAL} and tells
  * the listener which records other nodes changed (its own commits are told at once, by {@link #committed}).
+ *
+ * <p>On PostgreSQL every commit also sends a notification ({@code pg_notify}), which wakes the poller at once
+ * ({@link WakeUp}); the polls stay, as the fallback when a notification is lost with its connection.
  *
  * <p>The staleness bound: the feed {@link #isCurrent() is current} while its last successful poll started less than
  * {@link #BOUND} ago; such a poll saw every change committed before it started, so a cache that serves only while the
@@ -32,6 +34,8 @@ final class JdbcChangeFeed implements ChangeFeed {
     private final Sql sql;
     private final String where;
     private final Thread thread;
+    /** Waits between polls: PostgreSQL's notifications end the wait early; elsewhere it sleeps. */
+    private final WakeUp wakeUp;
     private volatile Listener listener;
     private volatile boolean stopped;
     // written by the poller only
@@ -40,8 +44,9 @@ final class JdbcChangeFeed implements ChangeFeed {
     private volatile boolean behind;
     private long polls;
 
-    JdbcChangeFeed(DataSource dataSource, Sql sql, String where, long lastSeen) {
+    JdbcChangeFeed(DataSource dataSource, Sql sql, String where, long lastSeen, WakeUp wakeUp) {
         this.dataSource = dataSource;
+        this.wakeUp = wakeUp;
         this.sql = sql;
         this.where = where;
         this.lastSeen = lastSeen;
@@ -55,7 +60,7 @@ final class JdbcChangeFeed implements ChangeFeed {
 
     void stop() {
         stopped = true;
-        thread.interrupt();
+        thread.interrupt(); // the poller ends within one interval, and releases its listening connection
     }
 
     @Override
@@ -82,25 +87,39 @@ final class JdbcChangeFeed implements ChangeFeed {
     }
 
     private void run() {
-        while (!stopped) {
-            try {
-                poll();
-                if (++polls % POLLS_PER_PRUNE == 0) {
-                    prune();
+        try {
+            while (!stopped) {
+                try {
+                    poll();
+                    if (++polls % POLLS_PER_PRUNE == 0) {
+                        prune();
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    // behind: the next successful poll clears the cache
                 }
-            } catch (SQLException | RuntimeException e) {
-                behind = true; // the bound then runs out; the next successful poll clears the cache
+                wakeUp.await(POLL_INTERVAL);
             }
-            try {
-                TimeUnit.NANOSECONDS.sleep(POLL_INTERVAL.toNanos());
-            } catch (InterruptedException e) {
-                return;
-            }
+        } catch (InterruptedException e) {
+            // stopped
+        } finally {
+            wakeUp.close();
         }
     }
 
-    /** Reads the rows after the last seen; tells the listener; then the feed is current as of this poll's start. */
+    /**
+     * Reads the rows after the last seen; tells the listener; then the feed is current as of this poll's start. When
+     * it fails, the feed is behind until a poll succeeds (which then tells the listener that everything changed).
+     */
     void poll() throws SQLException {
+        try {
+            pollOnce();
+        } catch (SQLException | RuntimeException e) {
+            behind = true;
+            throw e;
+        }
+    }
+
+    private void pollOnce() throws SQLException {
         long start = System.nanoTime();
         boolean wasBehind = behind || start - lastPollStart >= BOUND_NANOS;
         List<String> ids = new ArrayList<>();
@@ -138,7 +157,7 @@ final class JdbcChangeFeed implements ChangeFeed {
     }
 
     /** Removes rows older than {@link #KEEP}, but never the newest. Several nodes may do it at once: harmless. */
-    private void prune() throws SQLException {
+    void prune() throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             Long max = Jdbc.query(c, sql.lastChange, rs -> rs.next() ? rs.getLong(1) : null);
             if (max != null && max > 0) {

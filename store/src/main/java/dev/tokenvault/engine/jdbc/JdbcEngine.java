@@ -87,7 +87,8 @@ public final class JdbcEngine implements RecordEngine {
         } catch (SQLException e) {
             throw SqlFailures.translate(e, "opening the " + where);
         }
-        JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange);
+        WakeUp wakeUp = sql.notify == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql));
+        JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
         JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed);
         feed.start();
         return engine;
@@ -294,7 +295,9 @@ public final class JdbcEngine implements RecordEngine {
         try {
             c = dataSource.getConnection();
             c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            if (c.getTransactionIsolation() != Connection.TRANSACTION_READ_COMMITTED) { // a pool knows: no round trip
+                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            }
             return new WriteUnit(c, locking);
         } catch (SQLException e) {
             Jdbc.abandon(c, e);
@@ -347,6 +350,9 @@ public final class JdbcEngine implements RecordEngine {
         try {
             if (changes) {
                 u.appendChanges(sql, System.currentTimeMillis());
+                if (sql.notify != null) {
+                    Jdbc.query(u.connection, sql.notify, rs -> null); // delivered at the commit
+                }
             }
             u.connection.commit();
         } catch (SQLException e) {

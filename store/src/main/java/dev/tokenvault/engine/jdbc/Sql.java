@@ -35,6 +35,8 @@ final class Sql {
     final String changesAfter;
     final String lastChange;
     final String pruneChanges;
+    /** PostgreSQL: wakes the other nodes' pollers at the commit; {@code null} elsewhere. */
+    final String notify;
 
     Sql(String prefix, Dialect dialect) {
         records = prefix + "_records";
@@ -72,5 +74,6 @@ final class Sql {
         changesAfter = "SELECT seq, record_id FROM " + changes + " WHERE seq > ? ORDER BY seq";
         lastChange = "SELECT MAX(seq) FROM " + changes;
         pruneChanges = "DELETE FROM " + changes + " WHERE changed_at < ? AND seq < ?";
+        notify = dialect == Dialect.POSTGRESQL ? "SELECT pg_notify('" + changes + "', '')" : null;
     }
 }

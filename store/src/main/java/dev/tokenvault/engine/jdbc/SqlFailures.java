@@ -43,7 +43,8 @@ final class SqlFailures {
 
     /** {@code e}, met while doing {@code what}, as an {@link EngineException}: {@code RETRY} or {@code IO}. */
     static EngineException translate(SQLException e, String what) {
-        if (isCollision(e)) {
+        // a duplicate key that reaches here: a row another node inserted between this write's look and its insert
+        if (isCollision(e) || isDuplicateKey(e)) {
             return retry(what + ": another node changed the same rows at the same time", e);
         }
         SQLException root = root(e);

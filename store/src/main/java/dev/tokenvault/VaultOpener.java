@@ -6,7 +6,6 @@ import dev.tokenvault.engine.jdbc.JdbcEngine;
 import dev.tokenvault.engine.mapdb.MapDbEngine;
 import java.security.SecureRandom;
 import java.util.regex.Pattern;
-import java.util.regex.Pattern;
 
 /**
  * What {@link TokenVault.Builder#open()} does: checks that the settings fit together, opens the engine they name,
@@ -15,8 +14,6 @@ import java.util.regex.Pattern;
 final class VaultOpener {
     /** The table prefix of a shared store when the builder names none. */
     static final String DEFAULT_TABLE_PREFIX = "tokenvault";
-    /** The rule a table prefix follows: the engine's ({@code JdbcEngine.PREFIX}), checked when the builder is set. */
-    static final Pattern TABLE_PREFIX = JdbcEngine.PREFIX;
     /** The rule a table prefix follows: the engine's ({@code JdbcEngine.PREFIX}), checked when the builder is set. */
     static final Pattern TABLE_PREFIX = JdbcEngine.PREFIX;
 

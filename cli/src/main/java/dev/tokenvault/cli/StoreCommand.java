@@ -29,16 +29,15 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
-     * Opens the existing store, read-only when the command {@link #readsOnly()} and the store is a file; a missing
-     * store is an error that says how to make one. A shared store in a database is opened by every command as any
-     * node opens it (a database has no read-only mode of its own here, and no lock to wait for).
+     * Opens the existing store, read-only when the command {@link #readsOnly()} (a file or a shared store alike); a
+     * missing store is an error that says how to make one.
      */
     TokenVault openStore() {
         StoreLocation where = root.storeLocation();
         try {
             // createIfMissing(false) and readOnly(): the library checks for the store under its lock, so nothing
             // races the check
-            return open(where, masterKey(false), readsOnly() && !where.isDatabase() ? TokenVault.Builder::readOnly
+            return open(where, masterKey(false), readsOnly() ? TokenVault.Builder::readOnly
                     : b -> b.createIfMissing(false));
         } catch (TokenStoreException e) {
             if (e.code() == ErrorCode.NOT_FOUND) {

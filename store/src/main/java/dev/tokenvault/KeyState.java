@@ -149,8 +149,12 @@ final class KeyState {
         }
     }
 
-    /** Whether the store holds nothing at all: no record, keyring, key check, seal count or index entry. */
     private boolean isBlank() {
+        return isBlank(engine);
+    }
+
+    /** Whether the store holds nothing at all: no record, keyring, key check, seal count or index entry. */
+    static boolean isBlank(RecordEngine engine) {
         if (engine.size() != 0 || engine.getMeta(META_KEYRING) != null || engine.getMeta(META_KEY_CHECK) != null
                 || engine.getMeta(META_SEALS + 1) != null) {
             return false;
@@ -219,6 +223,18 @@ final class KeyState {
             long count = sealCount.decode(version, engine.getMeta(META_SEALS + version));
             seals.put(version, count < 0 ? sealLimit : count);
         }
+    }
+
+    /**
+     * The metadata keys of this key state: the header, key check, wrapped keyring and the seal count of each data key
+     * version. With the records and index entries they are the whole store, which is what {@link StoreCopy} moves.
+     */
+    List<String> metadataKeys() {
+        List<String> out = new ArrayList<>(List.of(META_HEADER, META_KEY_CHECK, META_KEYRING));
+        for (Integer version : new TreeMap<>(seals).keySet()) {
+            out.add(META_SEALS + version);
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- use

@@ -8,7 +8,6 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.tokenvault.engine.ChangeFeed;
 import java.util.Collection;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -44,8 +43,12 @@ final class LookupCache implements Selection.Reader {
     private final AtomicLong epoch = new AtomicLong();
     /** A shared engine's changes; {@code null} on an engine no other node changes (then a hit checks only this). */
     private final ChangeFeed feed;
-    /** With a feed: the cached lookup keys of each record id, so that a change of an id forgets exactly them. */
-    private final Map<String, Set<LookupKey>> keysById;
+    /**
+     * With a feed: the cached lookup keys of each record id, each with the entry it was loaded as, so that a change of
+     * an id forgets exactly them, and the removal of an old entry (whose listener runs later, on another thread)
+     * never unregisters the newer entry of the same key.
+     */
+    private final Map<String, Map<LookupKey, Cached>> keysById;
     /** With a feed: counts invalidations by id, so that a load that overlapped one is not kept. */
     private final AtomicLong idInvalidations = new AtomicLong();
     /** Loads a miss, tagged with the epoch it started in; one instance, so a hit allocates nothing. */
@@ -77,7 +80,7 @@ final class LookupCache implements Selection.Reader {
             // registration of a newer load of the same key. Invalidations by id remove their registrations themselves.
             builder.evictionListener((LookupKey k, Cached c, RemovalCause cause) -> {
                 if (k != null && c != null) {
-                    forget(c.record().id(), k);
+                    forget(c.record().id(), k, c);
                 }
             });
         }
@@ -114,13 +117,19 @@ final class LookupCache implements Selection.Reader {
         if (r == null) {
             return null;
         }
-        keysById.computeIfAbsent(r.id(), id -> ConcurrentHashMap.newKeySet()).add(k);
-        return new Cached(r, idInvalidations.get() == invalidations ? started : STALE);
+        Cached loaded = new Cached(r, started);
+        keysById.computeIfAbsent(r.id(), id -> new ConcurrentHashMap<>()).put(k, loaded);
+        if (idInvalidations.get() == invalidations) {
+            return loaded;
+        }
+        forget(r.id(), k, loaded); // find drops a stale load at once: nothing to register
+        return new Cached(r, STALE);
     }
 
-    private void forget(String id, LookupKey k) {
+    /** Unregisters key {@code k} of record {@code id} if it is still registered as the entry {@code c}. */
+    private void forget(String id, LookupKey k, Cached c) {
         keysById.computeIfPresent(id, (i, keys) -> {
-            keys.remove(k);
+            keys.computeIfPresent(k, (key, registered) -> registered == c ? null : registered);
             return keys.isEmpty() ? null : keys;
         });
     }
@@ -132,9 +141,9 @@ final class LookupCache implements Selection.Reader {
         }
         idInvalidations.incrementAndGet();
         for (String id : ids) {
-            Set<LookupKey> keys = keysById.remove(id);
+            Map<LookupKey, Cached> keys = keysById.remove(id);
             if (keys != null) {
-                cache.invalidateAll(keys);
+                cache.invalidateAll(keys.keySet());
             }
         }
     }

@@ -21,42 +21,15 @@ final class VaultOpener {
     }
 
     static TokenVault open(TokenVault.Builder b) {
-        int stores = (b.path != null ? 1 : 0) + (b.inMemory ? 1 : 0) + (b.dataSource != null ? 1 : 0);
-        if (stores > 1) {
-            throw Errors.invalid(b.dataSource != null ? "set either dataSource, path or inMemory, not more than one"
-                    : "set either path or inMemory, not both");
-        }
-        if (stores == 0) {
-            throw Errors.invalid("a path, inMemory() or dataSource is required");
-        }
-        if (b.tablePrefix != null && b.dataSource == null) {
-            throw Errors.invalid("tablePrefix needs a dataSource: it names the shared store's tables");
-        }
+        checkStore(b);
         if (b.masterKey == null) {
             throw Errors.invalid("masterKey is required");
         }
         if (b.masterKey.isDestroyed()) {
             throw Errors.invalid("masterKey was destroyed");
         }
-        if (b.readOnly && b.inMemory) {
-            throw Errors.invalid("readOnly() needs a path: an in-memory store starts empty, with nothing to read");
-        }
-        if (b.readOnly && b.refreshSingleFlight != null) {
-            throw Errors.invalid("refreshSingleFlight needs a writable store: with readOnly() no refreshed token can"
-                    + " be saved, so every lease would run out");
-        }
-        RecordEngine engine;
-        String prefix = b.tablePrefix == null ? DEFAULT_TABLE_PREFIX : b.tablePrefix;
-        try {
-            engine = b.engineWrapper.apply(b.dataSource != null ? JdbcEngine.open(b.dataSource, prefix)
-                    : b.inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, b.probe)
-                    : b.readOnly ? MapDbEngine.openReadOnly(b.path, Field.INDEXED.length)
-                    : MapDbEngine.open(b.path, Field.INDEXED.length, b.createIfMissing, b.probe));
-        } catch (EngineException e) {
-            throw Errors.translate(e);
-        }
-        String where = b.dataSource != null ? "shared store " + prefix
-                : b.inMemory ? "in-memory store" : b.path.toString();
+        RecordEngine engine = openEngine(b);
+        String where = where(b);
         SecureRandom random = new SecureRandom();
         try {
             if (b.dataSource != null && (b.readOnly || !b.createIfMissing) && engine.getMeta(KeyState.META_HEADER) == null) {
@@ -68,12 +41,61 @@ final class VaultOpener {
                     () -> KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly));
             return new TokenVault(engine, new OpenState(where), keyState, random, b);
         } catch (RuntimeException e) {
-            try {
-                engine.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e instanceof EngineException ee ? Errors.translate(ee) : e;
+            throw closing(engine, e);
         }
+    }
+
+    /** Checks that the settings name exactly one store, in a mode it can be opened in. */
+    static void checkStore(TokenVault.Builder b) {
+        int stores = (b.path != null ? 1 : 0) + (b.inMemory ? 1 : 0) + (b.dataSource != null ? 1 : 0);
+        if (stores > 1) {
+            throw Errors.invalid(b.dataSource != null ? "set either dataSource, path or inMemory, not more than one"
+                    : "set either path or inMemory, not both");
+        }
+        if (stores == 0) {
+            throw Errors.invalid("a path, inMemory() or dataSource is required");
+        }
+        if (b.tablePrefix != null && b.dataSource == null) {
+            throw Errors.invalid("tablePrefix needs a dataSource: it names the shared store's tables");
+        }
+        if (b.readOnly && b.inMemory) {
+            throw Errors.invalid("readOnly() needs a path: an in-memory store starts empty, with nothing to read");
+        }
+        if (b.readOnly && b.refreshSingleFlight != null) {
+            throw Errors.invalid("refreshSingleFlight needs a writable store: with readOnly() no refreshed token can"
+                    + " be saved, so every lease would run out");
+        }
+    }
+
+    /** Opens the engine the (checked) settings name: no key is needed, and none is read. */
+    static RecordEngine openEngine(TokenVault.Builder b) {
+        try {
+            return b.engineWrapper.apply(b.dataSource != null ? JdbcEngine.open(b.dataSource, prefix(b))
+                    : b.inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, b.probe)
+                    : b.readOnly ? MapDbEngine.openReadOnly(b.path, Field.INDEXED.length)
+                    : MapDbEngine.open(b.path, Field.INDEXED.length, b.createIfMissing, b.probe));
+        } catch (EngineException e) {
+            throw Errors.translate(e);
+        }
+    }
+
+    private static String prefix(TokenVault.Builder b) {
+        return b.tablePrefix == null ? DEFAULT_TABLE_PREFIX : b.tablePrefix;
+    }
+
+    /** The store, as messages name it. */
+    static String where(TokenVault.Builder b) {
+        return b.dataSource != null ? "shared store " + prefix(b)
+                : b.inMemory ? "in-memory store" : b.path.toString();
+    }
+
+    /** Closes {@code engine} after {@code e}; returns what the caller throws. */
+    static RuntimeException closing(RecordEngine engine, RuntimeException e) {
+        try {
+            engine.close();
+        } catch (RuntimeException suppressed) {
+            e.addSuppressed(suppressed);
+        }
+        return e instanceof EngineException ee ? Errors.translate(ee) : e;
     }
 }

@@ -15,7 +15,8 @@ final class CompactCommand extends MaintenanceCommand {
     @Override
     public Integer call() {
         Render r = root.render();
-        Path path = root.storePath();
+        Path path = root.storePath("compact", "a database reclaims the space of changed rows itself"
+                + " (OPTIMIZE TABLE on MariaDB/MySQL, VACUUM on PostgreSQL), so there is nothing for tokenvault to do");
         long before = size(path);
         runOnStore("compact", vault -> {
             vault.compact();

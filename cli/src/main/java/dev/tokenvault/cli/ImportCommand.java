@@ -163,7 +163,7 @@ final class ImportCommand extends StoreCommand {
                     + " can be imported; nothing was saved" + skipped);
         } else {
             r.out.println("imported " + result.saved() + " token(s) from " + where + " into "
-                    + root.storePath() + skipped);
+                    + root.storeName() + skipped);
             if (notice != null) {
                 r.out.println();
                 r.out.println(notice);

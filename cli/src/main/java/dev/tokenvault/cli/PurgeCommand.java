@@ -14,7 +14,7 @@ final class PurgeCommand extends StoreCommand {
     @Override
     public Integer call() {
         if (!yes) {
-            throw CliException.usage("purge deletes every token in " + root.storePath() + "; add --yes to confirm");
+            throw CliException.usage("purge deletes every token in " + root.storeName() + "; add --yes to confirm");
         }
         Render r = root.render();
         long count;
@@ -27,7 +27,7 @@ final class PurgeCommand extends StoreCommand {
             doc.put("deleted", count);
             r.json(doc);
         } else {
-            r.out.println("deleted " + count + (count == 1 ? " token" : " tokens") + " from " + root.storePath());
+            r.out.println("deleted " + count + (count == 1 ? " token" : " tokens") + " from " + root.storeName());
             r.out.flush();
         }
         return ExitCode.OK;

@@ -56,10 +56,10 @@ final class RotateKeyCommand extends StoreCommand {
         if (r.json) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("rotated", "masterKey");
-            doc.put("store", root.storePath().toString());
+            doc.put("store", root.storeName());
             r.json(doc);
         } else {
-            r.out.println("the store " + root.storePath() + " now opens only with the new "
+            r.out.println("the store " + root.storeName() + " now opens only with the new "
                     + (newKey.file != null ? "key in " + newKey.file : "passphrase"));
             r.out.flush();
         }

@@ -2,9 +2,6 @@ package dev.tokenvault.cli;
 
 import dev.tokenvault.TokenVault;
 import dev.tokenvault.VaultStats;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,28 +25,25 @@ final class StatsCommand extends StoreCommand {
         try (TokenVault vault = openStore()) {
             s = vault.stats();
         }
-        Path path = root.storePath();
-        long bytes;
-        try {
-            bytes = Files.size(path);
-        } catch (IOException e) {
-            bytes = -1;
-        }
+        StoreLocation where = root.storeLocation();
+        long bytes = where.isDatabase() ? -1 : CompactCommand.size(where.file("stats", ""));
         Map<String, Long> seals = new TreeMap<>();
         s.sealsPerKeyVersion().forEach((k, v) -> seals.put(Integer.toString(k), v));
         Map<String, Long> records = new TreeMap<>();
         s.recordsPerKeyVersion().forEach((k, v) -> records.put(Integer.toString(k), v));
         if (r.json) {
             Map<String, Object> doc = new LinkedHashMap<>();
-            doc.put("store", path.toString());
-            doc.put("fileBytes", bytes);
+            doc.put("store", where.display());
+            if (!where.isDatabase()) {
+                doc.put("fileBytes", bytes);
+            }
             doc.put("records", s.records());
             doc.put("currentKeyVersion", s.currentKeyVersion());
             doc.put("sealsPerKeyVersion", seals);
             doc.put("recordsPerKeyVersion", records);
             r.json(doc);
         } else {
-            r.out.println("store:               " + path + (bytes >= 0 ? " (" + bytes + " bytes)" : ""));
+            r.out.println("store:               " + where.display() + (bytes >= 0 ? " (" + bytes + " bytes)" : ""));
             r.out.println("records:             " + s.records());
             r.out.println("current key version: " + s.currentKeyVersion());
             r.out.println();

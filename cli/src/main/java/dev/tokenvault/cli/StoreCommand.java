@@ -29,19 +29,19 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
-     * Opens the existing store, read-only when the command {@link #readsOnly()}; a missing store is an error that
-     * says how to make one.
+     * Opens the existing store, read-only when the command {@link #readsOnly()} (a file or a shared store alike); a
+     * missing store is an error that says how to make one.
      */
     TokenVault openStore() {
-        Path path = root.storePath();
+        StoreLocation where = root.storeLocation();
         try {
             // createIfMissing(false) and readOnly(): the library checks for the store under its lock, so nothing
             // races the check
-            return open(path, masterKey(false), readsOnly() ? TokenVault.Builder::readOnly
+            return open(where, masterKey(false), readsOnly() ? TokenVault.Builder::readOnly
                     : b -> b.createIfMissing(false));
         } catch (TokenStoreException e) {
             if (e.code() == ErrorCode.NOT_FOUND) {
-                throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + path
+                throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + where.display()
                         + "; create one with `tokenvault init`, or name it with --store or TOKENVAULT_STORE");
             }
             throw e;
@@ -49,21 +49,21 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
-     * Opens {@code path} (creating it only when {@code create}); with --wait, retries while another process holds it.
-     * Destroys {@code key}.
+     * Opens the store at {@code where} (creating it only when {@code create}); with --wait, retries while another
+     * process holds a store file. Destroys {@code key}.
      */
-    TokenVault open(Path path, MasterKey key, boolean create) {
-        return open(path, key, b -> b.createIfMissing(create));
+    TokenVault open(StoreLocation where, MasterKey key, boolean create) {
+        return open(where, key, b -> b.createIfMissing(create));
     }
 
-    /** {@link #open(Path, MasterKey, boolean)} with the open mode set by {@code mode}. */
-    private TokenVault open(Path path, MasterKey key, UnaryOperator<TokenVault.Builder> mode) {
+    /** {@link #open(StoreLocation, MasterKey, boolean)} with the open mode set by {@code mode}. */
+    private TokenVault open(StoreLocation where, MasterKey key, UnaryOperator<TokenVault.Builder> mode) {
         long deadline = root.waitFor == null ? 0 : System.nanoTime() + root.waitFor.toNanos();
         try {
             while (true) {
                 try {
                     // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
-                    return mode.apply(TokenVault.builder().path(path).masterKey(key).cacheMaximumSize(0)).open();
+                    return mode.apply(where.builder().masterKey(key).cacheMaximumSize(0)).open();
                 } catch (TokenStoreException e) {
                     if (e.code() != ErrorCode.LOCKED || System.nanoTime() - deadline >= 0) {
                         throw e;
@@ -73,7 +73,8 @@ abstract class StoreCommand implements Callable<Integer> {
                     Thread.sleep(LOCK_RETRY_MILLIS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new CliException(ExitCode.LOCKED, "LOCKED", "interrupted while waiting for " + path);
+                    throw new CliException(ExitCode.LOCKED, "LOCKED", "interrupted while waiting for "
+                            + where.display());
                 }
             }
         } finally {
@@ -95,7 +96,7 @@ abstract class StoreCommand implements Callable<Integer> {
             return keyFromFile(root.keyFile, "key file");
         }
         if (root.passphrase) {
-            char[] typed = promptPassphrase("Passphrase for " + root.storePath(), creating,
+            char[] typed = promptPassphrase("Passphrase for " + root.storeName(), creating,
                     TokenvaultCli.ENV_PASSPHRASE);
             try {
                 if (creating) {

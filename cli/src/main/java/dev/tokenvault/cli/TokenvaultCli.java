@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,6 +69,7 @@ import picocli.CommandLine.ScopeType;
             RepairCommand.class,
             CompactCommand.class,
             ImportCommand.class,
+            CopyCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class})
 public final class TokenvaultCli implements java.util.concurrent.Callable<Integer> {
@@ -76,9 +78,23 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     static final String ENV_PASSPHRASE = "TOKENVAULT_PASSPHRASE";
     static final String DEFAULT_STORE = "tokenvault.db";
 
-    @Option(names = "--store", paramLabel = "PATH", scope = ScopeType.INHERIT,
-            description = "The store file. Default: $TOKENVAULT_STORE, else tokenvault.db here.")
+    @Option(names = "--store", paramLabel = "PATH|URL", scope = ScopeType.INHERIT,
+            description = "The store file, or the JDBC URL of a shared store (jdbc:mariadb:, jdbc:mysql:, "
+                    + "jdbc:postgresql:; no password in it). Default: $TOKENVAULT_STORE, else tokenvault.db here.")
     String store;
+
+    @Option(names = "--db-user", paramLabel = "USER", scope = ScopeType.INHERIT,
+            description = "Database user of a shared store (else $TOKENVAULT_DB_USER, else the URL's user=).")
+    String dbUser;
+
+    @Option(names = "--db-password-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = "File holding the database password of a shared store, or - for standard input "
+                    + "(else $TOKENVAULT_DB_PASSWORD).")
+    String dbPasswordFile;
+
+    @Option(names = "--table-prefix", paramLabel = "PREFIX", scope = ScopeType.INHERIT,
+            description = "Table prefix of a shared store (default tokenvault).")
+    String tablePrefix;
 
     @Option(names = "--key-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "Master key file (32 bytes or their base64; must not be readable by group or others).")
@@ -104,9 +120,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
 
     /** Options that keygen and demo do not use: not listed in their help, refused if given after them. */
     static final List<String> STORE_OPTIONS = List.of("--store", "--key-file", "--passphrase",
-            "--wait");
+            "--wait", "--db-user", "--db-password-file", "--table-prefix");
     static final List<String> KEYGEN_IGNORES = List.of("--store", "--key-file", "--passphrase",
-            "--wait", "--reveal");
+            "--wait", "--reveal", "--db-user", "--db-password-file", "--table-prefix");
 
     final Io io;
 
@@ -127,7 +143,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         // Plain help: the output passes through TerminalSafeWriter, which would show colour codes as text.
         cl.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
         cl.setParameterExceptionHandler(TokenvaultCli::usageError);
-        cl.setExecutionStrategy(parseResult -> root.execute(parseResult));
+        cl.setExecutionStrategy(parseResult -> root.executeReportingErrors(parseResult));
         for (String name : new String[] {"keygen", "demo"}) {
             CommandLine.Model.CommandSpec spec = cl.getSubcommands().get(name).getCommandSpec();
             for (String option : name.equals("keygen") ? KEYGEN_IGNORES : STORE_OPTIONS) {
@@ -161,6 +177,27 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             return new CommandLine.RunLast().execute(parseResult);
         } catch (CommandLine.ExecutionException e) {
             throw e;
+        } finally {
+            closeLocations();
+        }
+    }
+
+    /** Closes the database pools the command opened (its vaults are closed by then). */
+    private void closeLocations() {
+        for (StoreLocation location : locations) {
+            try {
+                location.close();
+            } catch (RuntimeException ignored) {
+                // the command's own outcome is what counts
+            }
+        }
+        locations.clear();
+    }
+
+    /** {@link #execute} with an {@link Error} reported as one line. */
+    int executeReportingErrors(CommandLine.ParseResult parseResult) {
+        try {
+            return execute(parseResult);
         } catch (Error e) {
             io.err.println("tokenvault: stopped by " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")")
@@ -203,13 +240,15 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             code = ExitCode.of(te.code());
             name = te.code().name();
             message = switch (te.code()) {
-                case LOCKED -> "the store " + storePath() + " is locked: another process has it open (a running "
+                // on a shared store, LOCKED is an operation that needs the store to itself: the library says which
+                case LOCKED -> storeLocation != null && storeLocation.isDatabase() ? te.getMessage()
+                        : "the store " + storeNameForMessage() + " is locked: another process has it open (a running "
                         + "application, or another tokenvault command). Stop it or wait for it to finish, then "
                         + "retry" + (waitFor == null ? ", or give --wait DURATION." : " (waited " + waitFor.toSeconds()
                         + " s).");
                 case WRONG_KEY -> te.getMessage() + ". Check --key-file, TOKENVAULT_MASTER_KEY or the passphrase.";
-                case CORRUPT -> "the store " + storePath() + " is damaged: " + te.getMessage();
-                case UNSUPPORTED_FORMAT -> storePath() + " is not a tokenvault store this version can open: "
+                case CORRUPT -> "the store " + storeNameForMessage() + " is damaged: " + te.getMessage();
+                case UNSUPPORTED_FORMAT -> storeNameForMessage() + " is not a tokenvault store this version can open: "
                         + te.getMessage();
                 case IO -> te.getMessage() + permissionHint();
                 // the read commands open read-only; only a crashed store's redo log stops them
@@ -223,6 +262,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             message = "unexpected failure: " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
         }
+        for (StoreLocation location : locations) {
+            message = location.scrub(message);
+        }
         io.err.println("tokenvault: " + message);
         io.err.flush();
         if (json) {
@@ -235,21 +277,75 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         return code;
     }
 
-    Path storePath() {
-        if (store != null) {
-            if (store.isEmpty()) {
-                throw CliException.usage("--store must name a file; it is empty");
+    /** The locations this command resolved; their pools are closed when it ends. */
+    private final List<StoreLocation> locations = new ArrayList<>();
+    private StoreLocation storeLocation;
+
+    /** The store of --store, else $TOKENVAULT_STORE, else ./tokenvault.db: a file, or a database (a JDBC URL). */
+    StoreLocation storeLocation() {
+        if (storeLocation == null) {
+            if (store != null && store.isEmpty()) {
+                throw CliException.usage("--store must name a file or a JDBC URL; it is empty");
             }
-            return Path.of(store);
+            String fromEnv = io.env(ENV_STORE);
+            String spec = store != null ? store : fromEnv != null ? fromEnv : DEFAULT_STORE;
+            storeLocation = location(spec, store != null ? "--store" : ENV_STORE, dbUser, dbPasswordFile,
+                    "--db-password-file", tablePrefix);
+        }
+        return storeLocation;
+    }
+
+    /**
+     * The store {@code spec} names ({@code option} says where it came from): a JDBC URL is a database store, with its
+     * user ({@code user}, else $TOKENVAULT_DB_USER, else the URL's), its password (from {@code passwordFile}, else
+     * $TOKENVAULT_DB_PASSWORD) and table prefix; anything else is a file, for which those options are usage errors.
+     */
+    StoreLocation location(String spec, String option, String user, String passwordFile, String passwordOption,
+                           String prefix) {
+        StoreLocation location;
+        if (DatabaseStore.isUrl(spec)) {
+            String password = passwordFile != null ? Secrets.read(passwordFile, passwordOption, io.in)
+                    : io.env(DatabaseStore.ENV_PASSWORD);
+            location = StoreLocation.database(DatabaseStore.of(spec, option, user != null ? user
+                    : io.env(DatabaseStore.ENV_USER), password, prefix));
+        } else {
+            if (user != null || passwordFile != null || prefix != null) {
+                throw CliException.usage("--db-user, the password file and table prefix options apply to a shared"
+                        + " store in a database (a JDBC URL), and " + option + " names a file");
+            }
+            location = StoreLocation.file(Path.of(spec));
+        }
+        locations.add(location);
+        return location;
+    }
+
+    /** The store file; a usage error when the store is in a database (see {@link StoreLocation#file}). */
+    Path storePath(String command, String why) {
+        return storeLocation().file(command, why);
+    }
+
+    /** For a failure message: the store's name, or the spec as given (without a password) when it did not parse. */
+    private String storeNameForMessage() {
+        if (storeLocation != null) {
+            return storeLocation.display();
         }
         String fromEnv = io.env(ENV_STORE);
-        return Path.of(fromEnv != null ? fromEnv : DEFAULT_STORE);
+        String spec = store != null ? store : fromEnv != null ? fromEnv : DEFAULT_STORE;
+        return JdbcPasswords.redact(spec);
+    }
+
+    /** The store, fit to print: its path, or its URL without a password. */
+    String storeName() {
+        return storeLocation().display();
     }
 
     /** For an I/O failure: says so when the store's directory may not be written (the lock file goes there). */
     private String permissionHint() {
         try {
-            Path dir = storePath().toAbsolutePath().getParent();
+            if (storeLocation == null || storeLocation.isDatabase()) {
+                return "";
+            }
+            Path dir = storeLocation.file("", "").toAbsolutePath().getParent();
             if (dir != null && Files.isDirectory(dir) && !Files.isWritable(dir)) {
                 return " (permission denied: this user may not write in " + dir + ", where the store keeps its "
                         + "lock and redo files)";

@@ -49,12 +49,11 @@ class FleetTest {
         try {
             List<Process> nodes = new ArrayList<>();
             for (int n = 0; n < NODES; n++) {
-                nodes.add(start(db, prefix, key, n, seconds));
+                // the node to kill would run three times as long: on a loaded machine it must still run at the kill
+                nodes.add(start(db, prefix, key, n, n == NODES - 1 ? 3 * seconds : seconds));
             }
-            for (int n = 0; n < NODES; n++) {
-                awaitOutput(n, "READY");
-            }
-            // the kill lands half-way, once the victim has acknowledged saves of its own
+            // the kill lands half-way through the victim's own run, once it has acknowledged saves of its own
+            awaitOutput(NODES - 1, "READY");
             Thread.sleep(seconds * 500L);
             awaitAcknowledgedSave(NODES - 1);
             Process victim = nodes.get(NODES - 1);
@@ -62,6 +61,7 @@ class FleetTest {
             victim.destroyForcibly(); // SIGKILL on Linux
             assertTrue(victim.waitFor(30, TimeUnit.SECONDS));
             for (int n = 0; n < NODES - 1; n++) {
+                awaitOutput(n, "READY");
                 Process p = nodes.get(n);
                 if (!p.waitFor(seconds + 120L, TimeUnit.SECONDS)) {
                     p.destroyForcibly();

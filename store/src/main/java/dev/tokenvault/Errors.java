@@ -22,6 +22,8 @@ final class Errors {
             case NOT_FOUND -> ErrorCode.NOT_FOUND;
             case UNSUPPORTED_FORMAT -> ErrorCode.UNSUPPORTED_FORMAT;
             case READ_ONLY -> ErrorCode.READ_ONLY;
+            // what is left of another node's collision once the write path gave up retrying it
+            case RETRY -> ErrorCode.CONFLICT;
         };
     }
 

@@ -47,6 +47,8 @@ final class KeyState {
     private final SecureRandom random;
     private final long sealLimit;
     private volatile Keys keys;
+    // the stored key check of the current master key: another node's master-key rotation changes it
+    private byte[] keyCheck;
     // the current keyring wrap key, kept so that data-key rotation needs no master key
     private SecretBytes wrapKey;
     // authenticates the seal counts under a key derived from wrapKey
@@ -56,6 +58,8 @@ final class KeyState {
     private final List<Runnable> retired = new ArrayList<>();
     // the key state the engine holds (staged or durable) while a write action runs
     private Savepoint savepoint;
+    /** On a shared store: the seals this node reserved; {@code null} on a store only this vault changes. */
+    private final SharedKeys block;
 
     /** The key state that the engine holds: what a write puts back when its batch is abandoned. */
     private record Savepoint(Keys keys, Map<Integer, Long> seals) { }
@@ -65,6 +69,7 @@ final class KeyState {
         this.where = where;
         this.random = random;
         this.sealLimit = sealLimit;
+        this.block = engine.isShared() ? new SharedKeys() : null;
     }
 
     // ---------------------------------------------------------------- open
@@ -103,7 +108,8 @@ final class KeyState {
         Keyring keyring;
         try (SecretBytes master = header.masterKeyBytes(masterKey);
              KeyHierarchy kh = KeyHierarchy.derive(master, header.storeId)) {
-            if (!KeyCheck.verify(kh.headerMacKey(), headerBytes, engine.getMeta(META_KEY_CHECK))) {
+            keyCheck = engine.getMeta(META_KEY_CHECK);
+            if (!KeyCheck.verify(kh.headerMacKey(), headerBytes, keyCheck)) {
                 throw new TokenStoreException(ErrorCode.WRONG_KEY,
                         "the master key does not open " + where + " (wrong key, or its header was altered)");
             }
@@ -112,6 +118,12 @@ final class KeyState {
         }
         sealCount = new SealCount(wrapKey, header.storeId);
         int newest = Collections.max(keyring.dataKeys().keySet());
+        if (block != null && engine.getMeta(META_SEALS + (newest + 1)) != null) {
+            // on a shared store another node may have rolled over between the two reads: read the keyring again
+            keyring.destroy();
+            keyring = unwrapKeyring(wrapKey, header);
+            newest = Collections.max(keyring.dataKeys().keySet());
+        }
         if (engine.getMeta(META_SEALS + (newest + 1)) != null) {
             // a rollover writes the keyring and the new version's count in one commit: the keyring was put back
             keyring.destroy();
@@ -126,8 +138,12 @@ final class KeyState {
     }
 
     private Keyring unwrapKeyring(SecretBytes withWrapKey, StoreHeader header) {
+        return unwrapKeyring(withWrapKey, header, engine.getMeta(META_KEYRING));
+    }
+
+    Keyring unwrapKeyring(SecretBytes withWrapKey, StoreHeader header, byte[] wrapped) {
         try {
-            return Keyring.unwrap(engine.getMeta(META_KEYRING), withWrapKey, header.storeId);
+            return Keyring.unwrap(wrapped, withWrapKey, header.storeId);
         } catch (AEADBadTagException e) {
             throw new TokenStoreException(ErrorCode.CORRUPT, "the keyring of " + where + " fails authentication");
         }
@@ -153,6 +169,7 @@ final class KeyState {
         Keyring keyring = Keyring.generate(random);
         Batch batch = new Batch();
         wrapKey = putKeyMeta(batch, header, keyring, masterKey);
+        keyCheck = keyCheckIn(batch);
         sealCount = new SealCount(wrapKey, storeId);
         batch.putMeta(META_SEALS + 1, sealCount.encode(1, 0));
         engine.commit(batch); // nothing else is staged while a vault opens
@@ -166,14 +183,29 @@ final class KeyState {
      * which the caller owns.
      */
     private SecretBytes putKeyMeta(Batch batch, StoreHeader header, Keyring keyring, MasterKey masterKey) {
-        byte[] headerBytes = header.encode();
         try (SecretBytes master = header.masterKeyBytes(masterKey);
              KeyHierarchy kh = KeyHierarchy.derive(master, header.storeId)) {
-            batch.putMeta(META_HEADER, headerBytes)
-                    .putMeta(META_KEY_CHECK, KeyCheck.compute(kh.headerMacKey(), headerBytes))
-                    .putMeta(META_KEYRING, keyring.wrap(kh.wrapKey(), header.storeId, random));
+            putKeyMeta(batch, header, keyring, kh);
             return kh.wrapKey().duplicate();
         }
+    }
+
+    /** The key check that {@code batch} puts. */
+    private static byte[] keyCheckIn(Batch batch) {
+        for (Batch.Op op : batch.ops()) {
+            if (op instanceof Batch.PutMeta p && p.key().equals(META_KEY_CHECK)) {
+                return p.value();
+            }
+        }
+        throw new IllegalStateException("no key check in the batch");
+    }
+
+    /** {@link #putKeyMeta(Batch, StoreHeader, Keyring, MasterKey)} with the keys derived already. */
+    private void putKeyMeta(Batch batch, StoreHeader header, Keyring keyring, KeyHierarchy kh) {
+        byte[] bytes = header.encode();
+        batch.putMeta(META_HEADER, bytes)
+                .putMeta(META_KEY_CHECK, KeyCheck.compute(kh.headerMacKey(), bytes))
+                .putMeta(META_KEYRING, keyring.wrap(kh.wrapKey(), header.storeId, random));
     }
 
     /**
@@ -201,8 +233,14 @@ final class KeyState {
         keys = next;
     }
 
-    /** Seals {@code r} under the current data key and counts the seal in {@code batch}. Under the write lock. */
+    /**
+     * Seals {@code r} under the current data key and counts the seal: in {@code batch}, or, on a shared store, in the
+     * block of seals this node reserved. Under the write lock.
+     */
     byte[] seal(TokenRecord r, Batch batch) {
+        if (block != null) {
+            return sealShared(r);
+        }
         Keys k = keys;
         int version = k.keyring().currentVersion();
         long count = seals.getOrDefault(version, 0L);
@@ -220,6 +258,59 @@ final class KeyState {
         } finally {
             Arrays.fill(plain, (byte) 0);
         }
+    }
+
+    /** {@link #seal} on a shared store: under a version of the block this node reserved. */
+    private byte[] sealShared(TokenRecord r) {
+        int version = block.take(keys.keyring().currentVersion());
+        if (version < 0) {
+            reserveBlock(false);
+            version = block.take(keys.keyring().currentVersion());
+        }
+        Keys k = keys;
+        byte[] plain = r.encode();
+        try {
+            return RecordSeal.seal(version, k.keyring().dataKey(version), plain, k.storeId(), r.id());
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /**
+     * On a shared store, in a transaction of its own that holds the keyring's row (so no other node's reservation,
+     * rollover or rotation interleaves): reserves the next block of seals of the stored keyring's current version,
+     * first adding a data key version when that one reached the seal limit or {@code newVersion} asks for one; then
+     * this node seals under that keyring. A header that another node changed means the master key was rotated: this
+     * node's keys can no longer write the keyring or the counts.
+     */
+    private void reserveBlock(boolean newVersion) {
+        Keys k = keys;
+        SharedKeys.Reservation r = block.reserve(engine, where, own(), random, sealLimit, newVersion);
+        seals.put(r.version(), r.end());
+        Keyring current = k.keyring();
+        if (r.keyring().currentVersion() == current.currentVersion()
+                && r.keyring().dataKeys().keySet().equals(current.dataKeys().keySet())) {
+            r.keyring().destroy(); // nothing new: keep the keys readers hold
+            return;
+        }
+        keys = k.withKeyring(r.keyring());
+        retire(current::destroy); // readers may still hold it
+        if (savepoint != null) {
+            savepoint = new Savepoint(keys, Map.copyOf(seals)); // durable already: a failed write keeps it
+        }
+    }
+
+    private SharedKeys.Own own() {
+        return new SharedKeys.Own(keyCheck, keys.header(), wrapKey, sealCount);
+    }
+
+    /**
+     * The data key of {@code version} when this vault's keyring lacks it: on a shared store another node may have
+     * added it (a rotation or rollover), so the keyring is read from the store. {@code null} when it is not there
+     * either. Readers call it without the write lock.
+     */
+    SecretBytes learnedDataKey(int version) {
+        return block == null ? null : block.learned(version, engine, own(), where);
     }
 
     /** Adds a data key version to the keyring in {@code batch} and publishes it (see the class comment). */
@@ -260,6 +351,9 @@ final class KeyState {
 
     /** Seal counts per data key version, a copy. Under the write lock. */
     Map<Integer, Long> sealCounts() {
+        if (block != null) {
+            return block.storedCounts(engine, own(), where); // every node's reservations, not this node's view
+        }
         return new TreeMap<>(seals);
     }
 
@@ -343,27 +437,55 @@ final class KeyState {
     void rotateMasterKey(MasterKey newKey, Consumer<Batch> commit) {
         Keys k = keys;
         StoreHeader header = StoreHeader.create(k.storeId(), newKey, random);
-        Batch batch = new Batch();
-        SecretBytes newWrapKey = putKeyMeta(batch, header, k.keyring(), newKey);
-        SealCount newSealCount = new SealCount(newWrapKey, header.storeId);
-        // the counts are authenticated under the wrap key: re-authenticated in the same commit
-        seals.forEach((version, count) -> batch.putMeta(META_SEALS + version, newSealCount.encode(version, count)));
-        try {
-            commit.accept(batch);
-        } catch (RuntimeException e) {
-            newSealCount.close();
-            newWrapKey.destroy();
-            throw e;
+        SecretBytes newWrapKey;
+        SealCount newSealCount;
+        Keyring keyring = k.keyring();
+        byte[][] newKeyCheck = new byte[1][];
+        try (SecretBytes master = header.masterKeyBytes(newKey);
+             KeyHierarchy kh = KeyHierarchy.derive(master, header.storeId)) {
+            newWrapKey = kh.wrapKey().duplicate();
+            newSealCount = new SealCount(newWrapKey, header.storeId);
+            try {
+                if (block != null) {
+                    // the store's keyring and counts, not this node's: other nodes may have changed them
+                    keyring = block.rotateMaster(engine, where, own(), newSealCount, (stored, after) -> {
+                        Batch meta = new Batch();
+                        putKeyMeta(meta, header, stored, kh);
+                        newKeyCheck[0] = keyCheckIn(meta);
+                        meta.ops().forEach(op -> after.put(((Batch.PutMeta) op).key(), ((Batch.PutMeta) op).value()));
+                    });
+                } else {
+                    Batch batch = new Batch();
+                    putKeyMeta(batch, header, keyring, kh);
+                    newKeyCheck[0] = keyCheckIn(batch);
+                    // the counts are authenticated under the wrap key: re-authenticated in the same commit
+                    seals.forEach((version, count) -> batch.putMeta(META_SEALS + version,
+                            newSealCount.encode(version, count)));
+                    commit.accept(batch);
+                }
+            } catch (RuntimeException e) {
+                newSealCount.close();
+                newWrapKey.destroy();
+                throw e;
+            }
+        }
+        keyCheck = newKeyCheck[0];
+        if (keyring != k.keyring()) {
+            retire(k.keyring()::destroy); // readers may still hold it
         }
         wrapKey.destroy();
         wrapKey = newWrapKey;
         sealCount.close();
         sealCount = newSealCount;
-        keys = new Keys(header, k.keyring(), k.blindIndex(), k.indexGeneration());
+        keys = new Keys(header, keyring, k.blindIndex(), k.indexGeneration());
     }
 
     /** Adds a data key version and commits it with {@code commit}; on failure nothing changed. Under the write lock. */
     void rotateDataKey(Consumer<Batch> commit) {
+        if (block != null) {
+            reserveBlock(true); // other nodes seal under it from their next block on
+            return;
+        }
         Savepoint before = new Savepoint(keys, Map.copyOf(seals));
         Batch batch = new Batch();
         rollDataKey(batch);
@@ -389,6 +511,9 @@ final class KeyState {
         }
         if (sealCount != null) {
             sealCount.close();
+        }
+        if (block != null) {
+            block.close();
         }
     }
 }

@@ -4,6 +4,12 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Clock;
 import java.time.Duration;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.tokenvault.engine.ChangeFeed;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
@@ -30,9 +36,18 @@ final class LookupCache implements Selection.Reader {
 
     private record Cached(TokenRecord record, long epoch) { }
 
+    /** The epoch of a load that overlapped an invalidation of its record: never current, so never served. */
+    private static final long STALE = -1;
+
     private final Cache<LookupKey, Cached> cache; // null when off
     private final Selection.Reader source;
     private final AtomicLong epoch = new AtomicLong();
+    /** A shared engine's changes; {@code null} on an engine no other node changes (then a hit checks only this). */
+    private final ChangeFeed feed;
+    /** With a feed: the cached lookup keys of each record id, so that a change of an id forgets exactly them. */
+    private final Map<String, Set<LookupKey>> keysById;
+    /** With a feed: counts invalidations by id, so that a load that overlapped one is not kept. */
+    private final AtomicLong idInvalidations = new AtomicLong();
     /** Loads a miss, tagged with the epoch it started in; one instance, so a hit allocates nothing. */
     private final Function<LookupKey, Cached> loader;
 
@@ -41,28 +56,97 @@ final class LookupCache implements Selection.Reader {
      * @param source      where a miss is read from
      */
     LookupCache(long maximumSize, Duration expireAfterWrite, Clock clock, Selection.Reader source) {
+        this(maximumSize, expireAfterWrite, clock, source, null);
+    }
+
+    /**
+     * @param feed a shared engine's change feed, or {@code null}: with one, the cache forgets what other nodes (and
+     *             this node's commits) change, and serves from the store while the feed is not current
+     */
+    LookupCache(long maximumSize, Duration expireAfterWrite, Clock clock, Selection.Reader source, ChangeFeed feed) {
         this.source = source;
-        this.cache = maximumSize == 0 ? null : Caffeine.newBuilder()
+        this.feed = maximumSize == 0 ? null : feed;
+        this.keysById = this.feed == null ? null : new ConcurrentHashMap<>();
+        Caffeine<Object, Object> builder = Caffeine.newBuilder()
                 .maximumSize(maximumSize)
                 .expireAfterWrite(expireAfterWrite)
                 .ticker(() -> clock.millis() * NANOS_PER_MILLI)
-                .recordStats()
-                .build();
-        this.loader = k -> {
+                .recordStats();
+        if (keysById != null) {
+            // Evictions (size, expiry) only, and synchronously: a removal listener runs later, and could forget the
+            // registration of a newer load of the same key. Invalidations by id remove their registrations themselves.
+            builder.evictionListener((LookupKey k, Cached c, RemovalCause cause) -> {
+                if (k != null && c != null) {
+                    forget(c.record().id(), k);
+                }
+            });
+        }
+        this.cache = maximumSize == 0 ? null : builder.build();
+        this.loader = keysById == null ? k -> {
             long started = epoch.get();
             TokenRecord r = source.find(k.field(), k.value());
             return r == null ? null : new Cached(r, started);
-        };
+        } : this::loadTracked;
+        if (this.feed != null) {
+            this.feed.listen(new ChangeFeed.Listener() {
+                @Override
+                public void recordsChanged(Collection<String> ids) {
+                    invalidateIds(ids);
+                }
+
+                @Override
+                public void everythingChanged() {
+                    invalidateAll();
+                }
+            });
+        }
+    }
+
+    /**
+     * A load on a shared engine: registered under its record's id before it is checked against the invalidations that
+     * ran meanwhile, so that an invalidation of the id either sees the key (and removes the entry once the load has
+     * put it) or has counted itself, and the load is tagged stale (found again by {@link #find}).
+     */
+    private Cached loadTracked(LookupKey k) {
+        long started = epoch.get();
+        long invalidations = idInvalidations.get();
+        TokenRecord r = source.find(k.field(), k.value());
+        if (r == null) {
+            return null;
+        }
+        keysById.computeIfAbsent(r.id(), id -> ConcurrentHashMap.newKeySet()).add(k);
+        return new Cached(r, idInvalidations.get() == invalidations ? started : STALE);
+    }
+
+    private void forget(String id, LookupKey k) {
+        keysById.computeIfPresent(id, (i, keys) -> {
+            keys.remove(k);
+            return keys.isEmpty() ? null : keys;
+        });
+    }
+
+    /** Forgets every cached lookup that returned a record with one of these ids (other nodes changed them). */
+    void invalidateIds(Collection<String> ids) {
+        if (keysById == null) {
+            return;
+        }
+        idInvalidations.incrementAndGet();
+        for (String id : ids) {
+            Set<LookupKey> keys = keysById.remove(id);
+            if (keys != null) {
+                cache.invalidateAll(keys);
+            }
+        }
     }
 
     /** The record whose {@code field} is {@code value}, through the cache when it is on. */
     @Override
     public TokenRecord find(Field field, String value) {
-        if (cache == null) {
+        if (cache == null || (feed != null && !feed.isCurrent())) {
             return source.find(field, value);
         }
         LookupKey key = new LookupKey(field, value);
-        while (true) {
+        for (int stale = 0; ; stale++) {
             Cached c = cache.get(key, loader);
             if (c == null) {
                 return null;
@@ -70,7 +154,10 @@ final class LookupCache implements Selection.Reader {
             if (c.epoch() == epoch.get()) {
                 return c.record();
             }
-            cache.asMap().remove(key, c); // loaded before a cache-wide invalidation: may be stale
+            cache.asMap().remove(key, c); // loaded before a cache-wide invalidation, or overlapped one: may be stale
+            if (stale == 2) {
+                return source.find(field, value); // the store changes faster than loads complete: read it directly
+            }
         }
     }
 
@@ -93,6 +180,9 @@ final class LookupCache implements Selection.Reader {
         if (cache != null) {
             epoch.incrementAndGet();
             cache.invalidateAll();
+            if (keysById != null) {
+                keysById.clear();
+            }
         }
     }
 

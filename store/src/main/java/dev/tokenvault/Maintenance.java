@@ -54,6 +54,19 @@ final class Maintenance {
         });
     }
 
+    /**
+     * Refuses {@code operation} on a shared store, which other nodes may have open: it needs the store to itself.
+     *
+     * @throws TokenStoreException {@code LOCKED} on a shared store, saying why and what to do
+     */
+    void soleNode(String operation, String why) {
+        if (engine.isShared()) {
+            throw new TokenStoreException(ErrorCode.LOCKED, operation + " is not available on the " + state.where()
+                    + ": " + why + ". Stop every node, copy the store to a file (tokenvault copy), run " + operation
+                    + " there and copy it back");
+        }
+    }
+
     /** See {@link TokenVault#resealAll()}. */
     ResealReport resealAll() {
         int target = keyState.current().keyring().currentVersion();

@@ -140,6 +140,9 @@ final class RecordReader implements Selection.Reader {
                 dataKey = keyState.current().keyring().dataKey(version);
             }
             if (dataKey == null) {
+                dataKey = keyState.learnedDataKey(version); // on a shared store, another node's new version
+            }
+            if (dataKey == null) {
                 throw new AEADBadTagException("unknown key version");
             }
             TokenRecord r = TokenRecord.decode(RecordSeal.open(sealed, dataKey, k.storeId(), id));

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import javax.sql.DataSource;
 
 /**
  * An encrypted, embedded {@link TokenStore}: every record sealed with AES-256-GCM, every lookup an O(1) blind-index
@@ -59,7 +60,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         this.state = state;
         this.keyState = keyState;
         this.reader = new RecordReader(engine, keyState, state);
-        this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader);
+        this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader,
+                engine.changeFeed());
         this.pipeline = new WritePipeline(engine, keyState, cache, state, settings.probe);
         this.leases = RefreshLeases.of(settings, state);
         this.writer = new RecordWriter(engine, reader, keyState, pipeline, cache, random, leases);
@@ -202,6 +204,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public ResealReport resealAll() {
         writable("resealAll");
+        maintenance.soleNode("resealAll", "it removes data keys that other nodes may still seal with");
         return maintenance.underLock(maintenance::resealAll);
     }
 
@@ -227,6 +230,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public void rotateIndexKey() {
         writable("rotateIndexKey");
+        maintenance.soleNode("rotateIndexKey", "other nodes would go on writing index entries under the old index key");
         maintenance.underLock(rebuild::rotateIndexKey);
     }
 
@@ -241,6 +245,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      */
     public RepairReport repair() {
         writable("repair");
+        maintenance.soleNode("repair", "other nodes' writes during the rebuild would be missing from the new index");
         return maintenance.underLock(rebuild::repair);
     }
 
@@ -329,12 +334,14 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     // ---------------------------------------------------------------- builder
 
     /**
-     * Configures and opens a {@link TokenVault}. Exactly one of {@link #path} or {@link #inMemory} and a
-     * {@link #masterKey} are required; impossible values are rejected when set.
+     * Configures and opens a {@link TokenVault}. Exactly one of {@link #path}, {@link #inMemory} or
+     * {@link #dataSource} and a {@link #masterKey} are required; impossible values are rejected when set.
      */
     public static final class Builder {
         Path path;
         boolean inMemory;
+        DataSource dataSource;
+        String tablePrefix;
         MasterKey masterKey;
         long cacheMaximumSize = 10_000;
         Duration cacheExpireAfterWrite = Duration.ofMinutes(10);
@@ -365,6 +372,32 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /** A store in memory, gone at close; the same code as a file store. */
         public Builder inMemory() {
             this.inMemory = true;
+            return this;
+        }
+
+        /**
+         * A shared store in a database (MariaDB 10.6+, MySQL 8 or PostgreSQL 13+), which many processes on many
+         * machines open at once, instead of a {@link #path} or {@link #inMemory}. The caller brings the pool and the
+         * driver, and closes the data source after the vault. The tables are created at the first open (README,
+         * "Shared store").
+         */
+        public Builder dataSource(DataSource dataSource) {
+            if (dataSource == null) {
+                throw Errors.invalid("dataSource must not be null");
+            }
+            this.dataSource = dataSource;
+            return this;
+        }
+
+        /**
+         * The prefix of the shared store's table names (default {@code tokenvault}: {@code tokenvault_records} and so
+         * on); several stores can share one database under different prefixes. Only with {@link #dataSource}.
+         */
+        public Builder tablePrefix(String tablePrefix) {
+            if (tablePrefix == null || !VaultOpener.TABLE_PREFIX.matcher(tablePrefix).matches()) {
+                throw Errors.invalid("tablePrefix must match " + VaultOpener.TABLE_PREFIX.pattern());
+            }
+            this.tablePrefix = tablePrefix;
             return this;
         }
 

@@ -7,6 +7,7 @@ import dev.tokenvault.engine.RecordEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -25,6 +26,8 @@ import java.util.function.Supplier;
 final class WritePipeline {
     /** Most writes combined into one commit: bounds the memory one commit holds and the wait of the last writer. */
     private static final int MAX_GROUP = 512;
+    /** Runs of a group that another node's writes keep colliding with, before its writers are told CONFLICT. */
+    static final int ATTEMPTS = 5;
     /**
      * How long a queued writer parks before it looks again; the combiner that serves it unparks it, so this is only a
      * safety net, long enough that many waiting writers do not spin.
@@ -160,41 +163,17 @@ final class WritePipeline {
     /**
      * Under the write lock: runs the queued writes, one durable commit for all, then releases their callers. Whatever
      * fails, and however (an {@code Error} too), every caller is released, and a caller told its write failed can
-     * rely on it: its batch never commits.
+     * rely on it: its batch never commits. On a shared engine, when another node's write collided with the group's
+     * ({@code RETRY}), the whole group runs again on fresh state, up to {@link #ATTEMPTS} times.
      */
     private void combine() {
         List<PendingWrite> group = new ArrayList<>();
         try {
-            boolean discard = false;
-            boolean anyStaged = false;
-            for (PendingWrite w; group.size() < MAX_GROUP && (w = queue.poll()) != null; ) {
-                group.add(w);
-                long before = stages;
-                try {
-                    state.check();
-                    w.result = keyState.undoneOnFailure(w.action);
-                } catch (RuntimeException e) {
-                    w.failure = e;
-                } catch (Error e) {
-                    // Still release every caller of this group; the Error reaches the writer whose action threw it.
-                    w.failure = new TokenStoreException(ErrorCode.IO, "the write failed: " + e, e);
+            for (int attempt = 1; ; attempt++) {
+                if (runGroup(group, attempt) || attempt == ATTEMPTS) {
+                    break;
                 }
-                w.staged = stages != before;
-                anyStaged |= w.staged;
-                // staged, then failed: its caller hears of a failure, so the batch must not commit with the group
-                discard |= w.failure != null && w.staged;
-            }
-            if (discard) {
-                String reason = "the change was not saved: a write of the same group commit failed";
-                engine.discardStaged(reason);
-                failStaged(group, new TokenStoreException(ErrorCode.IO, reason));
-            } else if (anyStaged) {
-                probe.reached("vault.commit");
-                try {
-                    engine.commitStaged();
-                } catch (EngineException e) {
-                    failStaged(group, Errors.translate(e));
-                }
+                backOff(attempt);
             }
         } catch (RuntimeException | Error e) {
             settleAfter(e, group);
@@ -204,6 +183,106 @@ final class WritePipeline {
                 LockSupport.unpark(w.waiter);
             }
         }
+    }
+
+    /**
+     * One run of the group's actions and their commit; on the first attempt the group takes writers from the queue
+     * as it runs. Returns {@code false} when another node's collision undid the run and it is worth running again
+     * (nothing of it was applied, and each action's key state went back).
+     */
+    private boolean runGroup(List<PendingWrite> group, int attempt) {
+        engine.beginWrite();
+        boolean discard = false;
+        boolean anyStaged = false;
+        boolean collided = false;
+        int runs = 0;
+        while (true) {
+            PendingWrite w;
+            if (runs < group.size()) {
+                w = group.get(runs);
+            } else if (attempt == 1 && group.size() < MAX_GROUP && (w = queue.poll()) != null) {
+                group.add(w);
+            } else {
+                break;
+            }
+            runs++;
+            w.result = null;
+            w.failure = null;
+            long before = stages;
+            try {
+                state.check();
+                w.result = keyState.undoneOnFailure(w.action);
+            } catch (RuntimeException e) {
+                w.failure = e;
+            } catch (Error e) {
+                // Still release every caller of this group; the Error reaches the writer whose action threw it.
+                w.failure = new TokenStoreException(ErrorCode.IO, "the write failed: " + e, e);
+            }
+            w.staged = stages != before;
+            anyStaged |= w.staged;
+            // staged, then failed: its caller hears of a failure, so the batch must not commit with the group
+            discard |= w.failure != null && w.staged;
+            if (isCollision(w.failure)) {
+                collided = true;
+                break; // the engine discarded the group's transaction: run the whole group again
+            }
+        }
+        if (collided) {
+            return giveUpOrRetry(group, attempt, null);
+        }
+        if (discard) {
+            String reason = "the change was not saved: a write of the same group commit failed";
+            engine.discardStaged(reason);
+            failStaged(group, new TokenStoreException(ErrorCode.IO, reason));
+        } else if (anyStaged) {
+            probe.reached("vault.commit");
+            try {
+                engine.commitStaged();
+            } catch (EngineException e) {
+                if (e.kind() == EngineException.Kind.RETRY) {
+                    return giveUpOrRetry(group, attempt, e);
+                }
+                failStaged(group, Errors.translate(e));
+            }
+        } else {
+            engine.endWrite();
+        }
+        return true;
+    }
+
+    /**
+     * After another node's collision undid the group's run: the engine is back at its committed state; so is the key
+     * state. Returns {@code false} to run the group again, or, at the last attempt, fails every write of the group
+     * with {@code CONFLICT} and returns {@code true}.
+     */
+    private boolean giveUpOrRetry(List<PendingWrite> group, int attempt, EngineException collision) {
+        engine.discardStaged("another node's write collided with this one");
+        cache.invalidateAll();
+        keyState.reload();
+        if (attempt < ATTEMPTS) {
+            return false;
+        }
+        for (PendingWrite w : group) {
+            w.failure = new TokenStoreException(ErrorCode.CONFLICT, "the write collided with other nodes' writes to the"
+                    + " same records " + ATTEMPTS + " times in a row and was not saved; try again", collision);
+        }
+        return true;
+    }
+
+    /** Whether {@code failure} is, or was caused by, another node's collision ({@code RETRY}). */
+    private static boolean isCollision(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof EngineException e && e.kind() == EngineException.Kind.RETRY) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Sleeps a random time that grows with the attempt, so that colliding nodes do not collide again. */
+    private static void backOff(int attempt) {
+        long maxMillis = 2L << attempt; // 4, 8, 16, 32 ms
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ThreadLocalRandom.current().nextLong(1, maxMillis + 1)));
     }
 
     /**

@@ -91,7 +91,7 @@ class ModelTest {
                 ? Files.createTempDirectory(shm, "tokenvault-model-") : dir;
         try {
             for (int s = 0; s < SEQUENCES; s++) {
-                Variant variant = Variant.values()[s % Variant.values().length];
+                Variant variant = Variant.EMBEDDED[s % Variant.EMBEDDED.length];
                 Path seqDir = Files.createDirectories(base.resolve("s" + s));
                 new Sequence(new Random(seed * 1_000_003L + s), variant, seqDir, key, counts,
                         "seed " + seed + ", sequence " + s + " (" + variant + ")").run(STEPS);
@@ -289,7 +289,7 @@ class ModelTest {
                 vault.deleteTokens();
                 model.records.clear();
                 count("deleteTokens");
-            } else if (op < 95 && variant.file) {
+            } else if (op < 95 && variant.persists()) {
                 log.add(step + ": close and reopen");
                 vault.close();
                 expectCode(ErrorCode.CLOSED, () -> vault.getTokens(), "getTokens after close");

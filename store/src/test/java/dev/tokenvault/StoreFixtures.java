@@ -3,6 +3,7 @@ package dev.tokenvault;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.tokenvault.engine.jdbc.TestDatabase;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -25,24 +26,49 @@ final class StoreFixtures {
     private StoreFixtures() {
     }
 
-    /** The four store variants every contract rule runs on. */
+    /**
+     * The store variants every contract rule runs on: embedded (file, memory) and shared (a database server, skipped
+     * without one; see {@link TestDatabase}), each with the cache on and off. A shared variant's store is named by the
+     * directory: the same directory opens the same store.
+     */
     enum Variant {
-        FILE_CACHED(true, true),
-        FILE_UNCACHED(true, false),
-        MEMORY_CACHED(false, true),
-        MEMORY_UNCACHED(false, false);
+        FILE_CACHED(true, true, null),
+        FILE_UNCACHED(true, false, null),
+        MEMORY_CACHED(false, true, null),
+        MEMORY_UNCACHED(false, false, null),
+        MARIADB_CACHED(false, true, TestDatabase.MARIADB),
+        MARIADB_UNCACHED(false, false, TestDatabase.MARIADB),
+        POSTGRESQL_CACHED(false, true, TestDatabase.POSTGRESQL),
+        POSTGRESQL_UNCACHED(false, false, TestDatabase.POSTGRESQL);
+
+        /** The variants that run in this JVM alone. */
+        static final Variant[] EMBEDDED = {FILE_CACHED, FILE_UNCACHED, MEMORY_CACHED, MEMORY_UNCACHED};
+        /** The variants on a database server. */
+        static final Variant[] SHARED = {MARIADB_CACHED, MARIADB_UNCACHED, POSTGRESQL_CACHED, POSTGRESQL_UNCACHED};
 
         final boolean file;
         final boolean cached;
+        /** The server of a shared variant, else {@code null}. */
+        final TestDatabase db;
 
-        Variant(boolean file, boolean cached) {
+        Variant(boolean file, boolean cached, TestDatabase db) {
             this.file = file;
             this.cached = cached;
+            this.db = db;
+        }
+
+        /** Whether what is saved survives a close and a new open of the same directory. */
+        boolean persists() {
+            return file || db != null;
         }
 
         TokenVault.Builder builder(Path dir, MasterKey key) {
             TokenVault.Builder b = TokenVault.builder().masterKey(key);
-            b = file ? b.path(dir.resolve("tokens.db")) : b.inMemory();
+            if (db != null) {
+                b = b.dataSource(db.dataSource()).tablePrefix(db.prefixFor(dir));
+            } else {
+                b = file ? b.path(dir.resolve("tokens.db")) : b.inMemory();
+            }
             return cached ? b : b.cacheMaximumSize(0);
         }
 

@@ -15,7 +15,13 @@ public final class EngineException extends RuntimeException {
          * A change asked of an engine opened read-only, or a read-only open of a store that only a writer may open now
          * (its redo log holds changes to replay).
          */
-        READ_ONLY
+        READ_ONLY,
+        /**
+         * Another node changed what this write read or wrote, at the same time (a deadlock, a serialization failure, a
+         * unique key taken by a concurrent insert): nothing of the write was applied, and running it again on fresh
+         * state may succeed. Only engines shared between nodes raise it.
+         */
+        RETRY
     }
 
     private final Kind kind;

@@ -1,6 +1,11 @@
 package dev.tokenvault.engine;
 
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Storage of opaque sealed records, their blind-index entries and store metadata: the contract every engine meets
@@ -23,7 +28,19 @@ import java.util.function.BiConsumer;
  *
  * <h2>Reads</h2>
  * Reads may run on any thread at any time, concurrently with a writer, and never see part of a batch: a read sees
- * each staged batch whole or not at all. Reads see staged batches before they are durable.
+ * each staged batch whole or not at all. Reads on the writer's thread see staged batches before they are durable.
+ * Reads on other threads see them before they are durable too, except on an engine {@link #isShared() shared} with
+ * other nodes, where other threads see only what is committed (a staged batch lives in a database transaction until
+ * its commit): such an engine tells its {@link #changeFeed() change feed}'s listener of every commit, its own
+ * included, after the commit and before {@code commitStaged} returns, so that a cache can drop what a reader loaded
+ * from before the commit.
+ *
+ * <h2>Shared engines</h2>
+ * Several nodes (processes, or vaults in one process) may open one shared store at once. The single-writer rule then
+ * holds per node, and the engine keeps the nodes' writes apart: {@link #beginWrite()} opens a unit in which the
+ * writer's reads and its staged batches form one transaction, with the rows it reads locked against other nodes until
+ * {@code commitStaged}, {@code discardStaged} or {@link #endWrite()}; a write that collides with another node's fails
+ * with {@code RETRY} and changes nothing.
  *
  * <h2>Index generations</h2>
  * Index maps come in generations: exactly one is current and serves {@link #getByIndex}; another can be built beside
@@ -39,9 +56,74 @@ import java.util.function.BiConsumer;
  * another opener holds the store, {@code CLOSED} the engine was closed, {@code NOT_FOUND} no store where one must be,
  * {@code UNSUPPORTED_FORMAT} the storage holds something that is not a store, or one of a newer format,
  * {@code READ_ONLY} a change asked of an engine opened read-only (or a read-only open of a store only a writer may
- * open now).
+ * open now), {@code RETRY} (shared engines only) another node's concurrent change collided with this write, which
+ * changed nothing and may be run again.
  */
 public interface RecordEngine extends AutoCloseable {
+
+    /** Whether other nodes may open this store at the same time (a database, not a file). */
+    default boolean isShared() {
+        return false;
+    }
+
+    /**
+     * The single writer is about to decide a write: until the next {@link #commitStaged}, {@link #discardStaged} or
+     * {@link #endWrite}, the reads it makes on this thread belong to the write. An engine that is not shared needs
+     * nothing (its writer is the only one); a shared engine reads them in the write's transaction, locking what it
+     * reads, so that another node cannot change it before the commit.
+     */
+    default void beginWrite() {
+    }
+
+    /** Ends a write begun with {@link #beginWrite()} that staged nothing: releases what its reads locked. */
+    default void endWrite() {
+    }
+
+    /**
+     * The changes other nodes commit, for a cache in front of a {@link #isShared() shared} engine; {@code null} for an
+     * engine that is the only one to change its store.
+     */
+    default ChangeFeed changeFeed() {
+        return null;
+    }
+
+    /**
+     * Runs {@code body} (which reads the metadata and may commit one batch with it) exclusively among the nodes that
+     * open this store: the check-then-initialise of a new store, so that nodes opening an empty store at the same
+     * moment create one store, not one each. Engines that are not shared just run it.
+     */
+    default <T> T exclusively(Supplier<T> body) {
+        return body.get();
+    }
+
+    /**
+     * Reads the metadata values of {@code keys}, lets {@code change} compute their new values from them ({@code null}
+     * removes one; a key it leaves out stays as it is) and writes them, as one transaction of its own that no other
+     * node's can interleave with: for state that every node updates, such as a counter. Not part of a write: nothing
+     * may be staged. Engines that are not shared apply it as one commit.
+     *
+     * @return what {@code change} returned
+     */
+    default Map<String, byte[]> updateMeta(List<String> keys,
+            UnaryOperator<Map<String, byte[]>> change) {
+        Map<String, byte[]> before = new HashMap<>();
+        for (String k : keys) {
+            before.put(k, getMeta(k));
+        }
+        Map<String, byte[]> after = change.apply(before);
+        Batch batch = new Batch();
+        after.forEach((k, v) -> {
+            if (v == null) {
+                batch.removeMeta(k);
+            } else {
+                batch.putMeta(k, v);
+            }
+        });
+        if (!batch.isEmpty()) {
+            commit(batch);
+        }
+        return after;
+    }
 
     /** A record and the id it is stored under. */
     record Entry(String id, byte[] sealed) { }

@@ -1,0 +1,74 @@
+package dev.tokenvault.engine.jdbc;
+
+import dev.tokenvault.engine.EngineException;
+import java.sql.DatabaseMetaData;
+import java.sql.SQLException;
+import java.util.Collections;
+import java.util.Locale;
+
+/**
+ * What differs between the databases the shared engine runs on: the schema file and the few statements whose syntax
+ * differs (an upsert, an insert that keeps an existing row). Everything else is plain SQL that MySQL-protocol
+ * databases (MariaDB, MySQL, TiDB) and PostgreSQL-protocol ones (PostgreSQL, CockroachDB, YugabyteDB) all accept.
+ */
+enum Dialect {
+    MARIADB("schema-mariadb.sql") {
+        @Override
+        String upsert(String table, String key, String column) {
+            return "INSERT INTO " + table + " (" + key + ", " + column + ") VALUES (" + placeholders(key) + ", ?)"
+                    + " ON DUPLICATE KEY UPDATE " + column + " = VALUES(" + column + ")";
+        }
+
+        @Override
+        String insertKeeping(String table, String columns, String values, String key) {
+            // a duplicate key fails this statement only (not the transaction); Jdbc.insertKeeping reads it as "kept".
+            // Not INSERT IGNORE, which would turn other errors into warnings.
+            return "INSERT INTO " + table + " (" + columns + ") VALUES (" + values + ")";
+        }
+    },
+    POSTGRESQL("schema-postgresql.sql") {
+        @Override
+        String upsert(String table, String key, String column) {
+            return "INSERT INTO " + table + " (" + key + ", " + column + ") VALUES (" + placeholders(key) + ", ?)"
+                    + " ON CONFLICT (" + key + ") DO UPDATE SET " + column + " = EXCLUDED." + column;
+        }
+
+        @Override
+        String insertKeeping(String table, String columns, String values, String key) {
+            return "INSERT INTO " + table + " (" + columns + ") VALUES (" + values + ") ON CONFLICT (" + key
+                    + ") DO NOTHING";
+        }
+    };
+
+    /** The schema file, a resource beside this class, with {@code ${prefix}} for the table prefix. */
+    final String schemaResource;
+
+    Dialect(String schemaResource) {
+        this.schemaResource = schemaResource;
+    }
+
+    /** One {@code ?} per column of {@code columns} (a comma-separated list). */
+    static String placeholders(String columns) {
+        return String.join(", ", Collections.nCopies(columns.split(",").length, "?"));
+    }
+
+    /** Inserts {@code (key..., column)} or, when the key exists, replaces {@code column}; {@code key} may list several. */
+    abstract String upsert(String table, String key, String column);
+
+    /** Inserts a row, or leaves the row with the same {@code key} (a column list) as it is. */
+    abstract String insertKeeping(String table, String columns, String values, String key);
+
+    /** The dialect of the database behind {@code metaData}. */
+    static Dialect of(DatabaseMetaData metaData) throws SQLException {
+        String product = metaData.getDatabaseProductName();
+        String name = product == null ? "" : product.toLowerCase(Locale.ROOT);
+        if (name.contains("mariadb") || name.contains("mysql")) {
+            return MARIADB;
+        }
+        if (name.contains("postgres")) {
+            return POSTGRESQL;
+        }
+        throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "the shared store runs on MariaDB 10.6+,"
+                + " MySQL 8 or PostgreSQL 13+; the data source is " + product);
+    }
+}

@@ -1,0 +1,145 @@
+package dev.tokenvault.engine.jdbc;
+
+import dev.tokenvault.engine.EngineException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The tables of a shared store: created from the dialect's schema file when absent (the file a DBA can run by hand),
+ * checked to have the layout this engine writes, and seeded with the engine's own metadata rows. Nodes that do this at
+ * the same moment agree: every statement keeps what another node created first.
+ */
+final class JdbcSchema {
+    /** The layout this engine reads and writes; a stored {@code engine.format} above it is a newer store. */
+    static final long FORMAT_VERSION = 1;
+    static final String FORMAT = "engine.format";
+    static final String GENERATION = "engine.generation";
+    static final String NEXT_GENERATION = "engine.next-generation";
+    static final String SEQUENCE = "engine.sequence";
+
+    private JdbcSchema() {
+    }
+
+    /** Each table's columns, in order: a table of the same name with other columns is not a store's. */
+    private static Map<String, List<String>> layout(Sql sql) {
+        Map<String, List<String>> tables = new LinkedHashMap<>();
+        tables.put(sql.records, List.of("id", "sealed"));
+        tables.put(sql.index, List.of("generation", "field", "blind", "record_id"));
+        tables.put(sql.meta, List.of("name", "value"));
+        tables.put(sql.changes, List.of("seq", "record_id", "changed_at"));
+        return tables;
+    }
+
+    /** The statements of the dialect's schema file, for {@code prefix}. */
+    static List<String> statements(Dialect dialect, String prefix) {
+        String text;
+        try (InputStream in = JdbcSchema.class.getResourceAsStream(dialect.schemaResource)) {
+            if (in == null) {
+                throw new IllegalStateException("schema resource missing: " + dialect.schemaResource);
+            }
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<String> out = new ArrayList<>();
+        StringBuilder withoutComments = new StringBuilder();
+        for (String line : text.replace("${prefix}", prefix).split("\n")) {
+            if (!line.trim().startsWith("--")) {
+                withoutComments.append(line).append('\n');
+            }
+        }
+        for (String s : withoutComments.toString().split(";")) {
+            if (!s.isBlank()) {
+                out.add(s.trim());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Creates what is missing, checks the layout and the format version, and seeds the engine's rows.
+     *
+     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a table of another layout or a newer format
+     * @throws SQLException when the database fails
+     */
+    static void prepare(Connection c, Dialect dialect, String prefix, Sql sql) throws SQLException {
+        Map<String, List<String>> tables = layout(sql);
+        boolean missing = false;
+        for (Map.Entry<String, List<String>> t : tables.entrySet()) {
+            if (exists(c, t.getKey())) {
+                checkLayout(c, t.getKey(), t.getValue()); // before anything is created beside a foreign table
+            } else {
+                missing = true;
+            }
+        }
+        if (missing) {
+            create(c, dialect, prefix, tables);
+            for (Map.Entry<String, List<String>> t : tables.entrySet()) {
+                checkLayout(c, t.getKey(), t.getValue());
+            }
+        }
+        Jdbc.insertKeeping(c, sql.insertMetaKeeping, FORMAT, Jdbc.encodeLong(FORMAT_VERSION));
+        Jdbc.insertKeeping(c, sql.insertMetaKeeping, GENERATION, Jdbc.encodeLong(0));
+        Jdbc.insertKeeping(c, sql.insertMetaKeeping, NEXT_GENERATION, Jdbc.encodeLong(1));
+        Jdbc.insertKeeping(c, sql.insertMetaKeeping, SEQUENCE, Jdbc.encodeLong(0));
+        long format = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, FORMAT), -1);
+        if (format != FORMAT_VERSION) {
+            throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "the table " + sql.meta + " holds"
+                    + " format version " + format + ", and this tokenvault reads version " + FORMAT_VERSION);
+        }
+    }
+
+    private static boolean exists(Connection c, String table) {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT * FROM " + table + " WHERE 1 = 0")) {
+            return true;
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Runs the schema file. Another node may create the same tables at the same moment: PostgreSQL may then fail a
+     * {@code CREATE TABLE IF NOT EXISTS} with a duplicate; what counts is that the tables exist afterwards.
+     */
+    private static void create(Connection c, Dialect dialect, String prefix, Map<String, List<String>> tables)
+            throws SQLException {
+        SQLException failure = null;
+        for (String statement : statements(dialect, prefix)) {
+            try (Statement st = c.createStatement()) {
+                st.execute(statement);
+            } catch (SQLException e) {
+                failure = e;
+            }
+        }
+        if (failure != null && tables.keySet().stream().anyMatch(t -> !exists(c, t))) {
+            throw failure;
+        }
+    }
+
+    private static void checkLayout(Connection c, String table, List<String> columns) throws SQLException {
+        List<String> found = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT * FROM " + table + " WHERE 1 = 0")) {
+            for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                found.add(rs.getMetaData().getColumnName(i).toLowerCase(Locale.ROOT));
+            }
+        }
+        if (!found.equals(columns)) {
+            throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "the table " + table + " is not a"
+                    + " tokenvault table: it has the columns " + found + ", a shared store's has " + columns
+                    + "; choose another tablePrefix");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.tokenvault.engine.jdbc;
+
+/** The engine's statements, for one table prefix and dialect. Ids are bound as their UTF-8 bytes. */
+final class Sql {
+    final String records;
+    final String index;
+    final String meta;
+    final String changes;
+
+    final String getRecord;
+    final String lockRecord;
+    final String insertRecord;
+    final String updateRecord;
+    final String upsertRecord;
+    final String removeRecord;
+    final String countRecords;
+    final String allRecords;
+    /** One row whatever the index holds: the current generation, and the entry of the asked one with its record. */
+    final String lookup;
+    final String lockEntry;
+    final String getEntry;
+    final String insertEntry;
+    final String upsertEntry;
+    final String removeEntry;
+    final String entriesOf;
+    final String firstEntriesOf;
+    final String getMeta;
+    final String lockMeta;
+    final String upsertMeta;
+    final String insertMetaKeeping;
+    final String removeMeta;
+    final String clearRecords;
+    final String clearIndex;
+    final String appendChange;
+    final String changesAfter;
+    final String lastChange;
+    final String pruneChanges;
+
+    Sql(String prefix, Dialect dialect) {
+        records = prefix + "_records";
+        index = prefix + "_index";
+        meta = prefix + "_meta";
+        changes = prefix + "_changes";
+
+        getRecord = "SELECT sealed FROM " + records + " WHERE id = ?";
+        lockRecord = getRecord + " FOR UPDATE";
+        insertRecord = dialect.insertKeeping(records, "id, sealed", "?, ?", "id");
+        updateRecord = "UPDATE " + records + " SET sealed = ? WHERE id = ?";
+        upsertRecord = dialect.upsert(records, "id", "sealed");
+        removeRecord = "DELETE FROM " + records + " WHERE id = ?";
+        countRecords = "SELECT COUNT(*) FROM " + records;
+        allRecords = "SELECT id, sealed FROM " + records;
+        lookup = "SELECT m.value, e.record_id, r.sealed FROM " + meta + " m"
+                + " LEFT JOIN " + index + " e ON e.generation = ? AND e.field = ? AND e.blind = ?"
+                + " LEFT JOIN " + records + " r ON r.id = e.record_id WHERE m.name = ?";
+        getEntry = "SELECT record_id FROM " + index + " WHERE generation = ? AND field = ? AND blind = ?";
+        lockEntry = getEntry + " FOR UPDATE";
+        insertEntry = dialect.insertKeeping(index, "generation, field, blind, record_id", "?, ?, ?, ?",
+                "generation, field, blind");
+        upsertEntry = dialect.upsert(index, "generation, field, blind", "record_id");
+        removeEntry = "DELETE FROM " + index + " WHERE generation = ? AND field = ? AND blind = ?";
+        entriesOf = "SELECT blind, record_id FROM " + index + " WHERE generation = ? AND field = ?";
+        firstEntriesOf = "SELECT field, blind FROM " + index + " WHERE generation = ? ORDER BY field, blind LIMIT ?";
+        getMeta = "SELECT value FROM " + meta + " WHERE name = ?";
+        lockMeta = getMeta + " FOR UPDATE";
+        upsertMeta = dialect.upsert(meta, "name", "value");
+        insertMetaKeeping = dialect.insertKeeping(meta, "name, value", "?, ?", "name");
+        removeMeta = "DELETE FROM " + meta + " WHERE name = ?";
+        clearRecords = "DELETE FROM " + records;
+        clearIndex = "DELETE FROM " + index;
+        appendChange = "INSERT INTO " + changes + " (seq, record_id, changed_at) VALUES (?, ?, ?)";
+        changesAfter = "SELECT seq, record_id FROM " + changes + " WHERE seq > ? ORDER BY seq";
+        lastChange = "SELECT MAX(seq) FROM " + changes;
+        pruneChanges = "DELETE FROM " + changes + " WHERE changed_at < ? AND seq < ?";
+    }
+}

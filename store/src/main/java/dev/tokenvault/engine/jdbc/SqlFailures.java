@@ -1,0 +1,57 @@
+package dev.tokenvault.engine.jdbc;
+
+import dev.tokenvault.engine.EngineException;
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLTransientConnectionException;
+
+/** What a {@link SQLException} means for the engine: another node's collision ({@code RETRY}), or a failure. */
+final class SqlFailures {
+    /** MariaDB/MySQL: deadlock found; lock wait timeout exceeded. */
+    private static final int MYSQL_DEADLOCK = 1213;
+    private static final int MYSQL_LOCK_WAIT_TIMEOUT = 1205;
+
+    private SqlFailures() {
+    }
+
+    /**
+     * Whether another node's concurrent transaction caused {@code e}: a deadlock or serialization failure (SQLSTATE
+     * 40001, PostgreSQL's 40P01, MariaDB's 1213 and 1205). The transaction was rolled back, or must be.
+     */
+    static boolean isCollision(SQLException e) {
+        for (SQLException s = e; s != null; s = s.getNextException()) {
+            String state = s.getSQLState();
+            if ("40001".equals(state) || "40P01".equals(state) || s.getErrorCode() == MYSQL_DEADLOCK
+                    || s.getErrorCode() == MYSQL_LOCK_WAIT_TIMEOUT) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code e} is a unique-key violation: SQLSTATE 23505, MariaDB's 1062. */
+    static boolean isDuplicateKey(SQLException e) {
+        return "23505".equals(e.getSQLState()) || e.getErrorCode() == 1062;
+    }
+
+    /** Whether {@code e} says the connection is gone (SQLSTATE class 08, or the driver's own connection failures). */
+    static boolean isConnectionLost(SQLException e) {
+        String state = e.getSQLState();
+        return e instanceof SQLNonTransientConnectionException || e instanceof SQLTransientConnectionException
+                || (state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("70100")));
+    }
+
+    /** {@code e}, met while doing {@code what}, as an {@link EngineException}: {@code RETRY} or {@code IO}. */
+    static EngineException translate(SQLException e, String what) {
+        if (isCollision(e)) {
+            return retry(what + ": another node changed the same rows at the same time", e);
+        }
+        String detail = isConnectionLost(e) ? "the connection to the database was lost" : "the database failed";
+        return new EngineException(EngineException.Kind.IO, what + ": " + detail + " (SQLSTATE " + e.getSQLState()
+                + ", " + e.getMessage() + ")", e);
+    }
+
+    static EngineException retry(String message, Throwable cause) {
+        return new EngineException(EngineException.Kind.RETRY, message, cause);
+    }
+}

@@ -1,0 +1,30 @@
+-- tokenvault shared store, MariaDB 10.6+ / MySQL 8. Replace ${prefix} with the table prefix (default tokenvault).
+-- No column holds plaintext: records are sealed (AES-256-GCM), index entries are 16-byte blind values (HMAC),
+-- ids are the UTF-8 bytes of the record id, compared byte for byte.
+CREATE TABLE IF NOT EXISTS ${prefix}_records (
+    id VARBINARY(512) NOT NULL,
+    sealed MEDIUMBLOB NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS ${prefix}_index (
+    generation INT NOT NULL,
+    field SMALLINT NOT NULL,
+    blind VARBINARY(16) NOT NULL,
+    record_id VARBINARY(512) NOT NULL,
+    PRIMARY KEY (generation, field, blind)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS ${prefix}_meta (
+    name VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    value MEDIUMBLOB NOT NULL,
+    PRIMARY KEY (name)
+) ENGINE=InnoDB;
+
+-- record_id NULL: every record changed (deleteTokens). changed_at: milliseconds since the epoch, for pruning.
+CREATE TABLE IF NOT EXISTS ${prefix}_changes (
+    seq BIGINT NOT NULL,
+    record_id VARBINARY(512) NULL,
+    changed_at BIGINT NOT NULL,
+    PRIMARY KEY (seq)
+) ENGINE=InnoDB;

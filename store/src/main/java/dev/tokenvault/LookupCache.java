@@ -17,11 +17,22 @@ import java.util.function.Function;
  * in, every cache-wide invalidation bumps the epoch, and a hit from an older epoch is discarded.
  */
 final class LookupCache implements Selection.Reader {
-    /** Nanoseconds per millisecond: the clock the expiry follows counts milliseconds, Caffeine's ticker nanoseconds. */
-    private static final long NANOS_PER_MILLI = 1_000_000L;
-
-    /** A cache key: the value may be a token, so {@link #toString()} names only the field. */
+    /**
+     * A cache key: the value may be a token, so {@link #toString()} names only the field. {@code equals} and
+     * {@code hashCode} are written out: a record's generated ones go through {@code ObjectMethods} method handles,
+     * which a profile of cache hits showed as a frame of their own.
+     */
     record LookupKey(Field field, String value) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof LookupKey k && field == k.field && value.equals(k.value);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * field.ordinal() + value.hashCode();
+        }
+
         @Override
         public String toString() {
             return "LookupKey[" + field + "]";
@@ -45,20 +56,30 @@ final class LookupCache implements Selection.Reader {
         this.cache = maximumSize == 0 ? null : Caffeine.newBuilder()
                 .maximumSize(maximumSize)
                 .expireAfterWrite(expireAfterWrite)
-                .ticker(() -> clock.millis() * NANOS_PER_MILLI)
+                .ticker(CacheTicker.of(clock))
                 .recordStats()
                 .build();
         this.loader = k -> {
+            TokenRecord.validate(k.field(), k.value()); // see find
             long started = epoch.get();
             TokenRecord r = source.find(k.field(), k.value());
             return r == null ? null : new Cached(r, started);
         };
     }
 
-    /** The record whose {@code field} is {@code value}, through the cache when it is on. */
+    /**
+     * The record whose {@code field} is {@code value}, through the cache when it is on.
+     *
+     * <p>{@code value} must pass the field's rules ({@code INVALID_ARGUMENT} otherwise), and it is checked before it
+     * reaches the store: only on a miss. A hit needs no check: an entry is only ever loaded after its key passed the
+     * check in the same call (the loader makes it first), and nothing is stored on a hit. This is why callers leave
+     * the lookup value to this method ({@code TokenVault.findToken}, {@code findTokenById}): on a hit, scanning a
+     * 70-character token for its UTF-8 length costs as much as the rest of the hit's own work.
+     */
     @Override
     public TokenRecord find(Field field, String value) {
         if (cache == null) {
+            TokenRecord.validate(field, value);
             return source.find(field, value);
         }
         LookupKey key = new LookupKey(field, value);

@@ -77,10 +77,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findToken(OAuthToken query) {
         state.check();
-        if (query == null) {
-            throw Errors.invalid("query must not be null");
-        }
-        TokenRecord found = Selection.select(TokenRecord.from(query, "query"), cache);
+        TokenRecord q = TokenRecord.unvalidated(query, "query");
+        q.validateExcept(Selection.lookupField(q)); // the cache checks the lookup value before it reaches the store
+        TokenRecord found = Selection.select(q, cache);
         if (found == null) {
             return null;
         }
@@ -91,7 +90,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findTokenById(String id) {
         state.check();
-        TokenRecord r = cache.find(Field.ID, TokenRecord.checkedId(id));
+        TokenRecord r = cache.find(Field.ID, TokenRecord.nonNullId(id)); // the cache checks the id's other rules
         if (r == null) {
             throw Errors.notFound(id);
         }

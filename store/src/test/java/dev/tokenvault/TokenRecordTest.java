@@ -53,4 +53,20 @@ class TokenRecordTest {
             assertNull(r.get(f), f.label);
         }
     }
+
+    @Test
+    void decodeReturnsEveryFieldOfAsciiAndOtherTextAndRefusesMalformedUtf8() {
+        OAuthToken t = StoreFixtures.full("ascii");
+        t.setId("id-1");
+        t.setUserName("Zürich 東京 ☃ 😀👩‍💻 e\u0301");
+        t.setRedirectUrl("\u0000\u007f");
+        TokenRecord r = TokenRecord.from(t, "token");
+        assertEquals(t, TokenRecord.decode(r.encode()).toToken());
+        byte[] malformed = {1, 3, (byte) 0xC3, 0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        assertNull(TokenRecord.decode(malformed));
+        byte[] wellFormed = {1, 3, (byte) 0xC3, (byte) 0xA9, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        assertEquals("\u00e9", TokenRecord.decode(wellFormed).id());
+        byte[] cutShort = {1, 5, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        assertNull(TokenRecord.decode(cutShort));
+    }
 }

@@ -22,11 +22,22 @@ import java.util.function.Function;
  * in, every cache-wide invalidation bumps the epoch, and a hit from an older epoch is discarded.
  */
 final class LookupCache implements Selection.Reader {
-    /** Nanoseconds per millisecond: the clock the expiry follows counts milliseconds, Caffeine's ticker nanoseconds. */
-    private static final long NANOS_PER_MILLI = 1_000_000L;
-
-    /** A cache key: the value may be a token, so {@link #toString()} names only the field. */
+    /**
+     * A cache key: the value may be a token, so {@link #toString()} names only the field. {@code equals} and
+     * {@code hashCode} are written out: a record's generated ones go through {@code ObjectMethods} method handles,
+     * which a profile of cache hits showed as a frame of their own.
+     */
     record LookupKey(Field field, String value) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof LookupKey k && field == k.field && value.equals(k.value);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * field.ordinal() + value.hashCode();
+        }
+
         @Override
         public String toString() {
             return "LookupKey[" + field + "]";
@@ -73,7 +84,7 @@ final class LookupCache implements Selection.Reader {
         Caffeine<Object, Object> builder = Caffeine.newBuilder()
                 .maximumSize(maximumSize)
                 .expireAfterWrite(expireAfterWrite)
-                .ticker(() -> clock.millis() * NANOS_PER_MILLI)
+                .ticker(CacheTicker.of(clock))
                 .recordStats();
         if (keysById != null) {
             // Evictions (size, expiry) only, and synchronously: a removal listener runs later, and could forget the
@@ -86,6 +97,7 @@ final class LookupCache implements Selection.Reader {
         }
         this.cache = maximumSize == 0 ? null : builder.build();
         this.loader = keysById == null ? k -> {
+            TokenRecord.validate(k.field(), k.value()); // see find
             long started = epoch.get();
             TokenRecord r = source.find(k.field(), k.value());
             return r == null ? null : new Cached(r, started);
@@ -111,6 +123,7 @@ final class LookupCache implements Selection.Reader {
      * put it) or has counted itself, and the load is tagged stale (found again by {@link #find}).
      */
     private Cached loadTracked(LookupKey k) {
+        TokenRecord.validate(k.field(), k.value()); // see find
         long started = epoch.get();
         long invalidations = idInvalidations.get();
         TokenRecord r = source.find(k.field(), k.value());
@@ -148,10 +161,19 @@ final class LookupCache implements Selection.Reader {
         }
     }
 
-    /** The record whose {@code field} is {@code value}, through the cache when it is on. */
+    /**
+     * The record whose {@code field} is {@code value}, through the cache when it is on.
+     *
+     * <p>{@code value} must pass the field's rules ({@code INVALID_ARGUMENT} otherwise), and it is checked before it
+     * reaches the store: only on a miss. A hit needs no check: an entry is only ever loaded after its key passed the
+     * check in the same call (the loader makes it first), and nothing is stored on a hit. This is why callers leave
+     * the lookup value to this method ({@code TokenVault.findToken}, {@code findTokenById}): on a hit, scanning a
+     * 70-character token for its UTF-8 length costs as much as the rest of the hit's own work.
+     */
     @Override
     public TokenRecord find(Field field, String value) {
         if (cache == null || (feed != null && !feed.isCurrent())) {
+            TokenRecord.validate(field, value);
             return source.find(field, value);
         }
         LookupKey key = new LookupKey(field, value);

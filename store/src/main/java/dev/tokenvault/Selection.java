@@ -50,6 +50,20 @@ final class Selection {
         return id == null ? null : reader.find(Field.ID, id);
     }
 
+    /**
+     * The field {@link #select} looks {@code q} up by first: the user name, the access token, the grant token (else
+     * the refresh token), or the id; {@code null} when no branch applies. Any other field it may read by (the refresh
+     * token after a grant token that matched nothing) is not this one.
+     */
+    static Field lookupField(TokenRecord q) {
+        return switch (ContentBranch.of(q)) {
+            case USER_NAME -> Field.USER_NAME;
+            case ACCESS_TOKEN -> Field.ACCESS_TOKEN;
+            case GRANT_OR_REFRESH -> q.get(Field.GRANT_TOKEN) != null ? Field.GRANT_TOKEN : Field.REFRESH_TOKEN;
+            case NONE -> q.id() != null ? Field.ID : null;
+        };
+    }
+
     /** Branches 1 to 3; {@code null} when none applies or the one that applies matches nothing. */
     private static TokenRecord selectByContent(TokenRecord q, ContentBranch branch, Reader reader) {
         switch (branch) {

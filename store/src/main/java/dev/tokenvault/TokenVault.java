@@ -79,10 +79,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findToken(OAuthToken query) {
         state.check();
-        if (query == null) {
-            throw Errors.invalid("query must not be null");
-        }
-        TokenRecord q = TokenRecord.from(query, "query");
+        TokenRecord q = TokenRecord.unvalidated(query, "query");
+        q.validateExcept(Selection.lookupField(q)); // the cache checks the lookup value before it reaches the store
         TokenRecord found = leases == null ? Selection.select(q, cache)
                 : leases.find(() -> Selection.select(q, cache)); // the only cost when off: one field check
         if (found == null) {
@@ -95,7 +93,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findTokenById(String id) {
         state.check();
-        String checked = TokenRecord.checkedId(id);
+        String checked = TokenRecord.nonNullId(id); // the cache checks the id's other rules
         TokenRecord r = leases == null ? cache.find(Field.ID, checked)
                 : leases.find(() -> cache.find(Field.ID, checked));
         if (r == null) {

@@ -161,6 +161,23 @@ class BadInputTest {
                 "ключ-😀", "id with spaces", "'; DROP TABLE tokens; --", "\"quoted\"", "*", "?", "tokens.db")) {
             t.add(roundTrip(id, "id", id));
         }
+        // queries: the lookup value and every other present field keep the field rules, cache hit or not
+        t.add(new Case("findToken by a cached user name with a bad expiryTime", ErrorCode.INVALID_ARGUMENT,
+                "expiryTime", "12a", (v, e) -> v.findToken(OAuthToken.builder().userName(e.getUserName())
+                        .expiryTime("12a").build())));
+        t.add(new Case("findToken by a cached refresh token with a clientSecret over 16 KiB",
+                ErrorCode.INVALID_ARGUMENT, "clientSecret", over("clientSecret", "x"),
+                (v, e) -> v.findToken(OAuthToken.builder().refreshToken(e.getRefreshToken()).clientId(e.getClientId())
+                        .clientSecret(over("clientSecret", "x")).build())));
+        t.add(new Case("findToken by a cached grant token with a refresh token holding an unpaired surrogate",
+                ErrorCode.INVALID_ARGUMENT, "refreshToken", "S3CR3T\uD800", (v, e) -> v.findToken(OAuthToken.builder()
+                        .grantToken(e.getGrantToken()).refreshToken("S3CR3T\uD800").clientId(e.getClientId())
+                        .clientSecret(e.getClientSecret()).build())));
+        t.add(new Case("findToken by a user name over 16 KiB", ErrorCode.INVALID_ARGUMENT, "userName",
+                over("userName", "x"), (v, e) -> v.findToken(OAuthToken.builder().userName(over("userName", "x"))
+                        .build())));
+        t.add(new Case("findToken by an id over 128 characters", ErrorCode.INVALID_ARGUMENT, "id", "i".repeat(129),
+                (v, e) -> v.findToken(OAuthToken.builder().id("i".repeat(129)).build())));
         // expiryTime: decimal digits only
         for (String bad : List.of("12a", "-1", " 1", "1 ", "1.5", "+1", "1e3", "0x1F", "١٢", "１２")) {
             t.add(insertRejected("'" + bad + "'", "expiryTime", bad));
@@ -230,6 +247,26 @@ class BadInputTest {
             }
             assertEquals(before, snapshot(v));
             ContractTest.lookAllWays(v, existing);
+        }
+    }
+
+    /**
+     * A lookup value with an unpaired surrogate hashes (as UTF-8, with its replacement byte) to the blind key of a
+     * stored value: the store must refuse it as input before reading the index, not report the mismatch it would
+     * find as an integrity failure; and a refused lookup leaves nothing in the cache, so it is refused again.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Variant.class)
+    void lookupValueBreakingTheRulesIsRefusedBeforeTheIndex(Variant variant) {
+        try (TokenVault v = variant.open(dir)) {
+            OAuthToken stored = saved(v, OAuthToken.builder().accessToken("S3CR3T?").build());
+            assertEquals(stored, v.findToken(OAuthToken.builder().accessToken("S3CR3T?").build()));
+            for (int round = 0; round < 2; round++) {
+                TokenStoreException e = assertThrows(TokenStoreException.class,
+                        () -> v.findToken(OAuthToken.builder().accessToken("S3CR3T\uD800").build()));
+                assertEquals(ErrorCode.INVALID_ARGUMENT, e.code(), e.getMessage());
+                assertTrue(e.getMessage().contains("accessToken"), e.getMessage());
+            }
         }
     }
 

@@ -20,8 +20,8 @@ import org.openjdk.jmh.annotations.Threads;
  * {@code findToken} (or {@code findTokenById} for path {@code id}: the seed's {@code find_token} has no id branch).
  * Keys are drawn in random order from a precomputed sample, so the key's construction is not measured:
  * <ul>
- *   <li>{@code tokenvault} (cache on) and {@code map} look up a hot set of {@value #HOT_SET} random tokens, all
- *       of which fit in the cache (warmed in setup): the cache-hit case, against the map's upper bound;</li>
+ *   <li>{@code tokenvault} (cache on), {@code map} and {@code map-copy} look up a hot set of {@value #HOT_SET}
+ *       random tokens, all of which fit in the cache (warmed in setup): the cache-hit case, against the maps;</li>
  *   <li>every other store looks up {@value #SAMPLE} keys drawn uniformly from all tokens: for tokenvault-nocache
  *       this is "random keys over all tokens", each lookup an index read, a record read and a decryption.</li>
  * </ul>
@@ -58,7 +58,8 @@ public abstract class FindTokenBase {
             case "id" -> ID;
             default -> throw new IllegalArgumentException("unknown path " + path());
         };
-        boolean hot = store().equals(Stores.TOKENVAULT) || store().equals(Stores.MAP);
+        boolean hot = store().equals(Stores.TOKENVAULT) || store().equals(Stores.MAP)
+                || store().equals(Stores.MAP_COPY);
         int n = hot ? HOT_SET : SAMPLE;
         SplittableRandom random = new SplittableRandom(42);
         keys = new String[n];

@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx8g"})
 public class FindTokenBenchmark extends FindTokenBase {
-    @Param({"tokenvault", "tokenvault-nocache", "tuned-sqlite", "map"})
+    @Param({"tokenvault", "tokenvault-nocache", "tuned-sqlite", "map", "map-copy"})
     public String store;
 
     @Param({"userName", "accessToken", "refreshToken", "grantToken", "id"})

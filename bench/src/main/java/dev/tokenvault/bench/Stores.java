@@ -4,6 +4,7 @@ import dev.tokenvault.MasterKey;
 import dev.tokenvault.TokenStore;
 import dev.tokenvault.TokenVault;
 import dev.tokenvault.bench.baseline.CsvFileStore;
+import dev.tokenvault.bench.baseline.MapCopyStore;
 import dev.tokenvault.bench.baseline.MapStore;
 import dev.tokenvault.bench.baseline.SeedSqliteStore;
 import dev.tokenvault.bench.baseline.TunedSqliteStore;
@@ -49,6 +50,7 @@ public final class Stores {
     public static final String TUNED_SQLITE = "tuned-sqlite";
     public static final String CSV_FILE = "csv-file";
     public static final String MAP = "map";
+    public static final String MAP_COPY = "map-copy";
 
     private Stores() {
     }
@@ -76,7 +78,7 @@ public final class Stores {
         return store.equals(TOKENVAULT_NOCACHE) ? TOKENVAULT : store;
     }
 
-    /** The directory of a loaded data set, built when absent. Not for {@code map}, which lives on the heap. */
+    /** The directory of a loaded data set, built when absent. Not for the maps, which live on the heap. */
     public static Path dataSet(String store, int tokens) {
         String family = family(store);
         Path dir = dataRoot().resolve(family + "-" + tokens + "-" + DATA_VERSION);
@@ -172,6 +174,11 @@ public final class Stores {
     public static TokenStore openForRead(String store, int tokens) {
         if (store.equals(MAP)) {
             MapStore m = new MapStore();
+            m.bulkLoad(tokens, TokenData::token);
+            return m;
+        }
+        if (store.equals(MAP_COPY)) {
+            MapCopyStore m = new MapCopyStore();
             m.bulkLoad(tokens, TokenData::token);
             return m;
         }

@@ -199,6 +199,21 @@ public abstract class RecordEngineContract {
     }
 
     @Test
+    void aDiscardedSwitchLeavesTheOldGenerationCurrent() {
+        int old = engine.indexGeneration();
+        engine.commit(new Batch().putRecord("a", bytes("1")).putIndex(0, key(1), "a"));
+        int next = engine.nextIndexGeneration();
+        engine.stage(new Batch().putIndexIn(next, 0, key(2), "a").switchIndexGeneration(next));
+        engine.discardStaged("test: the switch is not saved");
+        assertEquals(old, engine.indexGeneration());
+        assertEquals("a", engine.getByIndex(old, 0, key(1)).id());
+        assertSame(RecordEngine.GENERATION_CHANGED, engine.getByIndex(next, 0, key(2)));
+        engine.commit(new Batch().switchIndexGeneration(next));
+        assertEquals(next, engine.indexGeneration());
+        assertSame(RecordEngine.GENERATION_CHANGED, engine.getByIndex(old, 0, key(1)));
+    }
+
+    @Test
     void clearIndexGenerationEmptiesAnOldGenerationInBoundedCommits() {
         int old = engine.indexGeneration();
         Batch fill = new Batch();

@@ -12,7 +12,7 @@ import java.util.Objects;
 /**
  * Turns a JMH JSON result into the markdown tables of {@code bench/README.md}: one pivot table per benchmark method
  * (a row per parameter combination, a column per store, with ratios against the baselines), then the targets of
- * issue 3, each with its measured figure and MET or MISSED.
+ * issue 3 and the lookup targets of issue 12 ({@link LookupTargets}), each with its measured figure and MET or MISSED.
  *
  * <pre>java -cp bench/target/benchmarks.jar dev.tokenvault.bench.chart.ResultTable results.json</pre>
  */
@@ -25,6 +25,7 @@ public final class ResultTable {
         StringBuilder out = new StringBuilder();
         tables(results, out);
         targets(results, out);
+        LookupTargets.append(results, out);
         System.out.print(out);
     }
 
@@ -58,6 +59,9 @@ public final class ResultTable {
                 rows.computeIfAbsent(SvgChart.group(r, false), k -> new LinkedHashMap<>()).put(SvgChart.series(r), r);
             }
             List<String[]> ratios = new ArrayList<>();
+            if (stores.contains("tokenvault") && stores.contains("map-copy")) {
+                ratios.add(new String[] {"map-copy", "tokenvault", "tokenvault ÷ map-copy (throughput)"});
+            }
             if (stores.contains("tokenvault") && stores.contains("map")) {
                 ratios.add(new String[] {"map", "tokenvault", "tokenvault ÷ map (throughput)"});
             }
@@ -98,12 +102,12 @@ public final class ResultTable {
         }
     }
 
-    private static String fmtRatio(double x) {
+    static String fmtRatio(double x) {
         return x >= 100 ? String.format(Locale.ROOT, "%,.0f", x)
                 : x >= 10 ? String.format(Locale.ROOT, "%.1f", x) : String.format(Locale.ROOT, "%.2f", x);
     }
 
-    private static JmhResult find(List<JmhResult> rs, String subject, String method, String store, String path,
+    static JmhResult find(List<JmhResult> rs, String subject, String method, String store, String path,
                                   String tokens) {
         for (JmhResult r : rs) {
             if (r.family().equals(subject) && r.method().equals(method) && Objects.equals(store, r.param("store"))
@@ -179,7 +183,7 @@ public final class ResultTable {
         out.append('\n');
     }
 
-    private static void row(StringBuilder out, String target, String measured, boolean met) {
+    static void row(StringBuilder out, String target, String measured, boolean met) {
         out.append("| ").append(target).append(" | ").append(measured).append(" | ")
                 .append(met ? "met" : "**missed**").append(" |\n");
     }

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
 public final class SvgChart {
     /** Stores in a fixed order and colour, so every chart reads the same way. */
     static final List<String> STORE_ORDER = List.of("tokenvault", "tokenvault-nocache", "map", "tuned-sqlite",
-            "seed-sqlite", "csv-file");
+            "seed-sqlite", "csv-file", "map-copy");
     private static final String[] COLOURS = {"#1b7837", "#5aae61", "#8c8c8c", "#2166ac", "#d6604d", "#b2182b",
         "#762a83", "#e08214"};
     static final List<String> PATH_ORDER = List.of("userName", "accessToken", "refreshToken", "grantToken", "id");

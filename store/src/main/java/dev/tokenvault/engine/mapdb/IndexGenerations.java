@@ -32,18 +32,24 @@ final class IndexGenerations {
     private final int indexCount;
     private final Atomic.Integer current;
     private final Map<Integer, HTreeMap<byte[], String>[]> others = new ConcurrentHashMap<>();
+    /**
+     * What {@link #current} holds, and its maps. Kept here because reading MapDB's atomic is a store read of its own
+     * on every index lookup; it changes only through {@link #switchTo} and {@link #afterRollback}, under the write lock.
+     */
+    private volatile int currentGeneration;
     private volatile HTreeMap<byte[], String>[] currentMaps;
 
     IndexGenerations(DB db, int indexCount) {
         this.db = db;
         this.indexCount = indexCount;
         this.current = db.atomicInteger(CURRENT).createOrOpen();
-        this.currentMaps = open(current.get());
+        this.currentGeneration = current.get();
+        this.currentMaps = open(currentGeneration);
     }
 
     /** The current generation. */
     int current() {
-        return current.get();
+        return currentGeneration;
     }
 
     /** The index maps of the current generation. */
@@ -55,7 +61,7 @@ final class IndexGenerations {
      * The index maps of {@code generation}; {@code null} when they do not exist and {@code create} is false.
      */
     HTreeMap<byte[], String>[] maps(int generation, boolean create) {
-        if (generation == current.get()) {
+        if (generation == currentGeneration) {
             return currentMaps;
         }
         HTreeMap<byte[], String>[] maps = others.get(generation);
@@ -74,15 +80,17 @@ final class IndexGenerations {
     void switchTo(int generation) {
         HTreeMap<byte[], String>[] maps = maps(generation, true);
         others.remove(generation);
-        others.put(current.get(), currentMaps);
+        others.put(currentGeneration, currentMaps);
         current.set(generation);
+        currentGeneration = generation;
         currentMaps = maps;
     }
 
     /** After MapDB rolled back uncommitted changes: forgets maps opened since and follows the rolled-back record. */
     void afterRollback() {
         others.clear();
-        currentMaps = open(current.get());
+        currentGeneration = current.get();
+        currentMaps = open(currentGeneration);
     }
 
     /** Empties every index map of every generation (part of a batch that removes every record). */
@@ -102,7 +110,7 @@ final class IndexGenerations {
 
     /** The current generation and every other one whose maps still hold entries. */
     SortedSet<Integer> nonEmpty() {
-        int now = current.get();
+        int now = currentGeneration;
         SortedSet<Integer> out = new TreeSet<>();
         for (int g : named()) {
             HTreeMap<byte[], String>[] maps = maps(g, false);
@@ -116,7 +124,7 @@ final class IndexGenerations {
     /** Every generation named in MapDB's catalog, the current one included. */
     SortedSet<Integer> named() {
         SortedSet<Integer> out = new TreeSet<>();
-        out.add(current.get());
+        out.add(currentGeneration);
         for (String name : db.getAllNames()) {
             if (name.equals(mapName(0, 0))) {
                 out.add(0);

@@ -1,0 +1,185 @@
+package dev.tokenvault.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.mapdb.DB;
+import org.mapdb.DBMaker;
+import org.mapdb.HTreeMap;
+import org.mapdb.IndexTreeLongLongMap;
+import org.mapdb.Serializer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * MapDB's structures for "blind index value → sealed record", on a memory-mapped file with MapDB's write-ahead log
+ * ({@code StoreWAL}, as the engine opens it), without tokenvault's crypto, so that only the structure is measured
+ * (issue 12): how the engine's lookup could get from an index entry to its record.
+ * <ul>
+ *   <li>{@code htree-two-walks}: today's engine: {@code HTreeMap<byte[16], id>} then {@code HTreeMap<id, sealed>};</li>
+ *   <li>{@code htree-id-only}: the first of those walks alone ({@code findTokenById} pays the second alone);</li>
+ *   <li>{@code htree-recid}: {@code HTreeMap<byte[16], recid>} then one direct {@code store.get(recid)};</li>
+ *   <li>{@code longlong-recid}: {@code IndexTreeLongLongMap} keyed by 63 bits of the blind value, then one
+ *       direct read of the record (a real engine would compare the record's own blind value: collisions).</li>
+ * </ul>
+ * Records are 434 random bytes (a sealed Zoho-shaped token), keys 16 random bytes. The file per size is built once
+ * into {@code <data>/mapdb-structures-<n>/} and reused.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx4g"})
+@State(Scope.Benchmark)
+public class IndexStructureBenchmark {
+    private static final int RECORD_BYTES = 434;
+    private static final int SAMPLE = 65536;
+
+    @Param({"htree-two-walks", "htree-id-only", "htree-recid", "longlong-recid"})
+    public String structure;
+
+    @Param({"1000", "100000", "1000000"})
+    public int entries;
+
+    private DB db;
+    private HTreeMap<byte[], String> indexToId;
+    private HTreeMap<String, byte[]> records;
+    private HTreeMap<byte[], Long> indexToRecid;
+    private IndexTreeLongLongMap longToRecid;
+    private byte[][] keys;
+    private String[] ids;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        Path file = built(entries).resolve("structures.db");
+        db = open(file);
+        indexToId = db.hashMap("indexToId", Serializer.BYTE_ARRAY, Serializer.STRING).open();
+        records = db.hashMap("records", Serializer.STRING, Serializer.BYTE_ARRAY).open();
+        indexToRecid = db.hashMap("indexToRecid", Serializer.BYTE_ARRAY, Serializer.LONG).open();
+        longToRecid = new DB.IndexTreeLongLongMapMaker(db, "longToRecid").open();
+        keys = new byte[SAMPLE][];
+        ids = new String[SAMPLE];
+        SplittableRandom pick = new SplittableRandom(42);
+        for (int k = 0; k < SAMPLE; k++) {
+            int i = pick.nextInt(entries);
+            keys[k] = key(i);
+            ids[k] = TokenData.id(i);
+            if (lookup(k) == null) {
+                throw new IllegalStateException(structure + " finds no record for entry " + i);
+            }
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        db.close();
+    }
+
+    @State(Scope.Thread)
+    public static class Cursor {
+        int next = new SplittableRandom().nextInt(SAMPLE);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public Object get(Cursor c) {
+        return lookup(c.next++ & (SAMPLE - 1));
+    }
+
+    private Object lookup(int k) {
+        switch (structure) {
+            case "htree-two-walks": {
+                String id = indexToId.get(keys[k]);
+                return id == null ? null : records.get(id);
+            }
+            case "htree-id-only":
+                return records.get(ids[k]);
+            case "htree-recid": {
+                Long recid = indexToRecid.get(keys[k]);
+                return recid == null ? null : db.getStore().get(recid, Serializer.BYTE_ARRAY_NOSIZE);
+            }
+            case "longlong-recid": {
+                long recid = longToRecid.get(longKey(keys[k]));
+                return recid == 0 ? null : db.getStore().get(recid, Serializer.BYTE_ARRAY_NOSIZE);
+            }
+            default:
+                throw new IllegalArgumentException("unknown structure " + structure);
+        }
+    }
+
+    private static DB open(Path file) {
+        return DBMaker.fileDB(file.toFile()).fileMmapEnable().transactionEnable().make();
+    }
+
+    /** 63 bits of the blind value: the tree takes non-negative keys. */
+    private static long longKey(byte[] key) {
+        return ByteBuffer.wrap(key).getLong() >>> 1;
+    }
+
+    static byte[] key(int i) {
+        byte[] k = new byte[16];
+        ByteBuffer b = ByteBuffer.wrap(k);
+        b.putLong(TokenData.mix(i * 2L + 1));
+        b.putLong(TokenData.mix(i * 2L + 2));
+        return k;
+    }
+
+    private static Path built(int n) {
+        Path dir = Stores.dataRoot().resolve("mapdb-structures-" + n);
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
+        Path building = Stores.dataRoot().resolve("mapdb-structures-" + n + ".building");
+        try {
+            Stores.deleteTree(building);
+            Files.createDirectories(building);
+            DB db = open(building.resolve("structures.db"));
+            HTreeMap<byte[], String> indexToId = db.hashMap("indexToId", Serializer.BYTE_ARRAY, Serializer.STRING)
+                    .create();
+            HTreeMap<String, byte[]> records = db.hashMap("records", Serializer.STRING, Serializer.BYTE_ARRAY).create();
+            HTreeMap<byte[], Long> indexToRecid = db.hashMap("indexToRecid", Serializer.BYTE_ARRAY, Serializer.LONG)
+                    .create();
+            // MapDB's default layout holds keys below 2^28 only: 128-slot nodes over 9 levels take 63 bits
+            IndexTreeLongLongMap longToRecid = new DB.IndexTreeLongLongMapMaker(db, "longToRecid").layout(128, 9)
+                    .create();
+            SplittableRandom random = new SplittableRandom(7);
+            for (int i = 0; i < n; i++) {
+                byte[] sealed = new byte[RECORD_BYTES];
+                random.nextBytes(sealed);
+                String id = TokenData.id(i);
+                byte[] key = key(i);
+                records.put(id, sealed);
+                indexToId.put(key, id);
+                long recid = db.getStore().put(sealed, Serializer.BYTE_ARRAY_NOSIZE);
+                indexToRecid.put(key, recid);
+                longToRecid.put(longKey(key), recid);
+                if (i % 10_000 == 9_999) {
+                    db.commit();
+                }
+            }
+            db.commit();
+            db.close();
+            Files.move(building, dir, StandardCopyOption.ATOMIC_MOVE);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -13,14 +13,21 @@ import java.util.Locale;
 
 /**
  * Memory figures the JMH runs do not give: bytes on disk per stored token after loading n tokens (every file of the
- * store: main file, logs, companions), and heap bytes per cached lookup in tokenvault's cache, against a plain map.
- * Builds the data sets it needs (the same ones the benchmarks reuse).
+ * store: main file, logs, companions), the same after refreshing every token 20 times without {@code compact()}
+ * (sizes up to {@code -Dtokenvault.bench.growthMax}, default 100,000), and heap bytes per cached lookup in
+ * tokenvault's cache, against a plain map. Builds the data sets it needs (the same ones the benchmarks reuse).
  *
  * <pre>java -cp bench/target/benchmarks.jar dev.tokenvault.bench.MemoryReport [sizes...]</pre>
  *
  * Default sizes 1000 100000 1000000. Run with {@code -Xmx4g} or more; it prints a markdown table.
  */
 public final class MemoryReport {
+    /** Refreshes of every token in the growth measurement (the target: at most 1.2x after 20). */
+    private static final int REFRESHES = 20;
+    private static final int REFRESH_BATCH = 1000;
+    /** Largest data set refreshed: 20 rounds of 1,000,000 saves take longer than the rest of the report. */
+    private static final int REFRESH_GROWTH_MAX_TOKENS = Integer.getInteger("tokenvault.bench.growthMax", 100_000);
+
     private MemoryReport() {
     }
 
@@ -43,6 +50,15 @@ public final class MemoryReport {
                 Path dir = Stores.dataSet(store, n);
                 long bytes = Stores.treeSize(dir);
                 System.out.printf(Locale.ROOT, "| %s | %,d | %,d | %,.0f |%n", store, n, bytes, (double) bytes / n);
+            }
+        }
+        System.out.println();
+        System.out.println("| tokenvault, refreshes of every token (no compact) | tokens | bytes on disk | bytes per token"
+                + " | growth |");
+        System.out.println("| --- | ---: | ---: | ---: | ---: |");
+        for (int n : sizes) {
+            if (n <= REFRESH_GROWTH_MAX_TOKENS) {
+                refreshGrowth(n);
             }
         }
         int cached = 10_000;
@@ -77,6 +93,47 @@ public final class MemoryReport {
         }
         System.out.println();
         System.out.println("data sets in " + Stores.dataRoot() + (Files.isDirectory(Stores.dataRoot()) ? "" : " (absent)"));
+    }
+
+    /**
+     * Refreshes every token of a copy of the data set {@value #REFRESHES} times (a new access token and expiry, as the
+     * SDK saves after each refresh), in saves of {@value #REFRESH_BATCH} tokens, and prints the bytes on disk after
+     * rounds 1, 5, 10 and 20: whether freed space is reused without {@code compact()}.
+     */
+    private static void refreshGrowth(int n) throws Exception {
+        Path scratch = Files.createTempDirectory(Files.createDirectories(Stores.dataRoot()), "growth-" + n + "-");
+        try {
+            Stores.copyDataSet(Stores.TOKENVAULT, n, scratch);
+            long loaded = Stores.treeSize(scratch);
+            printGrowth(0, n, loaded, loaded);
+            try (TokenVault v = TokenVault.builder().path(scratch.resolve("tokens.db")).masterKey(Stores.masterKey())
+                    .cacheMaximumSize(0).open()) {
+                for (int round = 1; round <= REFRESHES; round++) {
+                    for (int from = 0; from < n; from += REFRESH_BATCH) {
+                        List<OAuthToken> batch = new ArrayList<>(REFRESH_BATCH);
+                        for (int i = from; i < Math.min(n, from + REFRESH_BATCH); i++) {
+                            batch.add(OAuthToken.builder().userName(TokenData.userName(i))
+                                    .accessToken(TokenData.refreshedAccessToken(round, i))
+                                    .expiryTime(Long.toString(1_767_225_600_000L + round * 3_600_000L)).build());
+                        }
+                        v.saveTokens(batch);
+                    }
+                    if (round == 1 || round == 5 || round == 10 || round == REFRESHES) {
+                        printGrowth(round, n, Stores.treeSize(scratch), loaded);
+                    }
+                }
+            }
+            printGrowth(-1, n, Stores.treeSize(scratch), loaded);
+        } finally {
+            Stores.deleteTree(scratch);
+        }
+    }
+
+    private static void printGrowth(int round, int n, long bytes, long loaded) {
+        String when = round == 0 ? "as loaded" : round < 0 ? "after " + REFRESHES + " rounds, closed"
+                : "after " + round + (round == 1 ? " round" : " rounds") + ", open";
+        System.out.printf(Locale.ROOT, "| %s | %,d | %,d | %,.0f | %.2fx |%n", when, n, bytes, (double) bytes / n,
+                (double) bytes / loaded);
     }
 
     private static long usedHeap() throws InterruptedException {

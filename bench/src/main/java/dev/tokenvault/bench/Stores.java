@@ -187,6 +187,12 @@ public final class Stores {
 
     /** Copies the data set into {@code scratch} and opens {@code store} over the copy, for benchmarks that write. */
     public static TokenStore openScratchCopy(String store, int tokens, Path scratch) {
+        copyDataSet(store, tokens, scratch);
+        return open(store, scratch);
+    }
+
+    /** Copies the files of the data set (not its lock file) into {@code scratch}, emptied first. */
+    public static void copyDataSet(String store, int tokens, Path scratch) {
         Path source = dataSet(store, tokens);
         try {
             deleteTree(scratch);
@@ -201,7 +207,6 @@ public final class Stores {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return open(store, scratch);
     }
 
     static TokenStore open(String store, Path dir) {

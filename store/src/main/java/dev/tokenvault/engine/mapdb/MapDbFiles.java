@@ -212,12 +212,22 @@ final class MapDbFiles {
     /** A MapDB {@code DB} (StoreWAL) whose main file is {@code main}, with MapDB's own log in memory. */
     static DB newDb(Path file, RedoVolume main, boolean existed) {
         String name = file == null ? null : file.toString();
+        WalMemory walMemory = new WalMemory();
         VolumeFactory factory = new VolumeFactory() {
+            private boolean mainMade;
+
             @Override
             public Volume makeVolume(String f, boolean readOnly, long lockWait, int sliceShift, long initSize,
                                      boolean fixedSize) {
-                // The main file is ours; MapDB's own log lives in memory: it is never replayed, RedoLog is.
-                return f != null && f.equals(name) ? main : new ByteArrayVol(sliceShift, 0L);
+                // The main file is ours; MapDB's own log lives in memory: it is never replayed, RedoLog is. A store
+                // in memory has no names: MapDB asks for its main volume first, and gets a byte array as it always
+                // did (its log volumes come from WalMemory, as a file store's do).
+                boolean isMain = name != null ? name.equals(f) : !mainMade;
+                if (isMain) {
+                    mainMade = true;
+                    return name != null ? main : new ByteArrayVol(sliceShift, 0L);
+                }
+                return walMemory.open();
             }
 
             @Override

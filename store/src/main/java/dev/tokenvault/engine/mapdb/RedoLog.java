@@ -3,6 +3,7 @@ package dev.tokenvault.engine.mapdb;
 import dev.tokenvault.engine.CommitProbe;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -106,6 +107,11 @@ final class RedoLog implements AutoCloseable {
     /**
      * Applies every complete record of the log at {@code logPath} to {@code mainPath}, syncs the main file and empties
      * the log. Returns the number of records replayed.
+     *
+     * <p>The records are applied through a memory mapping of the main file (one copy per range, no system call each:
+     * a log of a few megabytes holds tens of thousands of ranges), then the mapping is synced. The log is emptied by
+     * zeroing its first record's magic, which ends any later replay at once; it keeps its preallocated size, so the
+     * open that follows need not write it again.
      */
     static int replayInto(Path logPath, Path mainPath) throws IOException {
         if (!PrivateFiles.existsAsOwn(logPath)) {
@@ -118,16 +124,23 @@ final class RedoLog implements AutoCloseable {
         if (buf.remaining() == 0) {
             return 0;
         }
-        int replayed;
+        long[] fileLength = {0};
+        int replayed = forEachRecord(buf, (start, end) -> fileLength[0] = Math.max(fileLength[0],
+                buf.getLong(start + 20)));
+        if (replayed == 0) {
+            return 0;
+        }
         try (FileChannel main = FileChannel.open(mainPath, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            replayed = forEachRecord(buf, (start, end) -> apply(buf, start, main));
-            if (replayed > 0) {
-                main.force(true);
+            if (main.size() < fileLength[0]) {
+                extend(main, fileLength[0]);
             }
+            MappedChunks mapped = new MappedChunks(main);
+            forEachRecord(buf.rewind(), (start, end) -> apply(buf, start, mapped));
+            mapped.force();
         }
         try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.WRITE)) {
-            log.truncate(0);
-            log.force(true);
+            log.write(ByteBuffer.allocate(4), 0);
+            log.force(false);
         }
         return replayed;
     }
@@ -210,22 +223,63 @@ final class RedoLog implements AutoCloseable {
         }
     }
 
-    /** Writes the record at {@code start} of {@code buf} to {@code main}. */
-    private static void apply(ByteBuffer buf, int start, FileChannel main) throws IOException {
-        long fileLength = buf.getLong(start + 20);
+    /** Writes the record at {@code start} of {@code buf} to {@code main}, already long enough. */
+    private static void apply(ByteBuffer buf, int start, MappedChunks main) throws IOException {
         int count = buf.getInt(start + 28);
         int p = start + HEADER;
-        if (main.size() < fileLength) {
-            extend(main, fileLength);
-        }
         for (int i = 0; i < count; i++) {
             long offset = buf.getLong(p);
             int len = buf.getInt(p + 8);
-            ByteBuffer src = ByteBuffer.wrap(buf.array(), p + 12, len);
-            while (src.hasRemaining()) {
-                main.write(src, offset + (src.position() - (p + 12)));
-            }
+            main.put(offset, buf.array(), p + 12, len);
             p += 12 + len;
+        }
+    }
+
+    /**
+     * The main file mapped in chunks of at most {@value #CHUNK} bytes, each mapped when first written, never past the
+     * file's length (a mapping past it would grow the file). The mappings go with the garbage collector; the file is
+     * mapped again by the open that follows.
+     */
+    private static final class MappedChunks {
+        private static final long CHUNK = 1L << 30;
+        private final FileChannel file;
+        private final long size;
+        private final MappedByteBuffer[] chunks;
+
+        MappedChunks(FileChannel file) throws IOException {
+            this.file = file;
+            this.size = file.size();
+            this.chunks = new MappedByteBuffer[(int) ((size + CHUNK - 1) / CHUNK)];
+        }
+
+        void put(long offset, byte[] src, int from, int len) throws IOException {
+            if (offset < 0 || len < 0 || offset > size - len) {
+                throw new IOException("a redo record writes " + len + " bytes at " + offset + ", past the main file's "
+                        + size + " bytes");
+            }
+            for (int done = 0; done < len; ) {
+                long at = offset + done;
+                int index = (int) (at / CHUNK);
+                int n = (int) Math.min(len - done, (index + 1) * CHUNK - at);
+                chunk(index).put((int) (at - index * CHUNK), src, from + done, n);
+                done += n;
+            }
+        }
+
+        private MappedByteBuffer chunk(int index) throws IOException {
+            if (chunks[index] == null) {
+                long start = index * CHUNK;
+                chunks[index] = file.map(FileChannel.MapMode.READ_WRITE, start, Math.min(CHUNK, size - start));
+            }
+            return chunks[index];
+        }
+
+        void force() {
+            for (MappedByteBuffer b : chunks) {
+                if (b != null) {
+                    b.force();
+                }
+            }
         }
     }
 

@@ -5,7 +5,6 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.mapdb.DBException;
 import org.mapdb.DataInput2;
@@ -29,8 +28,8 @@ final class RedoVolume extends Volume {
     private volatile boolean dirty;
     /** Commits that reached their commit point: once the count moves, the commit is durable whatever follows. */
     private long committed;
-    /** What {@link #changesNothing} reads the main volume into; reused, since it runs at every commit (one writer). */
-    private byte[] scratch = new byte[0];
+    /** Finds what a commit changes: only that is logged and applied. */
+    private final ChangedRanges changes;
     /** {@code main.length()}, kept here: a mapped file's length() asks the file system, and every read checks it. */
     private volatile long length;
 
@@ -48,6 +47,7 @@ final class RedoVolume extends Volume {
         this.readOnly = readOnly;
         this.length = main.length();
         this.probe = probe;
+        this.changes = new ChangedRanges(main);
         if (log != null) {
             log.probe(probe);
         }
@@ -232,40 +232,40 @@ final class RedoVolume extends Volume {
         return out;
     }
 
-    /** Makes the pending writes durable (log first), then applies them to the main file. */
+    /**
+     * Makes the pending writes durable (log first), then applies them to the main file: only the ranges they change
+     * ({@link ChangedRanges}), since MapDB rewrites its whole header at every commit.
+     */
     @Override
     public void sync() {
         if (pending.isEmpty()) {
             return;
         }
-        if (changesNothing()) {
-            // MapDB rewrites its header at every commit; a commit that changes no byte leaves the files, and their
-            // modification times, alone (so a read-only open and close writes nothing).
-            pending.clear();
-            dirty = false;
+        List<RedoLog.Write> changed = changes.of(pending, length);
+        pending.clear();
+        dirty = false;
+        if (changed.isEmpty()) {
+            // A commit that changes no byte leaves the files, and their modification times, alone (so a read-only
+            // open and close writes nothing).
             return;
         }
         if (readOnly) {
-            pending.clear();
-            dirty = false;
             throw new DBException.VolumeIOError(new IOException("the store was opened read-only"));
         }
         try {
             probe.reached("volume.beforeLog");
             if (log != null) {
-                log.append(pending, main.length());
+                log.append(changed, length);
             }
             committed++;
             probe.reached("volume.logged");
-            for (int i = 0; i < pending.size(); i++) {
-                RedoLog.Write w = pending.get(i);
+            for (int i = 0; i < changed.size(); i++) {
+                RedoLog.Write w = changed.get(i);
                 main.putData(w.offset(), w.bytes(), 0, w.bytes().length);
                 if (i == 0) {
                     probe.reached("volume.applying");
                 }
             }
-            pending.clear();
-            dirty = false;
             probe.reached("volume.applied");
             if (log != null && log.size() >= RedoLog.CHECKPOINT_BYTES) {
                 checkpoint();
@@ -273,28 +273,6 @@ final class RedoVolume extends Volume {
         } catch (IOException e) {
             throw new DBException.VolumeIOError(e);
         }
-    }
-
-    /**
-     * Whether every pending write holds the bytes the main volume already has: then applying them in order changes
-     * nothing, since none of them changes a byte a later one would see.
-     */
-    private boolean changesNothing() {
-        long length = main.length();
-        for (RedoLog.Write w : pending) {
-            byte[] bytes = w.bytes();
-            if (w.offset() + bytes.length > length) {
-                return false;
-            }
-            if (scratch.length < bytes.length) {
-                scratch = new byte[bytes.length];
-            }
-            main.getData(w.offset(), scratch, 0, bytes.length);
-            if (!Arrays.equals(scratch, 0, bytes.length, bytes, 0, bytes.length)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Syncs the main file and empties the log. */

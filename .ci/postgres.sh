@@ -46,7 +46,8 @@ install_if_missing() {
 
 as_owner() { # runs a command as the account that owns the cluster
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    # from / : the caller's directory may be private to root (CI's clone is), and postgres would warn it cannot enter it
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi

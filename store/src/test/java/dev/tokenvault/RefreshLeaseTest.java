@@ -88,7 +88,9 @@ class RefreshLeaseTest {
                 FutureTask<OAuthToken> waiter = inThread(() -> lookup.find(v, saved));
                 awaitWaits(v, 1);
                 assertFalse(waiter.isDone(), "a find of a leased record returned before the save");
-                if (variant.cached) {
+                // on a shared store the change feed may forget the entry at any time (it reports this node's own
+                // commits too), so only an embedded store's waiter is sure to find it cached
+                if (variant.cached && variant.db == null) {
                     assertTrue(v.stats().cacheHitRate() > hitRateBefore, "the waiter's lookup was a cache hit");
                 }
 

@@ -62,6 +62,8 @@ final class LookupCache implements Selection.Reader {
     private final Map<String, Map<LookupKey, Cached>> keysById;
     /** With a feed: counts invalidations by id, so that a load that overlapped one is not kept. */
     private final AtomicLong idInvalidations = new AtomicLong();
+    /** The expiry's time source, closed with the vault; {@code null} without a cache. */
+    private final CacheTicker ticker;
     /** Loads a miss, tagged with the epoch it started in; one instance, so a hit allocates nothing. */
     private final Function<LookupKey, Cached> loader;
 
@@ -84,7 +86,6 @@ final class LookupCache implements Selection.Reader {
         Caffeine<Object, Object> builder = Caffeine.newBuilder()
                 .maximumSize(maximumSize)
                 .expireAfterWrite(expireAfterWrite)
-                .ticker(CacheTicker.of(clock))
                 .recordStats();
         if (keysById != null) {
             // Evictions (size, expiry) only, and synchronously: a removal listener runs later, and could forget the
@@ -95,7 +96,8 @@ final class LookupCache implements Selection.Reader {
                 }
             });
         }
-        this.cache = maximumSize == 0 ? null : builder.build();
+        this.ticker = maximumSize == 0 ? null : CacheTicker.of(clock);
+        this.cache = maximumSize == 0 ? null : builder.ticker(ticker).build();
         this.loader = keysById == null ? k -> {
             TokenRecord.validate(k.field(), k.value()); // see find
             long started = epoch.get();
@@ -214,6 +216,14 @@ final class LookupCache implements Selection.Reader {
             if (keysById != null) {
                 keysById.clear();
             }
+        }
+    }
+
+    /** Forgets every cached lookup and releases the cache's clock; the vault is closing. */
+    void close() {
+        invalidateAll();
+        if (ticker != null) {
+            ticker.close();
         }
     }
 

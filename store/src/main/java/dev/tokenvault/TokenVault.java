@@ -299,7 +299,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
                 return;
             }
             state.markClosed();
-            cache.invalidateAll();
+            cache.close();
             try {
                 Errors.run(engine::close);
             } finally {

@@ -44,6 +44,8 @@ import javax.sql.DataSource;
 public final class JdbcEngine implements RecordEngine {
     /** The rule a table prefix follows: it becomes part of table names, so no quoting is ever needed. */
     public static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,29}");
+    /** Why a node on PostgreSQL needs two connections. */
+    private static final String LISTENING = "on PostgreSQL the change feed keeps one connection listening";
     /** Attempts of a self-contained update ({@link #updateMeta}) before its collision is reported. */
     private static final int UPDATE_ATTEMPTS = 8;
 
@@ -56,6 +58,12 @@ public final class JdbcEngine implements RecordEngine {
     private volatile WriteUnit unit;
     // why the writer's transaction was lost by a failed read, until the writer ends that write; writer thread only
     private EngineException lost;
+    /**
+     * The connection the calling thread holds outside a write (a scan, a metadata update): the reads it makes
+     * meanwhile run on it, so that no thread ever waits for a second connection while it holds one (a pool of one
+     * connection would wait forever).
+     */
+    private final ThreadLocal<Connection> held = new ThreadLocal<>();
 
     private JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
         this.dataSource = dataSource;
@@ -64,30 +72,61 @@ public final class JdbcEngine implements RecordEngine {
         this.feed = feed;
     }
 
+    /** {@link #open(DataSource, String, boolean)} creating the tables when absent. */
+    public static JdbcEngine open(DataSource dataSource, String prefix) {
+        return open(dataSource, prefix, true);
+    }
+
     /**
      * Opens the shared store with tables named after {@code prefix} in the database of {@code dataSource}, creating
-     * them when absent.
+     * them when absent and {@code create} is set.
      *
-     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a table of the same name with another layout, a newer
-     *         format or a database that is not MariaDB, MySQL or PostgreSQL; {@code IO} when the database cannot be
-     *         reached or refuses the login
+     * <p>Connections: every call borrows one and returns it; a write holds one to its end, and reads and metadata
+     * updates on its thread use it; nothing holds one while it waits for another. The change feed borrows one per poll.
+     * On PostgreSQL the feed also keeps one that {@code LISTEN}s, so the pool needs two connections there
+     * ({@link ConnectionRule}); one is enough on MariaDB and MySQL.
+     *
+     * @throws EngineException {@code NOT_FOUND} when the tables are absent and {@code create} is not set (nothing is
+     *         created); {@code UNSUPPORTED_FORMAT} for a table of the same name with another layout, a newer format
+     *         or a database that is not MariaDB, MySQL or PostgreSQL; {@code IO} when the database cannot be reached
+     *         or refuses the login
+     * @throws IllegalArgumentException for a prefix that breaks {@link #PREFIX}, or a pool too small for the database
      */
-    public static JdbcEngine open(DataSource dataSource, String prefix) {
+    public static JdbcEngine open(DataSource dataSource, String prefix, boolean create) {
         if (!PREFIX.matcher(prefix).matches()) {
             throw new IllegalArgumentException("tablePrefix must match " + PREFIX.pattern());
         }
         String where = "shared store " + prefix;
         Sql sql;
         long lastChange;
-        try (Connection c = dataSource.getConnection()) {
-            Dialect dialect = Dialect.of(c.getMetaData());
+        Connection listening = null;
+        try {
+            Connection first = dataSource.getConnection();
+            Dialect dialect;
+            try {
+                dialect = Dialect.of(first.getMetaData());
+            } catch (SQLException | RuntimeException e) {
+                Jdbc.abandon(first, e);
+                throw e;
+            }
             sql = new Sql(prefix, dialect);
-            JdbcSchema.prepare(c, dialect, prefix, sql);
-            lastChange = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.SEQUENCE), 0);
+            if (sql.notify != null) {
+                // the feed's listening connection is taken first: a pool too small for it fails here, not later
+                listening = first;
+                ConnectionRule.check(dataSource, 2, LISTENING);
+            }
+            try (Connection c = listening == null ? first : ConnectionRule.second(dataSource, LISTENING)) {
+                JdbcSchema.prepare(c, dialect, prefix, sql, create);
+                lastChange = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.SEQUENCE), 0);
+            }
         } catch (SQLException e) {
+            Jdbc.abandon(listening, e);
             throw SqlFailures.translate(e, "opening the " + where);
+        } catch (RuntimeException | Error e) {
+            Jdbc.abandon(listening, e);
+            throw e;
         }
-        WakeUp wakeUp = sql.notify == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql));
+        WakeUp wakeUp = listening == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql), listening);
         JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
         JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed);
         feed.start();
@@ -126,8 +165,12 @@ public final class JdbcEngine implements RecordEngine {
             if (u != null) {
                 return body.run(u.connection, u);
             }
+            Connection mine = held.get();
+            if (mine != null) {
+                return body.run(mine, null);
+            }
             try (Connection c = dataSource.getConnection()) {
-                return body.run(c, null);
+                return holding(c, unused -> body.run(c, null));
             }
         } catch (SQLException e) {
             EngineException failure = SqlFailures.translate(e, what + " in the " + where);
@@ -143,6 +186,16 @@ public final class JdbcEngine implements RecordEngine {
     @FunctionalInterface
     private interface ReadBody<T> {
         T run(Connection c, WriteUnit unit) throws SQLException;
+    }
+
+    /** Runs {@code body} with {@code c} as the connection of the calling thread's reads ({@link #held}). */
+    private <T> T holding(Connection c, Jdbc.SqlBody<T> body) throws SQLException {
+        held.set(c);
+        try {
+            return body.run(c);
+        } finally {
+            held.remove();
+        }
     }
 
     // ---------------------------------------------------------------- reads
@@ -428,7 +481,7 @@ public final class JdbcEngine implements RecordEngine {
                     for (String k : keys) {
                         before.put(k, Jdbc.bytes(c, sql.lockMeta, k));
                     }
-                    Map<String, byte[]> after = change.apply(before);
+                    Map<String, byte[]> after = holding(c, unused -> change.apply(before));
                     for (Map.Entry<String, byte[]> e : after.entrySet()) {
                         if (e.getValue() == null) {
                             Jdbc.update(c, sql.removeMeta, e.getKey());

@@ -202,13 +202,21 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public byte[] get(String id) {
-        return read("reading a record", (c, u) -> {
-            byte[] sealed = Jdbc.bytes(c, u != null && u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
-            if (sealed != null && u != null) {
-                u.found(id);
-            }
+        return read("reading a record", (c, u) -> u != null ? record(u, id)
+                : Jdbc.bytes(c, sql.getRecord, Jdbc.idBytes(id)));
+    }
+
+    /** The writer's read of a record: locked (in a locking unit) until the write ends, and read once. */
+    private byte[] record(WriteUnit u, String id) throws SQLException {
+        byte[] sealed = u.lockedRecord(id);
+        if (sealed != null) {
             return sealed;
-        });
+        }
+        sealed = Jdbc.bytes(u.connection, u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
+        if (sealed != null) {
+            u.found(id, sealed);
+        }
+        return sealed;
     }
 
     @Override
@@ -251,11 +259,7 @@ public final class JdbcEngine implements RecordEngine {
         if (id == null) {
             return null;
         }
-        byte[] sealed = Jdbc.bytes(u.connection, u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
-        if (sealed != null) {
-            u.found(id);
-        }
-        return new Entry(id, sealed);
+        return new Entry(id, record(u, id));
     }
 
     @Override
@@ -420,7 +424,7 @@ public final class JdbcEngine implements RecordEngine {
             abandonUnit(e);
             throw e;
         }
-        closeUnit(u, null);
+        closeUnit(u, null, false);
         if (changes) {
             feed.committed(u.clearedAll, u.changed);
         }
@@ -444,10 +448,17 @@ public final class JdbcEngine implements RecordEngine {
 
     /** Rolls back what the unit left uncommitted and returns its connection to the pool. */
     private void closeUnit(WriteUnit u, Throwable cause) {
+        closeUnit(u, cause, true);
+    }
+
+    /** {@link #closeUnit(WriteUnit, Throwable)}; after a commit there is nothing to roll back (a round trip saved). */
+    private void closeUnit(WriteUnit u, Throwable cause, boolean rollback) {
         unit = null;
         try {
             if (!u.connection.isClosed()) {
-                u.connection.rollback();
+                if (rollback) {
+                    u.connection.rollback();
+                }
                 u.connection.setAutoCommit(true);
             }
         } catch (SQLException e) {

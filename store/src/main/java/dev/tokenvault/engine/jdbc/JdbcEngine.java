@@ -40,33 +40,23 @@ import javax.sql.DataSource;
  *       during the commit itself the database may or may not have committed; the message says so.</li>
  *   <li>Every commit appends the ids it changed to the change log, which each node polls ({@link JdbcChangeFeed}).</li>
  * </ul>
+ *
+ * <p>Parts: {@link JdbcOpening} opens it, {@link NodeConnections} decides which connection each call runs on,
+ * {@link WriteUnit} is a write's transaction, {@link JdbcChangeFeed} the change log's reader.
  */
 public final class JdbcEngine implements RecordEngine {
     /** The rule a table prefix follows: it becomes part of table names, so no quoting is ever needed. */
     public static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,29}");
-    /** Why a node on PostgreSQL needs two connections. */
-    private static final String LISTENING = "on PostgreSQL the change feed keeps one connection listening";
     /** Attempts of a self-contained update ({@link #updateMeta}) before its collision is reported. */
     private static final int UPDATE_ATTEMPTS = 8;
 
-    private final DataSource dataSource;
+    private final NodeConnections connections;
     private final Sql sql;
     private final String where;
     private final JdbcChangeFeed feed;
-    private volatile boolean closed;
-    // the write of this node in progress, or null; touched by its owner thread only (the single writer)
-    private volatile WriteUnit unit;
-    // why the writer's transaction was lost by a failed read, until the writer ends that write; writer thread only
-    private EngineException lost;
-    /**
-     * The connection the calling thread holds outside a write (a scan, a metadata update): the reads it makes
-     * meanwhile run on it, so that no thread ever waits for a second connection while it holds one (a pool of one
-     * connection would wait forever).
-     */
-    private final ThreadLocal<Connection> held = new ThreadLocal<>();
 
-    private JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
-        this.dataSource = dataSource;
+    JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
+        this.connections = new NodeConnections(dataSource, where);
         this.sql = sql;
         this.where = where;
         this.feed = feed;
@@ -93,44 +83,7 @@ public final class JdbcEngine implements RecordEngine {
      * @throws IllegalArgumentException for a prefix that breaks {@link #PREFIX}, or a pool too small for the database
      */
     public static JdbcEngine open(DataSource dataSource, String prefix, boolean create) {
-        if (!PREFIX.matcher(prefix).matches()) {
-            throw new IllegalArgumentException("tablePrefix must match " + PREFIX.pattern());
-        }
-        String where = "shared store " + prefix;
-        Sql sql;
-        long lastChange;
-        Connection listening = null;
-        try {
-            Connection first = dataSource.getConnection();
-            Dialect dialect;
-            try {
-                dialect = Dialect.of(first.getMetaData());
-            } catch (SQLException | RuntimeException e) {
-                Jdbc.abandon(first, e);
-                throw e;
-            }
-            sql = new Sql(prefix, dialect);
-            if (sql.notify != null) {
-                // the feed's listening connection is taken first: a pool too small for it fails here, not later
-                listening = first;
-                ConnectionRule.check(dataSource, 2, LISTENING);
-            }
-            try (Connection c = listening == null ? first : ConnectionRule.second(dataSource, LISTENING)) {
-                JdbcSchema.prepare(c, dialect, prefix, sql, create);
-                lastChange = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.SEQUENCE), 0);
-            }
-        } catch (SQLException e) {
-            Jdbc.abandon(listening, e);
-            throw SqlFailures.translate(e, "opening the " + where);
-        } catch (RuntimeException | Error e) {
-            Jdbc.abandon(listening, e);
-            throw e;
-        }
-        WakeUp wakeUp = listening == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql), listening);
-        JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
-        JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed);
-        feed.start();
-        return engine;
+        return JdbcOpening.open(dataSource, prefix, create);
     }
 
     @Override
@@ -143,66 +96,11 @@ public final class JdbcEngine implements RecordEngine {
         return feed;
     }
 
-    // ---------------------------------------------------------------- plumbing
-
-    private void live() {
-        if (closed) {
-            throw new EngineException(EngineException.Kind.CLOSED, "the " + where + " is closed");
-        }
-    }
-
-    /** The write unit when the calling thread owns it, else {@code null}. */
-    private WriteUnit own() {
-        WriteUnit u = unit;
-        return u != null && u.ownedByCaller() ? u : null;
-    }
-
-    /** Runs a read: on the caller's write unit when it has one, else on a connection of its own. */
-    private <T> T read(String what, ReadBody<T> body) {
-        live();
-        WriteUnit u = own();
-        try {
-            if (u != null) {
-                return body.run(u.connection, u);
-            }
-            Connection mine = held.get();
-            if (mine != null) {
-                return body.run(mine, null);
-            }
-            try (Connection c = dataSource.getConnection()) {
-                return holding(c, unused -> body.run(c, null));
-            }
-        } catch (SQLException e) {
-            EngineException failure = SqlFailures.translate(e, what + " in the " + where);
-            if (u != null) {
-                // the transaction is gone with what the write staged: its later stages and its commit must fail too
-                abandonUnit(e);
-                lost = failure;
-            }
-            throw failure;
-        }
-    }
-
-    @FunctionalInterface
-    private interface ReadBody<T> {
-        T run(Connection c, WriteUnit unit) throws SQLException;
-    }
-
-    /** Runs {@code body} with {@code c} as the connection of the calling thread's reads ({@link #held}). */
-    private <T> T holding(Connection c, Jdbc.SqlBody<T> body) throws SQLException {
-        held.set(c);
-        try {
-            return body.run(c);
-        } finally {
-            held.remove();
-        }
-    }
-
     // ---------------------------------------------------------------- reads
 
     @Override
     public byte[] get(String id) {
-        return read("reading a record", (c, u) -> u != null ? record(u, id)
+        return connections.read("reading a record", (c, u) -> u != null ? record(u, id)
                 : Jdbc.bytes(c, sql.getRecord, Jdbc.idBytes(id)));
     }
 
@@ -221,7 +119,7 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public int indexGeneration() {
-        return read("reading the index generation", (c, u) -> u != null ? u.generation(sql)
+        return connections.read("reading the index generation", (c, u) -> u != null ? u.generation(sql)
                 : (int) Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.GENERATION), 0));
     }
 
@@ -235,7 +133,7 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public Entry getByIndex(int generation, int index, byte[] key) {
-        return read("looking up an index entry", (c, u) -> {
+        return connections.read("looking up an index entry", (c, u) -> {
             if (u != null) {
                 return lockedLookup(u, generation, index, key);
             }
@@ -264,12 +162,12 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public String getIndex(int generation, int index, byte[] key) {
-        return read("reading an index entry", (c, u) -> Jdbc.id(Jdbc.bytes(c, sql.getEntry, generation, index, key)));
+        return connections.read("reading an index entry", (c, u) -> Jdbc.id(Jdbc.bytes(c, sql.getEntry, generation, index, key)));
     }
 
     @Override
     public byte[] getMeta(String key) {
-        return read("reading metadata", (c, u) -> Jdbc.bytes(c, sql.getMeta, key));
+        return connections.read("reading metadata", (c, u) -> Jdbc.bytes(c, sql.getMeta, key));
     }
 
     @Override
@@ -294,8 +192,8 @@ public final class JdbcEngine implements RecordEngine {
      * transaction); what {@code action} throws passes through unchanged.
      */
     private void scan(String what, String query, RowAction action, Object... params) {
-        read(what, (c, u) -> {
-            boolean own = u == null;
+        connections.read(what, (c, u) -> {
+            boolean own = u == null && c.getAutoCommit(); // a held connection's transaction is its holder's
             if (own) {
                 c.setAutoCommit(false);
             }
@@ -318,7 +216,7 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public long size() {
-        return read("counting the records", (c, u) -> Jdbc.query(c, sql.countRecords, rs -> {
+        return connections.read("counting the records", (c, u) -> Jdbc.query(c, sql.countRecords, rs -> {
             rs.next();
             return rs.getLong(1);
         }));
@@ -326,80 +224,44 @@ public final class JdbcEngine implements RecordEngine {
 
     // ---------------------------------------------------------------- writes
 
-    /** Fails a stage or commit of a write whose transaction a failed read lost (see {@link #read}). */
-    private void requireNotLost() {
-        EngineException l = lost;
-        if (l != null) {
-            throw new EngineException(l.kind(), "the write's transaction was lost, with what it staged: "
-                    + l.getMessage(), l);
-        }
-    }
-
     @Override
     public void beginWrite() {
-        live();
-        lost = null;
-        if (own() == null) {
-            unit = openUnit(true);
-        }
-    }
-
-    private WriteUnit openUnit(boolean locking) {
-        if (unit != null) {
-            throw new IllegalStateException("another thread's write is in progress: the engine has one writer");
-        }
-        Connection c = null;
-        try {
-            c = dataSource.getConnection();
-            c.setAutoCommit(false);
-            if (c.getTransactionIsolation() != Connection.TRANSACTION_READ_COMMITTED) { // a pool knows: no round trip
-                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-            }
-            return new WriteUnit(c, locking);
-        } catch (SQLException e) {
-            Jdbc.abandon(c, e);
-            throw SqlFailures.translate(e, "starting a write in the " + where);
-        }
+        connections.live();
+        connections.forgetLoss();
+        connections.ownOrOpen(true);
     }
 
     @Override
     public void endWrite() {
-        lost = null;
-        WriteUnit u = own();
-        if (u != null) {
-            closeUnit(u, null);
-        }
+        connections.forgetLoss();
+        connections.abandonUnit(null);
     }
 
     @Override
     public void stage(Batch batch) {
-        live();
-        requireNotLost();
-        WriteUnit u = own();
-        if (u == null) {
-            u = openUnit(false);
-            unit = u;
-        }
+        connections.live();
+        connections.requireNotLost();
+        WriteUnit u = connections.ownOrOpen(false);
         try {
             u.apply(batch, sql);
         } catch (SQLException e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             throw SqlFailures.translate(e, "staging a change in the " + where);
         } catch (RuntimeException | Error e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             throw e;
         }
     }
 
     @Override
     public void commitStaged() {
-        live();
+        connections.live();
         try {
-            requireNotLost();
+            connections.requireNotLost();
         } finally {
-            lost = null;
+            connections.forgetLoss();
         }
-        WriteUnit u = own();
+        WriteUnit u = connections.own();
         if (u == null) {
             return;
         }
@@ -413,7 +275,7 @@ public final class JdbcEngine implements RecordEngine {
             }
             u.connection.commit();
         } catch (SQLException e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             EngineException failure = SqlFailures.translate(e, "committing a change to the " + where);
             if (SqlFailures.isConnectionLost(e)) {
                 failure = new EngineException(EngineException.Kind.IO, failure.getMessage() + "; when it was lost"
@@ -421,10 +283,10 @@ public final class JdbcEngine implements RecordEngine {
             }
             throw failure;
         } catch (RuntimeException | Error e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             throw e;
         }
-        closeUnit(u, null, false);
+        connections.closeUnit(u, null, false);
         if (changes) {
             feed.committed(u.clearedAll, u.changed);
         }
@@ -432,41 +294,8 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public void discardStaged(String reason) {
-        lost = null;
-        WriteUnit u = own();
-        if (u != null) {
-            closeUnit(u, null);
-        }
-    }
-
-    private void abandonUnit(Throwable cause) {
-        WriteUnit u = own();
-        if (u != null) {
-            closeUnit(u, cause);
-        }
-    }
-
-    /** Rolls back what the unit left uncommitted and returns its connection to the pool. */
-    private void closeUnit(WriteUnit u, Throwable cause) {
-        closeUnit(u, cause, true);
-    }
-
-    /** {@link #closeUnit(WriteUnit, Throwable)}; after a commit there is nothing to roll back (a round trip saved). */
-    private void closeUnit(WriteUnit u, Throwable cause, boolean rollback) {
-        unit = null;
-        try {
-            if (!u.connection.isClosed()) {
-                if (rollback) {
-                    u.connection.rollback();
-                }
-                u.connection.setAutoCommit(true);
-            }
-        } catch (SQLException e) {
-            if (cause != null) {
-                cause.addSuppressed(e);
-            }
-        }
-        Jdbc.abandon(u.connection, cause);
+        connections.forgetLoss();
+        connections.abandonUnit(null);
     }
 
     @Override
@@ -474,7 +303,7 @@ public final class JdbcEngine implements RecordEngine {
         beginWrite();
         try {
             // every opener locks the format row first: the first to get it decides, the next reads what it wrote
-            read("locking the store for its initialisation", (c, u) -> Jdbc.bytes(c, sql.lockMeta, JdbcSchema.FORMAT));
+            connections.read("locking the store for its initialisation", (c, u) -> Jdbc.bytes(c, sql.lockMeta, JdbcSchema.FORMAT));
             return body.get();
         } finally {
             endWrite();
@@ -483,16 +312,16 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public Map<String, byte[]> updateMeta(List<String> keys, UnaryOperator<Map<String, byte[]>> change) {
-        live();
+        connections.live();
         for (int attempt = 1; ; attempt++) {
-            try (Connection c = dataSource.getConnection()) {
+            try (Connection c = connections.dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 try {
                     Map<String, byte[]> before = new HashMap<>();
                     for (String k : keys) {
                         before.put(k, Jdbc.bytes(c, sql.lockMeta, k));
                     }
-                    Map<String, byte[]> after = holding(c, unused -> change.apply(before));
+                    Map<String, byte[]> after = connections.holding(c, unused -> change.apply(before));
                     for (Map.Entry<String, byte[]> e : after.entrySet()) {
                         if (e.getValue() == null) {
                             Jdbc.update(c, sql.removeMeta, e.getKey());
@@ -526,7 +355,7 @@ public final class JdbcEngine implements RecordEngine {
         }
         long removed = 0;
         while (true) {
-            List<Object[]> keys = read("listing entries of an old index generation", (c, u) ->
+            List<Object[]> keys = connections.read("listing entries of an old index generation", (c, u) ->
                     Jdbc.query(c, sql.firstEntriesOf, rs -> {
                         List<Object[]> out = new ArrayList<>();
                         while (rs.next()) {
@@ -554,13 +383,13 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public void close() {
-        if (closed) {
+        if (connections.isClosed()) {
             return;
         }
         try {
             commitStaged(); // the contract: what is staged becomes durable at close
         } finally {
-            closed = true;
+            connections.close();
             feed.stop();
         }
     }

@@ -280,8 +280,7 @@ final class KeyState {
     private byte[] sealShared(TokenRecord r) {
         int version = block.take(keys.keyring().currentVersion());
         if (version < 0) {
-            reserveBlock(false);
-            version = block.take(keys.keyring().currentVersion());
+            throw block.ranOut();
         }
         Keys k = keys;
         byte[] plain = r.encode();
@@ -289,6 +288,22 @@ final class KeyState {
             return RecordSeal.seal(version, k.keyring().dataKey(version), plain, k.storeId(), r.id());
         } finally {
             Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    /**
+     * On a shared store, before a write takes its connection: reserves a block when what is left of this node's may
+     * not last the write ({@link SharedKeys#startWrite}). A failure is kept for the write's first seal beyond the block,
+     * so that a write that seals nothing goes on. Under the write lock.
+     */
+    void reserveSealsAhead() {
+        if (block == null || !block.startWrite(keys.keyring().currentVersion())) {
+            return;
+        }
+        try {
+            reserveBlock(false);
+        } catch (RuntimeException e) {
+            block.failed(e);
         }
     }
 
@@ -301,7 +316,7 @@ final class KeyState {
      */
     private void reserveBlock(boolean newVersion) {
         Keys k = keys;
-        SharedKeys.Reservation r = block.reserve(engine, where, own(), random, sealLimit, newVersion);
+        SharedKeys.Reservation r = block.reserve(engine, where, own(), random, sealLimit, newVersion, block.ahead());
         seals.put(r.version(), r.end());
         Keyring current = k.keyring();
         if (r.keyring().currentVersion() == current.currentVersion()

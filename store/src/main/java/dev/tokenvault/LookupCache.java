@@ -196,7 +196,10 @@ final class LookupCache implements Selection.Reader {
 
     /** Forgets every lookup that may return {@code r}: by its id and by each indexed value. */
     void invalidate(TokenRecord r) {
-        if (cache == null || r == null) {
+        if (cache == null || r == null || keysById != null) {
+            // A shared engine reports this node's commits through the feed once the write's connection is back in the
+            // pool (invalidateIds). Here, inside the write, a removal could wait for a load of the same map bin, which
+            // waits for a connection: with a pool of one, the one the write holds.
             return;
         }
         cache.invalidate(new LookupKey(Field.ID, r.id()));

@@ -25,8 +25,13 @@ import javax.crypto.AEADBadTagException;
  * write lock.
  */
 final class SharedKeys {
-    /** Seals reserved per transaction. */
+    /** Seals reserved per transaction, at least. */
     static final long BLOCK = 1024;
+    /**
+     * Seals a write starts with, at least: a group commit of single saves (512 at most) never runs out. A write that
+     * seals more (a long {@code saveTokens} list) runs out, is run again, and this grows to twice what it needed.
+     */
+    static final long AHEAD = 512;
     static final String META_KEY_CHECK = "keycheck";
     static final String META_KEYRING = "keyring";
     static final String META_SEALS = "seals.";
@@ -36,6 +41,11 @@ final class SharedKeys {
     private int version = -1;
     private long next;
     private long end;
+    private long ahead = AHEAD;
+    /** Seals taken since the current write started. */
+    private long taken;
+    /** Why the reservation before the current write failed, or {@code null}: what its first seal then fails with. */
+    private RuntimeException failure;
 
     /**
      * What this node's keys are: the stored key check of its master key (which another node's master-key rotation
@@ -46,24 +56,71 @@ final class SharedKeys {
     /** A block reserved under {@code keyring}'s version {@code version}: the store's keyring, which the caller owns. */
     record Reservation(Keyring keyring, int version, long end) { }
 
-    /** The version to seal under, counting one seal; {@code -1} when a block must be reserved first. */
+    /**
+     * A write starts, before it takes a connection: whether this node must reserve a block first, because what is
+     * left of its block under {@code currentVersion} may not last the write. A reservation borrows a connection of its
+     * own, so it is made here and never while the write holds one: a pool of one connection would wait forever.
+     */
+    boolean startWrite(int currentVersion) {
+        taken = 0;
+        failure = null;
+        return version != currentVersion || end - next < ahead;
+    }
+
+    /** The reservation before this write failed: the write's first seal beyond the block fails with {@code e}. */
+    void failed(RuntimeException e) {
+        failure = e;
+    }
+
+    /** The version to seal under, counting one seal; {@code -1} when the block is used up (see {@link #ranOut}). */
     int take(int currentVersion) {
         if (version != currentVersion || next >= end) {
             return -1;
         }
         next++;
+        taken++;
         return version;
     }
 
     /**
-     * Reserves the next block of the stored keyring's current version, first adding a data key version when that one
-     * reached {@code sealLimit} or {@code newVersion} asks for one (then the block is empty).
+     * What a seal beyond the block throws: why the reservation before the write failed, or {@link SealsRunOut}, after
+     * which the next write starts with twice the seals this one needed.
+     */
+    RuntimeException ranOut() {
+        if (failure != null) {
+            return failure;
+        }
+        ahead = Math.max(ahead, 2 * (taken + 1));
+        return new SealsRunOut();
+    }
+
+    /** How many seals the next reservation takes, at least: what a write starts with. */
+    long ahead() {
+        return ahead;
+    }
+
+    /**
+     * A write sealed more than the block its node reserved before it began: the write pipeline discards what the
+     * write staged, and runs it again after a larger reservation (never made while the write holds a connection).
+     */
+    static final class SealsRunOut extends RuntimeException {
+        SealsRunOut() {
+            super("the block of seals reserved before the write ran out; the write runs again after a larger one",
+                    null, false, false);
+        }
+    }
+
+    /**
+     * Reserves the next block of the stored keyring's current version, of {@link #BLOCK} seals or {@code atLeast} when
+     * more (fewer when the version reaches {@code sealLimit}), first adding a data key version when that one reached
+     * {@code sealLimit} or {@code newVersion} asks for one (then the block is empty). What was left of the block before
+     * is given up: the stored count stays an upper bound of the seals made.
      *
      * @throws TokenStoreException {@code WRONG_KEY} when another node rotated the master key: this node's keys can no
      *         longer write the keyring or the counts
      */
     Reservation reserve(RecordEngine engine, String where, Own own, SecureRandom random, long sealLimit,
-                        boolean newVersion) {
+                        boolean newVersion, long atLeast) {
         Reservation[] made = new Reservation[1];
         Errors.call(() -> engine.updateMeta(List.of(META_KEYRING, META_KEY_CHECK), before -> {
             checkHeader(own, before, where);
@@ -81,7 +138,7 @@ final class SharedKeys {
                 count = 0;
                 after.put(META_KEYRING, added.wrap(own.wrapKey(), own.header().storeId, random));
             }
-            long to = newVersion ? 0 : Math.min(sealLimit, count + BLOCK);
+            long to = newVersion ? 0 : Math.min(sealLimit, count + Math.max(BLOCK, atLeast));
             after.put(META_SEALS + v, own.sealCount().encode(v, to));
             made[0] = new Reservation(stored, v, to);
             version = v;

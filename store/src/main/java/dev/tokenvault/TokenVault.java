@@ -376,9 +376,10 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         /**
          * A shared store in a database (MariaDB 10.6+, MySQL 8 or PostgreSQL 13+), which many processes on many
          * machines open at once, instead of a {@link #path} or {@link #inMemory}. The caller brings the pool and the
-         * driver, and closes the data source after the vault; the pool needs at least 4 connections per vault (a
-         * write may hold two, the change feed up to two). The tables are created at the first open (README,
-         * "Shared store").
+         * driver, and closes the data source after the vault. The pool needs 1 connection per vault on MariaDB and
+         * MySQL, 2 on PostgreSQL (the change feed keeps one listening): a smaller pool is {@code INVALID_ARGUMENT} at
+         * open; more let readers run beside a write. The tables are created at the first open, unless
+         * {@link #readOnly()} or {@link #createIfMissing createIfMissing(false)} (README, "Shared store").
          */
         public Builder dataSource(DataSource dataSource) {
             if (dataSource == null) {

@@ -70,12 +70,15 @@ final class VaultOpener {
     /** Opens the engine the (checked) settings name: no key is needed, and none is read. */
     static RecordEngine openEngine(TokenVault.Builder b) {
         try {
-            return b.engineWrapper.apply(b.dataSource != null ? JdbcEngine.open(b.dataSource, prefix(b))
+            return b.engineWrapper.apply(b.dataSource != null
+                    ? JdbcEngine.open(b.dataSource, prefix(b), b.createIfMissing && !b.readOnly)
                     : b.inMemory ? MapDbEngine.inMemory(Field.INDEXED.length, b.probe)
                     : b.readOnly ? MapDbEngine.openReadOnly(b.path, Field.INDEXED.length)
                     : MapDbEngine.open(b.path, Field.INDEXED.length, b.createIfMissing, b.probe));
         } catch (EngineException e) {
             throw Errors.translate(e);
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(e.getMessage()); // a shared store's pool too small for its database
         }
     }
 

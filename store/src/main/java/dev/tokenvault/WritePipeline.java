@@ -191,10 +191,12 @@ final class WritePipeline {
      * (nothing of it was applied, and each action's key state went back).
      */
     private boolean runGroup(List<PendingWrite> group, int attempt) {
+        keyState.reserveSealsAhead(); // before the write holds a connection
         engine.beginWrite();
         boolean discard = false;
         boolean anyStaged = false;
         boolean collided = false;
+        boolean sealsRanOut = false;
         int runs = 0;
         while (true) {
             PendingWrite w;
@@ -222,10 +224,19 @@ final class WritePipeline {
             anyStaged |= w.staged;
             // staged, then failed: its caller hears of a failure, so the batch must not commit with the group
             discard |= w.failure != null && w.staged;
+            if (w.failure instanceof SharedKeys.SealsRunOut) {
+                sealsRanOut = true;
+                break;
+            }
             if (isCollision(w.failure)) {
                 collided = true;
                 break; // the engine discarded the group's transaction: run the whole group again
             }
+        }
+        if (sealsRanOut) {
+            // nothing is applied yet; the run again reserves enough seals first (another node's turn is not used up)
+            engine.discardStaged("the node's block of seals ran out during the write");
+            return runGroup(group, attempt);
         }
         if (collided) {
             return giveUpOrRetry(group, attempt, null);

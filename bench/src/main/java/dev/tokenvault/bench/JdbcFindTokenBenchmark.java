@@ -15,7 +15,6 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -32,27 +31,19 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx2g"})
-public class JdbcFindTokenBenchmark {
+public class JdbcFindTokenBenchmark extends JdbcTwoNodes {
     static final int HOT_SET = 1024;
     static final int SAMPLE = 65536;
 
     @Param({"tokenvault-jdbc", "tokenvault-jdbc-nocache", "tuned-jdbc", "sdk-dbstore"})
     public String store;
 
-    @Param({"mariadb", "postgresql"})
-    public String db;
-
-    @Param({"1000", "100000"})
-    public int tokens;
-
-    private final JdbcStores.Node[] nodes = new JdbcStores.Node[2];
     private String[] users;
     private int mask;
 
     @Setup(Level.Trial)
     public void setUp() {
-        JdbcServer server = JdbcServer.require(db);
-        String tables = JdbcStores.dataSet(store, server, "find", tokens);
+        openNodes(store, "find");
         boolean hot = store.equals(JdbcStores.TOKENVAULT_JDBC);
         int n = hot ? HOT_SET : SAMPLE;
         SplittableRandom random = new SplittableRandom(42);
@@ -64,22 +55,12 @@ public class JdbcFindTokenBenchmark {
         }
         mask = n - 1;
         for (int node = 0; node < nodes.length; node++) {
-            nodes[node] = JdbcStores.open(store, server, tables, 8);
             // every store must answer correctly before it is timed; for the cached store this also warms the cache
             for (int k = 0; k < (hot ? n : 16); k++) {
                 OAuthToken found = lookup(node, k);
                 if (found == null || !TokenData.accessToken(which[k]).equals(found.getAccessToken())) {
                     throw new IllegalStateException(store + " on " + db + " returned a wrong token for key " + k);
                 }
-            }
-        }
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        for (JdbcStores.Node node : nodes) {
-            if (node != null) {
-                node.close();
             }
         }
     }

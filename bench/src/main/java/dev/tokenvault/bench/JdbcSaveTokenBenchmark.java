@@ -15,7 +15,6 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -34,37 +33,17 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx2g"})
-public class JdbcSaveTokenBenchmark {
+public class JdbcSaveTokenBenchmark extends JdbcTwoNodes {
     private static final long REFRESHED_EXPIRY = 1_767_225_600_000L + 3_600_000L;
 
     @Param({"tokenvault-jdbc", "tuned-jdbc", "sdk-dbstore"})
     public String store;
 
-    @Param({"mariadb", "postgresql"})
-    public String db;
-
-    @Param({"1000", "100000"})
-    public int tokens;
-
-    private final JdbcStores.Node[] nodes = new JdbcStores.Node[2];
     private final long trial = new SplittableRandom().nextLong() >>> 28;
 
     @Setup(Level.Trial)
     public void setUp() {
-        JdbcServer server = JdbcServer.require(db);
-        String tables = JdbcStores.dataSet(store, server, "save", tokens);
-        for (int node = 0; node < nodes.length; node++) {
-            nodes[node] = JdbcStores.open(store, server, tables, 8);
-        }
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        for (JdbcStores.Node node : nodes) {
-            if (node != null) {
-                node.close();
-            }
-        }
+        openNodes(store, "save");
     }
 
     /** A writer thread: its node (thread number mod 2), its random users, and a number unique to it and the trial. */

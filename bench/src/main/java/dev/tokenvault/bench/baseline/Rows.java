@@ -3,6 +3,8 @@ package dev.tokenvault.bench.baseline;
 import dev.tokenvault.ErrorCode;
 import dev.tokenvault.OAuthToken;
 import dev.tokenvault.TokenStoreException;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 
 /**
  * A token as a row of ten strings in the column order of the SDK's stores ({@code id, user_name, client_id,
@@ -36,6 +38,15 @@ public final class Rows {
 
     static String orNull(String s) {
         return present(s) ? s : null;
+    }
+
+    /** The current row of {@code rs}, whose first {@link #WIDTH} columns are in row order; empty strings as absent. */
+    static String[] of(ResultSet rs) throws SQLException {
+        String[] row = new String[WIDTH];
+        for (int col = 0; col < WIDTH; col++) {
+            row[col] = orNull(rs.getString(col + 1));
+        }
+        return row;
     }
 
     public static String[] of(OAuthToken t) {

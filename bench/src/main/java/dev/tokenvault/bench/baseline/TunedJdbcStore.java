@@ -82,17 +82,9 @@ public final class TunedJdbcStore extends ContractBaseline {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, value);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? row(rs) : null;
+                return rs.next() ? Rows.of(rs) : null;
             }
         }
-    }
-
-    private static String[] row(ResultSet rs) throws SQLException {
-        String[] row = new String[Rows.WIDTH];
-        for (int col = 0; col < Rows.WIDTH; col++) {
-            row[col] = Rows.orNull(rs.getString(col + 1));
-        }
-        return row;
     }
 
     @Override
@@ -187,7 +179,7 @@ public final class TunedJdbcStore extends ContractBaseline {
         try (Connection c = pool.getConnection(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("select " + COLUMNS + " from " + table)) {
             while (rs.next()) {
-                out.add(Rows.toToken(row(rs)));
+                out.add(Rows.toToken(Rows.of(rs)));
             }
         } catch (SQLException e) {
             throw Rows.io("list failed", e);

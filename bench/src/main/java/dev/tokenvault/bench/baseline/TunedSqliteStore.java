@@ -118,19 +118,11 @@ public final class TunedSqliteStore extends ContractBaseline implements AutoClos
             PreparedStatement ps = session().selectBy(col);
             ps.setString(1, value);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? row(rs) : null;
+                return rs.next() ? Rows.of(rs) : null;
             }
         } catch (SQLException e) {
             throw Rows.io("lookup failed", e);
         }
-    }
-
-    private static String[] row(ResultSet rs) throws SQLException {
-        String[] row = new String[Rows.WIDTH];
-        for (int c = 0; c < Rows.WIDTH; c++) {
-            row[c] = Rows.orNull(rs.getString(c + 1));
-        }
-        return row;
     }
 
     @Override
@@ -231,7 +223,7 @@ public final class TunedSqliteStore extends ContractBaseline implements AutoClos
         try (Statement st = session().c.createStatement();
              ResultSet rs = st.executeQuery("select " + COLUMNS + " from oauthtoken")) {
             while (rs.next()) {
-                out.add(Rows.toToken(row(rs)));
+                out.add(Rows.toToken(Rows.of(rs)));
             }
         } catch (SQLException e) {
             throw Rows.io("list failed", e);

@@ -48,7 +48,7 @@ class JdbcStoreContractSmokeTest {
     void saveFindRefreshDelete(String store, String db) {
         JdbcServer server = server(db);
         String tables = freshName("s");
-        try (JdbcStores.Node node = JdbcStores.open(store, server, tables, 4)) {
+        try (JdbcStores.Node node = JdbcStores.open(store, server, tables, 2)) { // the smallest pool on PostgreSQL
             StoreContractSmokeTest.check(node.store());
         } finally {
             JdbcStores.dropTables(server, tables);

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 
 /** Small JDBC helpers: statements with bound parameters, ids as UTF-8 bytes, counters as 8-byte values. */
 final class Jdbc {
@@ -74,6 +75,16 @@ final class Jdbc {
     static int update(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = bind(c.prepareStatement(sql), params)) {
             return ps.executeUpdate();
+        }
+    }
+
+    /** Runs {@code sql} once per row of parameters, as one JDBC batch; the update count of each row. */
+    static int[] batch(Connection c, String sql, List<Object[]> rows) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (Object[] row : rows) {
+                bind(ps, row).addBatch();
+            }
+            return ps.executeBatch();
         }
     }
 

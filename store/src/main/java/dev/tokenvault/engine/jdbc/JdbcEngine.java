@@ -40,6 +40,9 @@ import javax.sql.DataSource;
  *       during the commit itself the database may or may not have committed; the message says so.</li>
  *   <li>Every commit appends the ids it changed to the change log, which each node polls ({@link JdbcChangeFeed}).</li>
  * </ul>
+ *
+ * <p>Parts: {@link JdbcOpening} opens it, {@link NodeConnections} decides which connection each call runs on,
+ * {@link WriteUnit} is a write's transaction, {@link JdbcChangeFeed} the change log's reader.
  */
 public final class JdbcEngine implements RecordEngine {
     /** The rule a table prefix follows: it becomes part of table names, so no quoting is ever needed. */
@@ -47,51 +50,40 @@ public final class JdbcEngine implements RecordEngine {
     /** Attempts of a self-contained update ({@link #updateMeta}) before its collision is reported. */
     private static final int UPDATE_ATTEMPTS = 8;
 
-    private final DataSource dataSource;
+    private final NodeConnections connections;
     private final Sql sql;
     private final String where;
     private final JdbcChangeFeed feed;
-    private volatile boolean closed;
-    // the write of this node in progress, or null; touched by its owner thread only (the single writer)
-    private volatile WriteUnit unit;
-    // why the writer's transaction was lost by a failed read, until the writer ends that write; writer thread only
-    private EngineException lost;
 
-    private JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
-        this.dataSource = dataSource;
+    JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
+        this.connections = new NodeConnections(dataSource, where);
         this.sql = sql;
         this.where = where;
         this.feed = feed;
     }
 
+    /** {@link #open(DataSource, String, boolean)} creating the tables when absent. */
+    public static JdbcEngine open(DataSource dataSource, String prefix) {
+        return open(dataSource, prefix, true);
+    }
+
     /**
      * Opens the shared store with tables named after {@code prefix} in the database of {@code dataSource}, creating
-     * them when absent.
+     * them when absent and {@code create} is set.
      *
-     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a table of the same name with another layout, a newer
-     *         format or a database that is not MariaDB, MySQL or PostgreSQL; {@code IO} when the database cannot be
-     *         reached or refuses the login
+     * <p>Connections: every call borrows one and returns it; a write holds one to its end, and reads and metadata
+     * updates on its thread use it; nothing holds one while it waits for another. The change feed borrows one per poll.
+     * On PostgreSQL the feed also keeps one that {@code LISTEN}s, so the pool needs two connections there
+     * ({@link ConnectionRule}); one is enough on MariaDB and MySQL.
+     *
+     * @throws EngineException {@code NOT_FOUND} when the tables are absent and {@code create} is not set (nothing is
+     *         created); {@code UNSUPPORTED_FORMAT} for a table of the same name with another layout, a newer format
+     *         or a database that is not MariaDB, MySQL or PostgreSQL; {@code IO} when the database cannot be reached
+     *         or refuses the login
+     * @throws IllegalArgumentException for a prefix that breaks {@link #PREFIX}, or a pool too small for the database
      */
-    public static JdbcEngine open(DataSource dataSource, String prefix) {
-        if (!PREFIX.matcher(prefix).matches()) {
-            throw new IllegalArgumentException("tablePrefix must match " + PREFIX.pattern());
-        }
-        String where = "shared store " + prefix;
-        Sql sql;
-        long lastChange;
-        try (Connection c = dataSource.getConnection()) {
-            Dialect dialect = Dialect.of(c.getMetaData());
-            sql = new Sql(prefix, dialect);
-            JdbcSchema.prepare(c, dialect, prefix, sql);
-            lastChange = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.SEQUENCE), 0);
-        } catch (SQLException e) {
-            throw SqlFailures.translate(e, "opening the " + where);
-        }
-        WakeUp wakeUp = sql.notify == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql));
-        JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
-        JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed);
-        feed.start();
-        return engine;
+    public static JdbcEngine open(DataSource dataSource, String prefix, boolean create) {
+        return JdbcOpening.open(dataSource, prefix, create);
     }
 
     @Override
@@ -104,63 +96,30 @@ public final class JdbcEngine implements RecordEngine {
         return feed;
     }
 
-    // ---------------------------------------------------------------- plumbing
-
-    private void live() {
-        if (closed) {
-            throw new EngineException(EngineException.Kind.CLOSED, "the " + where + " is closed");
-        }
-    }
-
-    /** The write unit when the calling thread owns it, else {@code null}. */
-    private WriteUnit own() {
-        WriteUnit u = unit;
-        return u != null && u.ownedByCaller() ? u : null;
-    }
-
-    /** Runs a read: on the caller's write unit when it has one, else on a connection of its own. */
-    private <T> T read(String what, ReadBody<T> body) {
-        live();
-        WriteUnit u = own();
-        try {
-            if (u != null) {
-                return body.run(u.connection, u);
-            }
-            try (Connection c = dataSource.getConnection()) {
-                return body.run(c, null);
-            }
-        } catch (SQLException e) {
-            EngineException failure = SqlFailures.translate(e, what + " in the " + where);
-            if (u != null) {
-                // the transaction is gone with what the write staged: its later stages and its commit must fail too
-                abandonUnit(e);
-                lost = failure;
-            }
-            throw failure;
-        }
-    }
-
-    @FunctionalInterface
-    private interface ReadBody<T> {
-        T run(Connection c, WriteUnit unit) throws SQLException;
-    }
-
     // ---------------------------------------------------------------- reads
 
     @Override
     public byte[] get(String id) {
-        return read("reading a record", (c, u) -> {
-            byte[] sealed = Jdbc.bytes(c, u != null && u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
-            if (sealed != null && u != null) {
-                u.found(id);
-            }
+        return connections.read("reading a record", (c, u) -> u != null ? record(u, id)
+                : Jdbc.bytes(c, sql.getRecord, Jdbc.idBytes(id)));
+    }
+
+    /** The writer's read of a record: locked (in a locking unit) until the write ends, and read once. */
+    private byte[] record(WriteUnit u, String id) throws SQLException {
+        byte[] sealed = u.lockedRecord(id);
+        if (sealed != null) {
             return sealed;
-        });
+        }
+        sealed = Jdbc.bytes(u.connection, u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
+        if (sealed != null) {
+            u.found(id, sealed);
+        }
+        return sealed;
     }
 
     @Override
     public int indexGeneration() {
-        return read("reading the index generation", (c, u) -> u != null ? u.generation(sql)
+        return connections.read("reading the index generation", (c, u) -> u != null ? u.generation(sql)
                 : (int) Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.GENERATION), 0));
     }
 
@@ -174,7 +133,7 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public Entry getByIndex(int generation, int index, byte[] key) {
-        return read("looking up an index entry", (c, u) -> {
+        return connections.read("looking up an index entry", (c, u) -> {
             if (u != null) {
                 return lockedLookup(u, generation, index, key);
             }
@@ -198,21 +157,17 @@ public final class JdbcEngine implements RecordEngine {
         if (id == null) {
             return null;
         }
-        byte[] sealed = Jdbc.bytes(u.connection, u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
-        if (sealed != null) {
-            u.found(id);
-        }
-        return new Entry(id, sealed);
+        return new Entry(id, record(u, id));
     }
 
     @Override
     public String getIndex(int generation, int index, byte[] key) {
-        return read("reading an index entry", (c, u) -> Jdbc.id(Jdbc.bytes(c, sql.getEntry, generation, index, key)));
+        return connections.read("reading an index entry", (c, u) -> Jdbc.id(Jdbc.bytes(c, sql.getEntry, generation, index, key)));
     }
 
     @Override
     public byte[] getMeta(String key) {
-        return read("reading metadata", (c, u) -> Jdbc.bytes(c, sql.getMeta, key));
+        return connections.read("reading metadata", (c, u) -> Jdbc.bytes(c, sql.getMeta, key));
     }
 
     @Override
@@ -237,8 +192,8 @@ public final class JdbcEngine implements RecordEngine {
      * transaction); what {@code action} throws passes through unchanged.
      */
     private void scan(String what, String query, RowAction action, Object... params) {
-        read(what, (c, u) -> {
-            boolean own = u == null;
+        connections.read(what, (c, u) -> {
+            boolean own = u == null && c.getAutoCommit(); // a held connection's transaction is its holder's
             if (own) {
                 c.setAutoCommit(false);
             }
@@ -261,7 +216,7 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public long size() {
-        return read("counting the records", (c, u) -> Jdbc.query(c, sql.countRecords, rs -> {
+        return connections.read("counting the records", (c, u) -> Jdbc.query(c, sql.countRecords, rs -> {
             rs.next();
             return rs.getLong(1);
         }));
@@ -269,80 +224,44 @@ public final class JdbcEngine implements RecordEngine {
 
     // ---------------------------------------------------------------- writes
 
-    /** Fails a stage or commit of a write whose transaction a failed read lost (see {@link #read}). */
-    private void requireNotLost() {
-        EngineException l = lost;
-        if (l != null) {
-            throw new EngineException(l.kind(), "the write's transaction was lost, with what it staged: "
-                    + l.getMessage(), l);
-        }
-    }
-
     @Override
     public void beginWrite() {
-        live();
-        lost = null;
-        if (own() == null) {
-            unit = openUnit(true);
-        }
-    }
-
-    private WriteUnit openUnit(boolean locking) {
-        if (unit != null) {
-            throw new IllegalStateException("another thread's write is in progress: the engine has one writer");
-        }
-        Connection c = null;
-        try {
-            c = dataSource.getConnection();
-            c.setAutoCommit(false);
-            if (c.getTransactionIsolation() != Connection.TRANSACTION_READ_COMMITTED) { // a pool knows: no round trip
-                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-            }
-            return new WriteUnit(c, locking);
-        } catch (SQLException e) {
-            Jdbc.abandon(c, e);
-            throw SqlFailures.translate(e, "starting a write in the " + where);
-        }
+        connections.live();
+        connections.forgetLoss();
+        connections.ownOrOpen(true);
     }
 
     @Override
     public void endWrite() {
-        lost = null;
-        WriteUnit u = own();
-        if (u != null) {
-            closeUnit(u, null);
-        }
+        connections.forgetLoss();
+        connections.abandonUnit(null);
     }
 
     @Override
     public void stage(Batch batch) {
-        live();
-        requireNotLost();
-        WriteUnit u = own();
-        if (u == null) {
-            u = openUnit(false);
-            unit = u;
-        }
+        connections.live();
+        connections.requireNotLost();
+        WriteUnit u = connections.ownOrOpen(false);
         try {
             u.apply(batch, sql);
         } catch (SQLException e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             throw SqlFailures.translate(e, "staging a change in the " + where);
         } catch (RuntimeException | Error e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             throw e;
         }
     }
 
     @Override
     public void commitStaged() {
-        live();
+        connections.live();
         try {
-            requireNotLost();
+            connections.requireNotLost();
         } finally {
-            lost = null;
+            connections.forgetLoss();
         }
-        WriteUnit u = own();
+        WriteUnit u = connections.own();
         if (u == null) {
             return;
         }
@@ -356,7 +275,7 @@ public final class JdbcEngine implements RecordEngine {
             }
             u.connection.commit();
         } catch (SQLException e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             EngineException failure = SqlFailures.translate(e, "committing a change to the " + where);
             if (SqlFailures.isConnectionLost(e)) {
                 failure = new EngineException(EngineException.Kind.IO, failure.getMessage() + "; when it was lost"
@@ -364,10 +283,10 @@ public final class JdbcEngine implements RecordEngine {
             }
             throw failure;
         } catch (RuntimeException | Error e) {
-            abandonUnit(e);
+            connections.abandonUnit(e);
             throw e;
         }
-        closeUnit(u, null);
+        connections.closeUnit(u, null, false);
         if (changes) {
             feed.committed(u.clearedAll, u.changed);
         }
@@ -375,34 +294,8 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public void discardStaged(String reason) {
-        lost = null;
-        WriteUnit u = own();
-        if (u != null) {
-            closeUnit(u, null);
-        }
-    }
-
-    private void abandonUnit(Throwable cause) {
-        WriteUnit u = own();
-        if (u != null) {
-            closeUnit(u, cause);
-        }
-    }
-
-    /** Rolls back what the unit left uncommitted and returns its connection to the pool. */
-    private void closeUnit(WriteUnit u, Throwable cause) {
-        unit = null;
-        try {
-            if (!u.connection.isClosed()) {
-                u.connection.rollback();
-                u.connection.setAutoCommit(true);
-            }
-        } catch (SQLException e) {
-            if (cause != null) {
-                cause.addSuppressed(e);
-            }
-        }
-        Jdbc.abandon(u.connection, cause);
+        connections.forgetLoss();
+        connections.abandonUnit(null);
     }
 
     @Override
@@ -410,7 +303,7 @@ public final class JdbcEngine implements RecordEngine {
         beginWrite();
         try {
             // every opener locks the format row first: the first to get it decides, the next reads what it wrote
-            read("locking the store for its initialisation", (c, u) -> Jdbc.bytes(c, sql.lockMeta, JdbcSchema.FORMAT));
+            connections.read("locking the store for its initialisation", (c, u) -> Jdbc.bytes(c, sql.lockMeta, JdbcSchema.FORMAT));
             return body.get();
         } finally {
             endWrite();
@@ -419,16 +312,16 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public Map<String, byte[]> updateMeta(List<String> keys, UnaryOperator<Map<String, byte[]>> change) {
-        live();
+        connections.live();
         for (int attempt = 1; ; attempt++) {
-            try (Connection c = dataSource.getConnection()) {
+            try (Connection c = connections.dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 try {
                     Map<String, byte[]> before = new HashMap<>();
                     for (String k : keys) {
                         before.put(k, Jdbc.bytes(c, sql.lockMeta, k));
                     }
-                    Map<String, byte[]> after = change.apply(before);
+                    Map<String, byte[]> after = connections.holding(c, unused -> change.apply(before));
                     for (Map.Entry<String, byte[]> e : after.entrySet()) {
                         if (e.getValue() == null) {
                             Jdbc.update(c, sql.removeMeta, e.getKey());
@@ -462,7 +355,7 @@ public final class JdbcEngine implements RecordEngine {
         }
         long removed = 0;
         while (true) {
-            List<Object[]> keys = read("listing entries of an old index generation", (c, u) ->
+            List<Object[]> keys = connections.read("listing entries of an old index generation", (c, u) ->
                     Jdbc.query(c, sql.firstEntriesOf, rs -> {
                         List<Object[]> out = new ArrayList<>();
                         while (rs.next()) {
@@ -490,13 +383,13 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public void close() {
-        if (closed) {
+        if (connections.isClosed()) {
             return;
         }
         try {
             commitStaged(); // the contract: what is staged becomes durable at close
         } finally {
-            closed = true;
+            connections.close();
             feed.stop();
         }
     }

@@ -68,36 +68,53 @@ final class JdbcSchema {
     }
 
     /**
-     * Creates what is missing, checks the layout and the format version, and seeds the engine's rows.
+     * Creates what is missing when {@code create} is set, checks the layout and the format version, and seeds the
+     * engine's rows. Without {@code create} nothing is created or written.
      *
-     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a table of another layout or a newer format
+     * @throws EngineException {@code NOT_FOUND} when a table or the store's format row is absent and {@code create}
+     *         is not set; {@code UNSUPPORTED_FORMAT} for a table of another layout or a newer format
      * @throws SQLException when the database fails
      */
-    static void prepare(Connection c, Dialect dialect, String prefix, Sql sql) throws SQLException {
+    static void prepare(Connection c, Dialect dialect, String prefix, Sql sql, boolean create) throws SQLException {
         Map<String, List<String>> tables = layout(sql);
-        boolean missing = false;
+        List<String> missing = new ArrayList<>();
         for (Map.Entry<String, List<String>> t : tables.entrySet()) {
             if (exists(c, t.getKey())) {
                 checkLayout(c, t.getKey(), t.getValue()); // before anything is created beside a foreign table
             } else {
-                missing = true;
+                missing.add(t.getKey());
             }
         }
-        if (missing) {
+        if (!missing.isEmpty() && !create) {
+            throw absent(sql, "it has no table " + String.join(", ", missing));
+        }
+        if (!missing.isEmpty()) {
             create(c, dialect, prefix, tables);
             for (Map.Entry<String, List<String>> t : tables.entrySet()) {
                 checkLayout(c, t.getKey(), t.getValue());
             }
         }
-        Jdbc.insertKeeping(c, sql.insertMetaKeeping, FORMAT, Jdbc.encodeLong(FORMAT_VERSION));
-        Jdbc.insertKeeping(c, sql.insertMetaKeeping, GENERATION, Jdbc.encodeLong(0));
-        Jdbc.insertKeeping(c, sql.insertMetaKeeping, NEXT_GENERATION, Jdbc.encodeLong(1));
-        Jdbc.insertKeeping(c, sql.insertMetaKeeping, SEQUENCE, Jdbc.encodeLong(0));
-        long format = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, FORMAT), -1);
+        if (create) {
+            Jdbc.insertKeeping(c, sql.insertMetaKeeping, FORMAT, Jdbc.encodeLong(FORMAT_VERSION));
+            Jdbc.insertKeeping(c, sql.insertMetaKeeping, GENERATION, Jdbc.encodeLong(0));
+            Jdbc.insertKeeping(c, sql.insertMetaKeeping, NEXT_GENERATION, Jdbc.encodeLong(1));
+            Jdbc.insertKeeping(c, sql.insertMetaKeeping, SEQUENCE, Jdbc.encodeLong(0));
+        }
+        byte[] stored = Jdbc.bytes(c, sql.getMeta, FORMAT);
+        if (stored == null && !create) {
+            throw absent(sql, "its tables were never opened by tokenvault");
+        }
+        long format = Jdbc.decodeLong(stored, -1);
         if (format != FORMAT_VERSION) {
             throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "the table " + sql.meta + " holds"
                     + " format version " + format + ", and this tokenvault reads version " + FORMAT_VERSION);
         }
+    }
+
+    private static EngineException absent(Sql sql, String why) {
+        String prefix = sql.records.substring(0, sql.records.length() - "_records".length());
+        return new EngineException(EngineException.Kind.NOT_FOUND, "no shared store " + prefix + " in the database: "
+                + why + " (and the open was asked not to create one)");
     }
 
     private static boolean exists(Connection c, String table) {

@@ -31,7 +31,12 @@ final class SqlFailures {
 
     /** Whether {@code e} is a unique-key violation: SQLSTATE 23505, MariaDB's 1062. */
     static boolean isDuplicateKey(SQLException e) {
-        return "23505".equals(e.getSQLState()) || e.getErrorCode() == 1062;
+        if ("23505".equals(e.getSQLState()) || e.getErrorCode() == 1062) {
+            return true;
+        }
+        // a failed batch (BatchUpdateException) names the statement's failure as its cause or next exception
+        return e.getCause() instanceof SQLException cause && cause != e && isDuplicateKey(cause)
+                || e.getNextException() != null && isDuplicateKey(e.getNextException());
     }
 
     /** Whether {@code e} says the connection is gone (SQLSTATE class 08, or the driver's own connection failures). */

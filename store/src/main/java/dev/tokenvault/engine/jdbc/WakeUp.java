@@ -32,9 +32,12 @@ class WakeUp implements AutoCloseable {
         return sql.changes;
     }
 
-    /** A wait that PostgreSQL notifications on {@code channel} end early. */
-    static WakeUp listening(DataSource dataSource, String channel) {
-        return new Listening(dataSource, channel);
+    /**
+     * A wait that PostgreSQL notifications on {@code channel} end early, listening on {@code first} (which it owns)
+     * and, when that is lost, on a connection it borrows again.
+     */
+    static WakeUp listening(DataSource dataSource, String channel, Connection first) {
+        return new Listening(dataSource, channel, first);
     }
 
     private static final class Listening extends WakeUp {
@@ -44,10 +47,12 @@ class WakeUp implements AutoCloseable {
         private Object pgConnection;
         private Method getNotifications;
         private boolean closed;
+        private Connection first; // taken at open, listening from the first wait on
 
-        Listening(DataSource dataSource, String channel) {
+        Listening(DataSource dataSource, String channel, Connection first) {
             this.dataSource = dataSource;
             this.channel = channel;
+            this.first = first;
         }
 
         @Override
@@ -65,7 +70,9 @@ class WakeUp implements AutoCloseable {
 
         private boolean listen() {
             try {
-                Connection c = dataSource.getConnection();
+                Connection c = first != null ? first : dataSource.getConnection();
+                first = null;
+                connection = c; // dropped when what follows fails
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + channel);
                 }
@@ -74,7 +81,6 @@ class WakeUp implements AutoCloseable {
                                 : c.getClass().getClassLoader());
                 pgConnection = c.unwrap(pg);
                 getNotifications = pg.getMethod("getNotifications", int.class);
-                connection = c;
                 return true;
             } catch (SQLException | ReflectiveOperationException | RuntimeException | LinkageError e) {
                 drop();
@@ -96,6 +102,10 @@ class WakeUp implements AutoCloseable {
         public void close() {
             closed = true;
             drop();
+            if (first != null) {
+                Jdbc.abandon(first, null);
+                first = null;
+            }
         }
     }
 }

@@ -1,11 +1,17 @@
 package dev.tokenvault.engine.jdbc;
 
 import dev.tokenvault.engine.Batch;
+import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -22,8 +28,11 @@ final class WriteUnit {
     final Thread owner = Thread.currentThread();
     /** Reads lock what they find, and puts of rows the writer did not find insert only. */
     final boolean locking;
-    /** Ids of records this unit found or wrote: they exist and are locked by it. */
-    private final Set<String> held = new LinkedHashSet<>();
+    /**
+     * Records this unit found or wrote, with their sealed bytes as it last read or wrote them: they exist and, in a
+     * locking unit, are locked by it, so a later read of the same record needs no round trip.
+     */
+    private final Map<String, byte[]> held = new HashMap<>();
     /** Ids of records this unit changed, for the change log. */
     final Set<String> changed = new LinkedHashSet<>();
     boolean clearedAll;
@@ -38,8 +47,13 @@ final class WriteUnit {
         return owner == Thread.currentThread();
     }
 
-    void found(String id) {
-        held.add(id);
+    void found(String id, byte[] sealed) {
+        held.put(id, sealed);
+    }
+
+    /** The sealed bytes of record {@code id} as this locking unit holds it locked, or {@code null} when it does not. */
+    byte[] lockedRecord(String id) {
+        return locking ? held.get(id) : null;
     }
 
     int generation(Sql sql) throws SQLException {
@@ -53,11 +67,57 @@ final class WriteUnit {
         return clearedAll || !changed.isEmpty();
     }
 
-    /** Applies every op of {@code batch} in this transaction. */
+    /**
+     * Applies every op of {@code batch} in this transaction; a run of index entry puts, or of removals, goes to the
+     * database as one JDBC batch (one round trip).
+     */
     void apply(Batch batch, Sql sql) throws SQLException {
+        EntryRun puts = new EntryRun();
+        EntryRun removals = new EntryRun();
         for (Batch.Op op : batch.ops()) {
-            apply(op, sql);
+            if (op instanceof Batch.PutIndex p) {
+                flush(removals, sql);
+                puts.add(generation(sql), p.index(), p.key(), Jdbc.idBytes(p.id()));
+            } else if (op instanceof Batch.PutIndexIn p) {
+                flush(removals, sql);
+                puts.add(p.generation(), p.index(), p.key(), Jdbc.idBytes(p.id()));
+            } else if (op instanceof Batch.RemoveIndex r) {
+                flush(puts, sql);
+                removals.add(generation(sql), r.index(), r.key());
+            } else if (op instanceof Batch.RemoveIndexIn r) {
+                flush(puts, sql);
+                removals.add(r.generation(), r.index(), r.key());
+            } else {
+                flush(puts, sql);
+                flush(removals, sql);
+                apply(op, sql);
+            }
         }
+        flush(puts, sql);
+        flush(removals, sql);
+    }
+
+    /** Index entries of consecutive ops of one kind, as statement parameters. */
+    private static final class EntryRun {
+        final List<Object[]> rows = new ArrayList<>();
+
+        void add(Object... row) {
+            rows.add(row);
+        }
+    }
+
+    private void flush(EntryRun run, Sql sql) throws SQLException {
+        if (run.rows.isEmpty()) {
+            return;
+        }
+        if (run.rows.get(0).length == 3) {
+            Jdbc.batch(connection, sql.removeEntry, run.rows);
+        } else if (!locking) {
+            Jdbc.batch(connection, sql.upsertEntry, run.rows);
+        } else {
+            insertEntries(run.rows, sql);
+        }
+        run.rows.clear();
     }
 
     private void apply(Batch.Op op, Sql sql) throws SQLException {
@@ -68,14 +128,6 @@ final class WriteUnit {
             Jdbc.update(c, sql.removeRecord, Jdbc.idBytes(r.id()));
             held.remove(r.id());
             changed.add(r.id());
-        } else if (op instanceof Batch.PutIndex p) {
-            putEntry(generation(sql), p.index(), p.key(), p.id(), sql);
-        } else if (op instanceof Batch.RemoveIndex r) {
-            Jdbc.update(c, sql.removeEntry, generation(sql), r.index(), r.key());
-        } else if (op instanceof Batch.PutIndexIn p) {
-            putEntry(p.generation(), p.index(), p.key(), p.id(), sql);
-        } else if (op instanceof Batch.RemoveIndexIn r) {
-            Jdbc.update(c, sql.removeEntry, r.generation(), r.index(), r.key());
         } else if (op instanceof Batch.PutMeta p) {
             Jdbc.update(c, sql.upsertMeta, p.key(), p.value());
         } else if (op instanceof Batch.RemoveMeta r) {
@@ -97,34 +149,46 @@ final class WriteUnit {
         byte[] key = Jdbc.idBytes(id);
         if (!locking) {
             Jdbc.update(connection, sql.upsertRecord, key, sealed);
-        } else if (held.contains(id)) {
+        } else if (held.containsKey(id)) {
             Jdbc.update(connection, sql.updateRecord, sealed, key);
         } else if (!Jdbc.insertKeeping(connection, sql.insertRecord, key, sealed)) {
             throw SqlFailures.retry("record " + id + " was created by another node at the same time", null);
         }
-        held.add(id);
+        held.put(id, sealed);
         changed.add(id);
     }
 
     /**
-     * An index entry: inserted; where one exists, it must name the same record. In a locking unit another record's
-     * entry is another node's concurrent insert ({@code RETRY}); outside one it is replaced, as a put does.
+     * Index entries of a locking unit, inserted in one batch; where one exists, it must name the same record: another
+     * record's entry is another node's concurrent insert ({@code RETRY}). An entry the batch did not insert (kept, or
+     * not reached when MariaDB stopped at a duplicate) is looked at on its own.
      */
-    private void putEntry(int gen, int field, byte[] blind, String id, Sql sql) throws SQLException {
-        byte[] target = Jdbc.idBytes(id);
-        if (!locking) {
-            Jdbc.update(connection, sql.upsertEntry, gen, field, blind, target);
-            return;
+    private void insertEntries(List<Object[]> rows, Sql sql) throws SQLException {
+        int[] counts;
+        try {
+            counts = Jdbc.batch(connection, sql.insertEntry, rows);
+        } catch (BatchUpdateException e) {
+            if (!SqlFailures.isDuplicateKey(e)) {
+                throw e;
+            }
+            counts = e.getUpdateCounts() == null ? new int[0] : e.getUpdateCounts();
         }
-        if (Jdbc.insertKeeping(connection, sql.insertEntry, gen, field, blind, target)) {
-            return;
+        for (int i = 0; i < rows.size(); i++) {
+            boolean inserted = i < counts.length && (counts[i] > 0 || counts[i] == Statement.SUCCESS_NO_INFO);
+            if (!inserted) {
+                checkEntry(rows.get(i), sql);
+            }
         }
-        byte[] holder = Jdbc.bytes(connection, sql.lockEntry, gen, field, blind);
-        if (holder != null && !Arrays.equals(holder, target)) {
+    }
+
+    /** An entry an insert kept: it must name this unit's record; gone meanwhile (another node's removal), insert it. */
+    private void checkEntry(Object[] row, Sql sql) throws SQLException {
+        byte[] holder = Jdbc.bytes(connection, sql.lockEntry, row[0], row[1], row[2]);
+        if (holder != null && !Arrays.equals(holder, (byte[]) row[3])) {
             throw SqlFailures.retry("an index entry was taken by another node's record at the same time", null);
         }
-        if (holder == null) { // removed meanwhile by a commit of another node: insert again
-            Jdbc.update(connection, sql.insertEntry, gen, field, blind, target);
+        if (holder == null) {
+            Jdbc.update(connection, sql.insertEntry, row);
         }
     }
 

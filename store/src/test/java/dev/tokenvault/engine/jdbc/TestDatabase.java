@@ -78,12 +78,20 @@ public enum TestDatabase {
 
     /** A new pool of at most {@code size} connections to this server, with {@code password}; the caller closes it. */
     public HikariDataSource pool(String url, String password, int size) {
+        return pool(url, password, size, 5_000);
+    }
+
+    /**
+     * {@link #pool(String, String, int)} whose callers wait up to {@code timeoutMillis} for a connection: a small pool
+     * on a busy machine serves its waiters in no fair order, so one may wait long without any deadlock.
+     */
+    public HikariDataSource pool(String url, String password, int size, long timeoutMillis) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
         config.setUsername(user());
         config.setPassword(password);
         config.setMaximumPoolSize(size);
-        config.setConnectionTimeout(5_000);
+        config.setConnectionTimeout(timeoutMillis);
         config.setInitializationFailTimeout(-1); // a failing server fails getConnection, not the pool's creation
         config.setPoolName("tokenvault-test-" + name().toLowerCase(java.util.Locale.ROOT));
         return new HikariDataSource(config);
@@ -118,6 +126,16 @@ public enum TestDatabase {
             return rs.getLong(1);
         } catch (SQLException e) {
             throw new AssertionError(sql + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@code table} exists (any schema the connection sees by default). */
+    public boolean tableExists(String table) {
+        try (Connection c = dataSource().getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT * FROM " + table + " WHERE 1 = 0")) {
+            return true;
+        } catch (SQLException e) {
+            return false;
         }
     }
 

@@ -139,7 +139,8 @@ final class RedoLog implements AutoCloseable {
      * <p>The records are applied through a memory mapping of the main file (one copy per range, no system call each:
      * a log of a few megabytes holds tens of thousands of ranges). The main file is not synced: a sync here would
      * write back every page a killed writer left dirty since its last checkpoint, seconds on a busy disk, and the log
-     * makes it unnecessary, since it holds every replayed record until a checkpoint has synced the main file.
+     * makes it unnecessary, since it holds every replayed record until a checkpoint has synced the main file. A range
+     * the main file already holds is only compared, not written (after a kill, that is nearly every range).
      */
     static Replay replayInto(Path logPath, Path mainPath) throws IOException {
         if (!PrivateFiles.existsAsOwn(logPath)) {
@@ -286,7 +287,13 @@ final class RedoLog implements AutoCloseable {
                 long at = offset + done;
                 int index = (int) (at / CHUNK);
                 int n = (int) Math.min(len - done, (index + 1) * CHUNK - at);
-                chunk(index).put((int) (at - index * CHUNK), src, from + done, n);
+                MappedByteBuffer chunk = chunk(index);
+                int within = (int) (at - index * CHUNK);
+                // After a kill the page cache already holds what the killed writer applied: a page that is only
+                // read is not dirtied, so it costs no write fault now and no write-back at the next checkpoint.
+                if (chunk.slice(within, n).mismatch(ByteBuffer.wrap(src, from + done, n)) >= 0) {
+                    chunk.put(within, src, from + done, n);
+                }
                 done += n;
             }
         }

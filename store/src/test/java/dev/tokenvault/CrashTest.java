@@ -30,13 +30,17 @@ import org.junit.jupiter.api.io.TempDir;
  * Kills a writing child JVM with SIGKILL at random moments and checks that the store opens, holds every change whose
  * call returned, holds at most the one in-flight change of each thread beyond that, and verifies clean.
  *
- * <p>Rounds: {@code -Dtokenvault.crashRounds=N} (CI default 12) and, for kills during compaction,
- * {@code -Dtokenvault.compactionCrashRounds=N} (CI default 6). Long form: {@code mvn -pl store test -Dtest=CrashTest
- * -Dtokenvault.crashRounds=200 -Dtokenvault.compactionCrashRounds=50}.
+ * <p>Rounds: {@code -Dtokenvault.crashRounds=N} (CI default 12), for kills during compaction
+ * {@code -Dtokenvault.compactionCrashRounds=N} (CI default 6), and for kills of writers that recovered a killed one
+ * {@code -Dtokenvault.chainedCrashRounds=N} (CI default 4). Long form: {@code mvn -pl store test -Dtest=CrashTest
+ * -Dtokenvault.crashRounds=200 -Dtokenvault.compactionCrashRounds=50 -Dtokenvault.chainedCrashRounds=50}.
  */
 class CrashTest {
     private static final int ROUNDS = Integer.getInteger("tokenvault.crashRounds", 12);
     private static final int COMPACTION_ROUNDS = Integer.getInteger("tokenvault.compactionCrashRounds", 6);
+    private static final int CHAINED_ROUNDS = Integer.getInteger("tokenvault.chainedCrashRounds", 4);
+    /** Writers killed one after another in a chained round before the store is checked. */
+    private static final int CHAIN = 3;
     /** Records loaded before a compaction run, so that each compaction takes long enough to be killed in. */
     private static final int PRELOADED = 1_500;
 
@@ -56,6 +60,73 @@ class CrashTest {
     @Test
     void everyReturnedChangeSurvivesSigkillDuringCompaction() throws Exception {
         run(COMPACTION_ROUNDS, true);
+    }
+
+    /**
+     * Writers killed one after another, each opening the store the one before it left: its open replays the redo
+     * log without syncing the main file and goes on writing after the replayed records, and the next kill lands
+     * before any checkpoint. The middle writer of each chain is killed at a random moment of its start, often during
+     * its replay. Only then does this JVM open the store and check every change any of them returned. Rounds:
+     * {@code -Dtokenvault.chainedCrashRounds=N} (CI default 4).
+     */
+    @Test
+    void everyReturnedChangeSurvivesSigkillOfWritersThatRecoveredAKilledOne() throws Exception {
+        byte[] raw = new byte[32];
+        new Random(11).nextBytes(raw);
+        String keyB64 = Base64.getEncoder().encodeToString(raw);
+        MasterKey key = MasterKey.fromBase64(keyB64);
+        Path store = dir.resolve("chained.db");
+        long seed = Long.getLong("tokenvault.crashSeed", System.nanoTime());
+        Random random = new Random(seed);
+        Map<String, String> state = new HashMap<>();
+        Map<String, Set<String>> history = new HashMap<>();
+        long acked = 0;
+        int killedStarting = 0;
+        for (int round = 0; round < CHAINED_ROUNDS; round++) {
+            Expectation exp = new Expectation(state, history);
+            for (int k = 0; k < CHAIN; k++) {
+                Path journal = dir.resolve("chain-" + round + "-" + k + ".txt");
+                boolean duringStart = k == 1;
+                Process child = new ProcessBuilder(javaBin(), "-cp", System.getProperty("java.class.path"),
+                        CrashWorker.class.getName(), store.toString(), keyB64, journal.toString(),
+                        Long.toString(seed + 100L * round + k), Integer.toString(1 + random.nextInt(3)),
+                        "users=c" + round + "w" + k + "-").redirectErrorStream(true).start();
+                BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                        StandardCharsets.UTF_8));
+                if (duringStart) {
+                    Thread.sleep(random.nextInt(600)); // the JVM's start, the replay, or the first saves
+                    if (child.isAlive()) {
+                        killedStarting++;
+                    }
+                } else {
+                    String first = childOut.readLine();
+                    if (!"READY".equals(first)) {
+                        child.destroyForcibly();
+                        fail("chain " + round + " writer " + k + " (seed " + seed + ") did not start: " + first
+                                + drain(childOut));
+                    }
+                    Thread.sleep(50 + random.nextInt(700));
+                }
+                child.destroyForcibly(); // SIGKILL on Linux
+                assertTrue(child.waitFor(30, TimeUnit.SECONDS), "worker did not die");
+                if (!duringStart && child.exitValue() != 137) {
+                    fail("chain " + round + " writer " + k + " (seed " + seed + ") ended before the kill:"
+                            + drain(childOut));
+                }
+                if (Files.exists(journal)) {
+                    exp.read(journal);
+                }
+            }
+            acked += exp.ackedCount;
+            try (TokenVault vault = TokenVault.builder().path(store).masterKey(key).cacheMaximumSize(0).open()) {
+                exp.check(vault, "chain " + round + " (seed " + seed + ")");
+                VerifyReport report = vault.verify();
+                assertTrue(report.isClean(), "chain " + round + " (seed " + seed + "): " + report.problems());
+            }
+        }
+        System.out.printf("CrashTest (chained): %d chains of %d SIGKILLs, %d writers killed while starting, %d"
+                + " acknowledged calls checked (seed %d)%n", CHAINED_ROUNDS, CHAIN, killedStarting, acked, seed);
+        assertTrue(acked > 0, "no call was acknowledged before the kills: the test checked nothing");
     }
 
     private void run(int rounds, boolean compacting) throws Exception {

@@ -16,8 +16,9 @@ import java.util.Random;
  * line longer than the stream's buffer reaches the file in several writes, so a kill can tear it anywhere, even in
  * the access token: only a line that ends with {@code end} is whole.
  *
- * <p>Arguments: {@code store base64Key journal seed threads [compact]}; with {@code compact} one more thread runs
- * {@link TokenVault#compact()} in a loop, so that kills land during compactions.
+ * <p>Arguments: {@code store base64Key journal seed threads [compact | users=PREFIX]}; with {@code compact} one more
+ * thread runs {@link TokenVault#compact()} in a loop, so that kills land during compactions; with {@code users=PREFIX}
+ * the threads' user names start with {@code PREFIX}, so that workers run one after another own distinct users.
  */
 public final class CrashWorker {
     private CrashWorker() {
@@ -30,6 +31,7 @@ public final class CrashWorker {
         long seed = Long.parseLong(args[3]);
         int threads = Integer.parseInt(args[4]);
         boolean compacting = args.length > 5 && args[5].equals("compact"); // one more thread compacts, again and again
+        String users = args.length > 5 && args[5].startsWith("users=") ? args[5].substring("users=".length()) : "";
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
             e.printStackTrace();
             System.exit(3); // a failed call is a test failure, not a crash: the parent sees the early exit
@@ -39,7 +41,7 @@ public final class CrashWorker {
             Thread[] workers = new Thread[threads];
             for (int t = 0; t < threads; t++) {
                 int thread = t;
-                workers[t] = new Thread(() -> run(vault, out, thread, seed, new Random(seed * 31 + thread)));
+                workers[t] = new Thread(() -> run(vault, out, users, thread, seed, new Random(seed * 31 + thread)));
                 workers[t].start();
             }
             if (compacting) {
@@ -66,10 +68,10 @@ public final class CrashWorker {
         }
     }
 
-    private static void run(TokenVault vault, PrintStream out, int thread, long seed, Random random) {
+    private static void run(TokenVault vault, PrintStream out, String users, int thread, long seed, Random random) {
         // Each thread owns users t<thread>-u0..u7; big values push commits across pages and force checkpoints.
         for (long seq = 0; ; seq++) {
-            String user = "t" + thread + "-u" + random.nextInt(8);
+            String user = users + "t" + thread + "-u" + random.nextInt(8);
             boolean delete = random.nextInt(10) == 0;
             String access = "at-" + seed + "-" + thread + "-" + seq + "-" + "x".repeat(random.nextInt(4) == 0 ? 12_000 : 20);
             String line = thread + " " + seq + " " + (delete ? "delete" : "save") + " " + user + " " + access;

@@ -109,22 +109,24 @@ final class MapDbFiles {
     }
 
     /**
-     * Replays the redo log, checks the file is whole, and opens it. On failure nothing stays open, and a log this
-     * call created is removed (one that was there is left empty, as the replay leaves it).
+     * Replays the redo log (into the page cache: the log keeps the replayed records, and the writer appends after them
+     * until its first checkpoint syncs the main file), checks the file is whole, and opens it. On failure nothing stays
+     * open, and a log this call created is removed (one that was there is left as it was, to replay again).
      */
     static OpenDb open(Path path, int indexCount, CommitProbe probe) {
         Path redo = redoOf(path);
         RedoLog log = null;
         Volume mapped = null;
+        RedoLog.Replay replayed = RedoLog.Replay.NONE;
         try {
-            RedoLog.replayInto(redo, path);
+            replayed = RedoLog.replayInto(redo, path);
             StoreFile.checkComplete(path);
-            log = RedoLog.open(redo);
+            log = RedoLog.open(redo, replayed);
             mapped = mappedVolume(path);
             RedoVolume volume = new RedoVolume(mapped, log, probe);
             return OpenDb.of(newDb(path, volume, true), volume, path, true, indexCount);
         } catch (Throwable e) {
-            discardOpening(mapped, log, redo, e);
+            discardOpening(mapped, log, redo, replayed, e);
             throw openFailure(path, e);
         }
     }
@@ -184,14 +186,20 @@ final class MapDbFiles {
         }
     }
 
-    /** Closes what a failed {@link #open} opened, writing nothing to the store file. */
-    private static void discardOpening(Volume mapped, RedoLog log, Path redo, Throwable failure) {
+    /**
+     * Closes what a failed {@link #open} opened, writing nothing to the store file. A log whose records were replayed
+     * keeps them: the main file was not synced after the replay, so they are still needed.
+     */
+    private static void discardOpening(Volume mapped, RedoLog log, Path redo, RedoLog.Replay replayed,
+                                       Throwable failure) {
         try {
             if (mapped != null) {
                 mapped.close();
             }
             if (log != null) {
-                log.release();
+                if (replayed.records() == 0) {
+                    log.release();
+                }
                 log.close();
                 if (log.created()) {
                     Files.deleteIfExists(redo);

@@ -30,6 +30,11 @@ import java.util.zip.CRC32C;
  * synced) writing starts again at the front under a new random generation, so stale bytes past a new record never
  * replay. Replaying an already applied record is harmless: it writes the same bytes in the same order. The file is
  * preallocated with zeros so that an append does not change its size (see {@link #open(Path, long)}).
+ *
+ * <p>A replay at open does not sync the main file: the replayed bytes stay in the page cache, and the log keeps its
+ * records and goes on after them ({@link #open(Path, long, Replay)}: same generation, next sequence number) until the
+ * writer's next checkpoint syncs the main file. Whatever a crash loses of the main file before then, the log still
+ * holds, so the next open replays it again.
  */
 final class RedoLog implements AutoCloseable {
     private static final int MAGIC = 0x54565244; // "TVRD"
@@ -38,6 +43,14 @@ final class RedoLog implements AutoCloseable {
 
     /** One byte range to write to the main file. */
     record Write(long offset, byte[] bytes) { }
+
+    /**
+     * What {@link #replayInto} found: how many records it applied, their generation and where the last one ends. A
+     * log opened with it goes on after them, so that they stay replayable until the next checkpoint.
+     */
+    record Replay(int records, long generation, long end) {
+        static final Replay NONE = new Replay(0, 0, 0);
+    }
 
     private final FileChannel channel;
     private final boolean created;
@@ -61,9 +74,12 @@ final class RedoLog implements AutoCloseable {
     /** Bytes of zeros the log file is given at open: a checkpoint's worth, so appends do not change its size. */
     static final long PREALLOCATE_BYTES = CHECKPOINT_BYTES + (1L << 20);
 
-    /** Opens the log at {@code logPath}; call {@link #replayInto} first when the main file exists. */
-    static RedoLog open(Path logPath) throws IOException {
-        return open(logPath, PREALLOCATE_BYTES);
+    /**
+     * Opens the log at {@code logPath} after {@link #replayInto} applied {@code replayed} from it: the records the
+     * replay applied stay in the log, and appends go on after them.
+     */
+    static RedoLog open(Path logPath, Replay replayed) throws IOException {
+        return open(logPath, PREALLOCATE_BYTES, replayed);
     }
 
     /**
@@ -72,6 +88,11 @@ final class RedoLog implements AutoCloseable {
      * costs a journal commit per save on ext4 and waits on every other writer of that file system.
      */
     static RedoLog open(Path logPath, long preallocate) throws IOException {
+        return open(logPath, preallocate, Replay.NONE);
+    }
+
+    /** {@link #open(Path, long)}, going on after the records a replay applied. */
+    static RedoLog open(Path logPath, long preallocate, Replay replayed) throws IOException {
         PrivateFiles.Opened opened = PrivateFiles.openOrCreate(logPath, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         FileChannel ch = opened.channel();
@@ -91,7 +112,13 @@ final class RedoLog implements AutoCloseable {
                 }
             }
         }
-        return new RedoLog(ch, opened.created());
+        RedoLog log = new RedoLog(ch, opened.created());
+        if (replayed.records() > 0) {
+            log.generation = replayed.generation();
+            log.seq = replayed.records();
+            log.end = replayed.end();
+        }
+        return log;
     }
 
     /** Whether {@link #open} created the file (rather than opening one that was there). */
@@ -105,44 +132,43 @@ final class RedoLog implements AutoCloseable {
     }
 
     /**
-     * Applies every complete record of the log at {@code logPath} to {@code mainPath}, syncs the main file and empties
-     * the log. Returns the number of records replayed.
+     * Applies every complete record of the log at {@code logPath} to {@code mainPath} and says what it applied; the
+     * log is left as it is. Open the log with the result ({@link #open(Path, Replay)}), so that the writer goes on
+     * after these records and keeps them until its next checkpoint.
      *
      * <p>The records are applied through a memory mapping of the main file (one copy per range, no system call each:
-     * a log of a few megabytes holds tens of thousands of ranges), then the mapping is synced. The log is emptied by
-     * zeroing its first record's magic, which ends any later replay at once; it keeps its preallocated size, so the
-     * open that follows need not write it again.
+     * a log of a few megabytes holds tens of thousands of ranges). The main file is not synced: a sync here would
+     * write back every page a killed writer left dirty since its last checkpoint, seconds on a busy disk, and the log
+     * makes it unnecessary, since it holds every replayed record until a checkpoint has synced the main file. A range
+     * the main file already holds is only compared, not written (after a kill, that is nearly every range).
      */
-    static int replayInto(Path logPath, Path mainPath) throws IOException {
+    static Replay replayInto(Path logPath, Path mainPath) throws IOException {
         if (!PrivateFiles.existsAsOwn(logPath)) {
-            return 0;
+            return Replay.NONE;
         }
         ByteBuffer buf;
         try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.READ)) {
             buf = readWhole(log, logPath);
         }
         if (buf.remaining() == 0) {
-            return 0;
+            return Replay.NONE;
         }
         long[] fileLength = {0};
         int replayed = forEachRecord(buf, (start, end) -> fileLength[0] = Math.max(fileLength[0],
                 buf.getLong(start + 20)));
         if (replayed == 0) {
-            return 0;
+            return Replay.NONE;
         }
+        long logEnd = buf.position();
+        long generation = buf.getLong(4);
         try (FileChannel main = FileChannel.open(mainPath, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             if (main.size() < fileLength[0]) {
                 extend(main, fileLength[0]);
             }
             MappedChunks mapped = new MappedChunks(main);
             forEachRecord(buf.rewind(), (start, end) -> apply(buf, start, mapped));
-            mapped.force();
         }
-        try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.WRITE)) {
-            log.write(ByteBuffer.allocate(4), 0);
-            log.force(false);
-        }
-        return replayed;
+        return new Replay(replayed, generation, logEnd);
     }
 
     /**
@@ -238,7 +264,7 @@ final class RedoLog implements AutoCloseable {
     /**
      * The main file mapped in chunks of at most {@value #CHUNK} bytes, each mapped when first written, never past the
      * file's length (a mapping past it would grow the file). The mappings go with the garbage collector; the file is
-     * mapped again by the open that follows.
+     * mapped again by the open that follows, which sees the same pages, and its checkpoint syncs them.
      */
     private static final class MappedChunks {
         private static final long CHUNK = 1L << 30;
@@ -261,7 +287,13 @@ final class RedoLog implements AutoCloseable {
                 long at = offset + done;
                 int index = (int) (at / CHUNK);
                 int n = (int) Math.min(len - done, (index + 1) * CHUNK - at);
-                chunk(index).put((int) (at - index * CHUNK), src, from + done, n);
+                MappedByteBuffer chunk = chunk(index);
+                int within = (int) (at - index * CHUNK);
+                // After a kill the page cache already holds what the killed writer applied: a page that is only
+                // read is not dirtied, so it costs no write fault now and no write-back at the next checkpoint.
+                if (chunk.slice(within, n).mismatch(ByteBuffer.wrap(src, from + done, n)) >= 0) {
+                    chunk.put(within, src, from + done, n);
+                }
                 done += n;
             }
         }
@@ -272,14 +304,6 @@ final class RedoLog implements AutoCloseable {
                 chunks[index] = file.map(FileChannel.MapMode.READ_WRITE, start, Math.min(CHUNK, size - start));
             }
             return chunks[index];
-        }
-
-        void force() {
-            for (MappedByteBuffer b : chunks) {
-                if (b != null) {
-                    b.force();
-                }
-            }
         }
     }
 

@@ -70,10 +70,12 @@ class RedoLogTest {
             byte[] logBefore = Files.readAllBytes(redo);
             assertEquals(complete, RedoLog.countReplayable(redo), "records a read-only open counts at cut " + cut);
             assertArrayEquals(logBefore, Files.readAllBytes(redo), "counting changes nothing, at cut " + cut);
-            assertEquals(complete, RedoLog.replayInto(redo, main), "records replayed at cut " + cut);
+            assertEquals(complete, RedoLog.replayInto(redo, main).records(), "records replayed at cut " + cut);
             assertArrayEquals(apply(base, records, complete), Files.readAllBytes(main), "main file at cut " + cut);
-            assertEquals(0, RedoLog.countReplayable(redo), "nothing replays a second time, at cut " + cut);
-            assertEquals(0, RedoLog.replayInto(redo, main), "a second replay applies nothing, at cut " + cut);
+            assertArrayEquals(logBefore, Files.readAllBytes(redo), "the replay keeps the log, at cut " + cut);
+            assertEquals(complete, RedoLog.replayInto(redo, main).records(), "a second replay, at cut " + cut);
+            assertArrayEquals(apply(base, records, complete), Files.readAllBytes(main),
+                    "a second replay leaves the main file as it was, at cut " + cut);
             Files.delete(main);
             Files.delete(redo);
         }
@@ -105,7 +107,7 @@ class RedoLogTest {
             byte[] damaged = bytes.clone();
             damaged[i] ^= 0x10;
             Files.write(redo, damaged);
-            int replayed = RedoLog.replayInto(redo, main);
+            int replayed = RedoLog.replayInto(redo, main).records();
             assertEquals(i < secondEnd ? 1 : 2, replayed, "records replayed with byte " + i + " flipped");
             assertArrayEquals(apply(base, records, replayed), Files.readAllBytes(main));
         }
@@ -133,7 +135,7 @@ class RedoLogTest {
         Path main = dir.resolve("g");
         Files.write(main, base);
         Files.write(logPath, mixed);
-        assertEquals(1, RedoLog.replayInto(logPath, main));
+        assertEquals(1, RedoLog.replayInto(logPath, main).records());
         assertArrayEquals(apply(base, List.of(fresh), 1), Files.readAllBytes(main));
     }
 
@@ -146,7 +148,7 @@ class RedoLogTest {
         }
         Path main = dir.resolve("e");
         Files.write(main, new byte[100]);
-        assertEquals(1, RedoLog.replayInto(logPath, main));
+        assertEquals(1, RedoLog.replayInto(logPath, main).records());
         assertEquals(20_000, Files.size(main));
         try (RandomAccessFile f = new RandomAccessFile(main.toFile(), "r")) {
             f.seek(10_000);
@@ -173,7 +175,50 @@ class RedoLogTest {
         }
         Path main = dir.resolve("p");
         Files.write(main, base);
-        assertEquals(1, RedoLog.replayInto(logPath, main));
+        assertEquals(1, RedoLog.replayInto(logPath, main).records());
         assertArrayEquals(apply(base, List.of(fresh), 1), Files.readAllBytes(main));
+    }
+
+    /**
+     * A log opened after a replay goes on after the replayed records (same generation, next sequence numbers), so a
+     * main file that lost the replay's writes (they were never synced) gets them back, with the later records, from
+     * one replay; after a checkpoint only the new generation replays.
+     */
+    @Test
+    void aLogOpenedAfterAReplayKeepsTheReplayedRecords() throws IOException {
+        int size = 4096;
+        byte[] base = new byte[size];
+        random.nextBytes(base);
+        Path main = dir.resolve("k");
+        Path logPath = dir.resolve("k.redo");
+        List<List<RedoLog.Write>> records = new ArrayList<>();
+        try (RedoLog log = RedoLog.open(logPath, 64 * 1024)) {
+            for (int r = 0; r < 3; r++) {
+                records.add(randomWrites(4, size));
+                log.append(records.get(r), size);
+            }
+        } // a kill: no checkpoint
+        Files.write(main, base);
+        RedoLog.Replay replayed = RedoLog.replayInto(logPath, main);
+        assertEquals(3, replayed.records());
+        try (RedoLog log = RedoLog.open(logPath, 64 * 1024, replayed)) {
+            assertEquals(replayed.end(), log.size(), "appends go on after the replayed records");
+            for (int r = 3; r < 5; r++) {
+                records.add(randomWrites(4, size));
+                log.append(records.get(r), size);
+            }
+        } // killed again, and the replay's writes to the main file never reached the disk
+        Files.write(main, base);
+        assertEquals(5, RedoLog.replayInto(logPath, main).records());
+        assertArrayEquals(apply(base, records, 5), Files.readAllBytes(main));
+
+        List<RedoLog.Write> afterCheckpoint = randomWrites(2, size);
+        try (RedoLog log = RedoLog.open(logPath, 64 * 1024, RedoLog.replayInto(logPath, main))) {
+            log.reset(); // a checkpoint synced the main file
+            log.append(afterCheckpoint, size);
+        }
+        byte[] checkpointed = Files.readAllBytes(main);
+        assertEquals(1, RedoLog.replayInto(logPath, main).records(), "only the new generation replays");
+        assertArrayEquals(apply(checkpointed, List.of(afterCheckpoint), 1), Files.readAllBytes(main));
     }
 }

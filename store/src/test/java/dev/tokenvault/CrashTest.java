@@ -32,13 +32,13 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Rounds: {@code -Dtokenvault.crashRounds=N} (CI default 12), for kills during compaction
  * {@code -Dtokenvault.compactionCrashRounds=N} (CI default 6), and for kills of writers that recovered a killed one
- * {@code -Dtokenvault.chainedCrashRounds=N} (CI default 4). Long form: {@code mvn -pl store test -Dtest=CrashTest
+ * {@code -Dtokenvault.chainedCrashRounds=N} (CI default 2). Long form: {@code mvn -pl store test -Dtest=CrashTest
  * -Dtokenvault.crashRounds=200 -Dtokenvault.compactionCrashRounds=50 -Dtokenvault.chainedCrashRounds=50}.
  */
 class CrashTest {
     private static final int ROUNDS = Integer.getInteger("tokenvault.crashRounds", 12);
     private static final int COMPACTION_ROUNDS = Integer.getInteger("tokenvault.compactionCrashRounds", 6);
-    private static final int CHAINED_ROUNDS = Integer.getInteger("tokenvault.chainedCrashRounds", 4);
+    private static final int CHAINED_ROUNDS = Integer.getInteger("tokenvault.chainedCrashRounds", 2);
     /** Writers killed one after another in a chained round before the store is checked. */
     private static final int CHAIN = 3;
     /** Records loaded before a compaction run, so that each compaction takes long enough to be killed in. */
@@ -67,7 +67,7 @@ class CrashTest {
      * log without syncing the main file and goes on writing after the replayed records, and the next kill lands
      * before any checkpoint. The middle writer of each chain is killed at a random moment of its start, often during
      * its replay. Only then does this JVM open the store and check every change any of them returned. Rounds:
-     * {@code -Dtokenvault.chainedCrashRounds=N} (CI default 4).
+     * {@code -Dtokenvault.chainedCrashRounds=N} (CI default 2).
      */
     @Test
     void everyReturnedChangeSurvivesSigkillOfWritersThatRecoveredAKilledOne() throws Exception {

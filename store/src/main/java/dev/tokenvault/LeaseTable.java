@@ -4,9 +4,9 @@ import java.time.Duration;
 
 /**
  * Where refresh leases live: at most one lease per record id, with a holder and an end. {@link RefreshLeases} decides
- * when a find takes a lease or waits; a table only keeps them. {@link LocalLeases} keeps them in this process. An
- * engine that many processes share keeps them where every node sees them (a row per leased id with its holder and
- * expiry, taken in one atomic statement), so that a whole fleet makes one refresh.
+ * when a find takes a lease or waits; a table only keeps them. {@link LocalLeases} keeps them in this process.
+ * {@link SharedLeases} keeps them on a shared engine, where every node sees them (a row per leased id with its holder
+ * and expiry, taken in one atomic statement), so that a whole fleet makes one refresh.
  *
  * <p>The contract every implementation meets:
  * <ul>

@@ -1,5 +1,6 @@
 package dev.tokenvault;
 
+import dev.tokenvault.engine.RecordEngine;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +32,9 @@ import java.util.function.Supplier;
  *       most 2 x {@code maxWait}. An interrupted waiter stops waiting the same way and keeps its interrupt.</li>
  *   <li>What is cached does not matter: the selection (cache or not) runs first, the lease check after it.</li>
  * </ul>
- * The leases themselves live in a {@link LeaseTable}: in this process now, and on a shared engine in a table that
- * every node sees.
+ * The leases themselves live in a {@link LeaseTable}: in this process ({@link LocalLeases}), or on a shared engine
+ * also in a table that every node sees ({@link SharedLeases}), so that the rules hold across nodes: a node that dies
+ * holding a lease blocks the others until it runs out, after {@code maxWait}.
  */
 final class RefreshLeases {
     /** The longest {@code window} and {@code maxWait}: a refresh threshold or wait beyond this is a mistake. */
@@ -89,10 +91,17 @@ final class RefreshLeases {
         this.state = state;
     }
 
-    /** The part for the builder's setting, with leases in this process; {@code null} when the setting is off. */
-    static RefreshLeases of(TokenVault.Builder b, OpenState state) {
-        return b.refreshSingleFlight == null ? null
-                : new RefreshLeases(b.refreshSingleFlight, b.clock, new LocalLeases(), state);
+    /**
+     * The part for the builder's setting, {@code null} when it is off: with the leases of {@code engine} when every
+     * node of a shared store sees them ({@link SharedLeases}), else with leases in this process.
+     */
+    static RefreshLeases of(TokenVault.Builder b, OpenState state, RecordEngine engine, LookupCache cache) {
+        if (b.refreshSingleFlight == null) {
+            return null;
+        }
+        LeaseTable table = engine.leases().<LeaseTable>map(rows -> new SharedLeases(rows, cache))
+                .orElseGet(LocalLeases::new);
+        return new RefreshLeases(b.refreshSingleFlight, b.clock, table, state);
     }
 
     /** The counters of {@code leases}, which may be {@code null} (off: all zero). */

@@ -63,7 +63,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader,
                 engine.changeFeed());
         this.pipeline = new WritePipeline(engine, keyState, cache, state, settings.probe);
-        this.leases = RefreshLeases.of(settings, state);
+        this.leases = RefreshLeases.of(settings, state, engine, cache);
         this.writer = new RecordWriter(engine, reader, keyState, pipeline, cache, random, leases);
         this.maintenance = new Maintenance(engine, reader, keyState, pipeline, cache, state);
         this.rebuild = new IndexRebuild(engine, reader, keyState, pipeline, writer, maintenance, random);

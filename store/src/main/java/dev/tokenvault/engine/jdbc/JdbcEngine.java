@@ -4,6 +4,7 @@ import dev.tokenvault.engine.Batch;
 import dev.tokenvault.engine.ChangeFeed;
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
+import dev.tokenvault.engine.RecordLeases;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -23,8 +25,8 @@ import javax.sql.DataSource;
  * caller brings the {@link DataSource} (pool and driver); the engine borrows a connection per call and returns it.
  *
  * <p>Tables, named after a prefix ({@link JdbcSchema}): {@code PREFIX_records}, {@code PREFIX_index},
- * {@code PREFIX_meta} and {@code PREFIX_changes}, created at the first open from the schema files shipped beside this
- * class. There is no lock: nodes coordinate through transactions.
+ * {@code PREFIX_meta}, {@code PREFIX_changes} and {@code PREFIX_leases} ({@link JdbcLeases}), created at the first
+ * open from the schema files shipped beside this class. There is no lock: nodes coordinate through transactions.
  *
  * <p>How it meets the engine contract:
  * <ul>
@@ -51,17 +53,19 @@ public final class JdbcEngine implements RecordEngine {
     private final Sql sql;
     private final String where;
     private final JdbcChangeFeed feed;
+    private final JdbcLeases leases;
     private volatile boolean closed;
     // the write of this node in progress, or null; touched by its owner thread only (the single writer)
     private volatile WriteUnit unit;
     // why the writer's transaction was lost by a failed read, until the writer ends that write; writer thread only
     private EngineException lost;
 
-    private JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
+    private JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed, JdbcLeases leases) {
         this.dataSource = dataSource;
         this.sql = sql;
         this.where = where;
         this.feed = feed;
+        this.leases = leases;
     }
 
     /**
@@ -79,17 +83,19 @@ public final class JdbcEngine implements RecordEngine {
         String where = "shared store " + prefix;
         Sql sql;
         long lastChange;
+        JdbcLeases leases;
         try (Connection c = dataSource.getConnection()) {
             Dialect dialect = Dialect.of(c.getMetaData());
             sql = new Sql(prefix, dialect);
             JdbcSchema.prepare(c, dialect, prefix, sql);
             lastChange = Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.SEQUENCE), 0);
+            leases = new JdbcLeases(dataSource, dialect, prefix, where);
         } catch (SQLException e) {
             throw SqlFailures.translate(e, "opening the " + where);
         }
         WakeUp wakeUp = sql.notify == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql));
         JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
-        JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed);
+        JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed, leases);
         feed.start();
         return engine;
     }
@@ -102,6 +108,11 @@ public final class JdbcEngine implements RecordEngine {
     @Override
     public ChangeFeed changeFeed() {
         return feed;
+    }
+
+    @Override
+    public Optional<RecordLeases> leases() {
+        return Optional.of(leases);
     }
 
     // ---------------------------------------------------------------- plumbing

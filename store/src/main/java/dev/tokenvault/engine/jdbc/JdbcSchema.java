@@ -75,6 +75,7 @@ final class JdbcSchema {
      */
     static void prepare(Connection c, Dialect dialect, String prefix, Sql sql) throws SQLException {
         Map<String, List<String>> tables = layout(sql);
+        tables.put(JdbcLeases.table(prefix), List.of("record_id", "holder", "expires_at"));
         boolean missing = false;
         for (Map.Entry<String, List<String>> t : tables.entrySet()) {
             if (exists(c, t.getKey())) {

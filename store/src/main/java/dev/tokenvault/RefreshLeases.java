@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * Refresh single-flight ({@link TokenVault.Builder#refreshSingleFlight}): one token refresh per record, however many
@@ -77,31 +77,50 @@ final class RefreshLeases {
     private final Clock clock;
     private final LeaseTable table;
     private final OpenState state;
+    /** Where a find selects first: the vault's cache (which reads the store on a miss, or always when off). */
+    private final Selection.Reader cached;
+    /** The store itself, past the cache: what a new holder decides by. */
+    private final Selection.Reader stored;
+    /** Where a find selects after a wait: the store when other nodes' saves end leases, else the cache. */
+    private final Selection.Reader afterWait;
     private final LongAdder granted = new LongAdder();
     private final LongAdder waits = new LongAdder();
     private final LongAdder timedOut = new LongAdder();
     private final AtomicLong longestWaitNanos = new AtomicLong();
 
-    RefreshLeases(Settings settings, Clock clock, LeaseTable table, OpenState state) {
+    /**
+     * @param cached    where finds select first
+     * @param stored    the store past any cache: a new holder re-reads the record there
+     * @param afterWait where finds select after a wait ({@code stored} when another node's save may end it)
+     */
+    RefreshLeases(Settings settings, Clock clock, LeaseTable table, OpenState state, Selection.Reader cached,
+                  Selection.Reader stored, Selection.Reader afterWait) {
         this.windowMillis = settings.window().toMillis();
         this.maxWait = settings.maxWait();
         this.maxWaitNanos = settings.maxWait().toNanos();
         this.clock = clock;
         this.table = table;
         this.state = state;
+        this.cached = cached;
+        this.stored = stored;
+        this.afterWait = afterWait;
     }
 
     /**
      * The part for the builder's setting, {@code null} when it is off: with the leases of {@code engine} when every
-     * node of a shared store sees them ({@link SharedLeases}), else with leases in this process.
+     * node of a shared store sees them ({@link SharedLeases}), else with leases in this process. Finds select through
+     * {@code cache}; a new holder re-reads {@code store}, and so do waiters on a shared store, whose cache hears of
+     * another node's save only at its change feed's next poll.
      */
-    static RefreshLeases of(TokenVault.Builder b, OpenState state, RecordEngine engine, LookupCache cache) {
+    static RefreshLeases of(TokenVault.Builder b, OpenState state, RecordEngine engine, LookupCache cache,
+                            Selection.Reader store) {
         if (b.refreshSingleFlight == null) {
             return null;
         }
-        LeaseTable table = engine.leases().<LeaseTable>map(rows -> new SharedLeases(rows, cache))
-                .orElseGet(LocalLeases::new);
-        return new RefreshLeases(b.refreshSingleFlight, b.clock, table, state);
+        return engine.leases().map(rows -> new RefreshLeases(b.refreshSingleFlight, b.clock,
+                        new SharedLeases(rows, cache), state, cache, store, store))
+                .orElseGet(() -> new RefreshLeases(b.refreshSingleFlight, b.clock, new LocalLeases(), state, cache,
+                        store, cache));
     }
 
     /** The counters of {@code leases}, which may be {@code null} (off: all zero). */
@@ -111,11 +130,16 @@ final class RefreshLeases {
     }
 
     /**
-     * The record {@code select} returns, after the lease rules above; {@code select} is the find's own selection and
-     * runs again after each wait.
+     * The record {@code select} returns, after the lease rules above; {@code select} is the find's own selection from
+     * the reader it is given, and runs again after each wait and after each take.
+     *
+     * <p>A new holder decides by the store, never by a cache: it reads the record again past the cache, and when that
+     * no longer expires (a save ended the last lease just before this take, and the finder's cache had not heard of
+     * it yet), it gives the lease back at once and returns what is stored. A holder's save commits before its lease
+     * ends, so no refresh that ended a lease before this take can be missed by that read.
      */
-    TokenRecord find(Supplier<TokenRecord> select) {
-        TokenRecord r = select.get();
+    TokenRecord find(Function<Selection.Reader, TokenRecord> select) {
+        TokenRecord r = select.apply(cached);
         if (!expiring(r)) {
             return r;
         }
@@ -129,7 +153,7 @@ final class RefreshLeases {
             }
             if (take == LeaseTable.Take.TAKEN) {
                 // a save may have ended the last lease just before this take: only an expiring record needs a holder
-                TokenRecord again = select.get();
+                TokenRecord again = select.apply(stored);
                 if (expiring(again) && again.id().equals(r.id())) {
                     granted.increment();
                     return done(again, waited, started);
@@ -147,7 +171,7 @@ final class RefreshLeases {
             }
             boolean ended = awaitEnd(r.id(), giveUp);
             state.check();
-            TokenRecord now = select.get();
+            TokenRecord now = select.apply(afterWait);
             if (!ended || !expiring(now)) {
                 return done(now, true, started);
             }

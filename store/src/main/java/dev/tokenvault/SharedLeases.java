@@ -116,18 +116,29 @@ final class SharedLeases implements LeaseTable {
         }
     }
 
+    /**
+     * Ends this node's lease on {@code id}: its local lease and the row this node took, by its holder name, so that a
+     * row another node took since (after this node's ran out) stays. Another node's lease ends by that node's save,
+     * or when its row runs out.
+     */
     @Override
     public void release(String id) {
-        held.remove(id);
-        quietly(() -> rows.release(id));
+        Held mine = held.remove(id);
+        if (mine != null) {
+            quietly(() -> rows.release(id, mine.name()));
+        }
         polls.remove(id);
         local.release(id); // last: the waiters it wakes find the row gone
     }
 
+    /** Ends every lease of this node, as {@link #release} does each. */
     @Override
     public void releaseAll() {
-        held.clear();
-        quietly(rows::releaseAll);
+        held.forEach((id, mine) -> {
+            if (held.remove(id, mine)) {
+                quietly(() -> rows.release(id, mine.name()));
+            }
+        });
         polls.clear();
         local.releaseAll();
     }

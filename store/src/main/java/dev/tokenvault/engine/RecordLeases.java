@@ -32,12 +32,9 @@ public interface RecordLeases {
     /** The holder of the lease that runs on record {@code id}, or {@code null}. */
     String holder(String id);
 
-    /** Ends the lease on record {@code id}, whoever holds it; nothing when none runs. */
-    void release(String id);
-
-    /** Ends the lease on record {@code id} if {@code holder} holds it (running or run out); nothing otherwise. */
+    /**
+     * Ends the lease on record {@code id} if {@code holder} holds it (running or run out); nothing otherwise, so that
+     * a holder whose lease ran out never ends the lease another holder took since.
+     */
     void release(String id, String holder);
-
-    /** Ends every lease. */
-    void releaseAll();
 }

@@ -26,9 +26,7 @@ final class JdbcLeases implements RecordLeases {
     private final String where;
     private final String take;
     private final String runningHolder;
-    private final String remove;
     private final String removeHeld;
-    private final String removeAll;
 
     JdbcLeases(DataSource dataSource, Dialect dialect, String prefix, String where) {
         this.dataSource = dataSource;
@@ -46,9 +44,7 @@ final class JdbcLeases implements RecordLeases {
                     + " WHERE " + table + ".expires_at <= " + now;
         };
         this.runningHolder = "SELECT holder FROM " + table + " WHERE record_id = ? AND expires_at > " + now;
-        this.remove = "DELETE FROM " + table + " WHERE record_id = ?";
-        this.removeHeld = remove + " AND holder = ?";
-        this.removeAll = "DELETE FROM " + table;
+        this.removeHeld = "DELETE FROM " + table + " WHERE record_id = ? AND holder = ?";
     }
 
     /** The lease table of the store with {@code prefix}. */
@@ -90,18 +86,8 @@ final class JdbcLeases implements RecordLeases {
     }
 
     @Override
-    public void release(String id) {
-        run("ending a refresh lease", c -> Jdbc.update(c, remove, Jdbc.idBytes(id)));
-    }
-
-    @Override
     public void release(String id, String holder) {
         run("ending a refresh lease", c -> Jdbc.update(c, removeHeld, Jdbc.idBytes(id), holder));
-    }
-
-    @Override
-    public void releaseAll() {
-        run("ending every refresh lease", c -> Jdbc.update(c, removeAll));
     }
 
     private <T> T run(String what, Jdbc.SqlBody<T> body) {

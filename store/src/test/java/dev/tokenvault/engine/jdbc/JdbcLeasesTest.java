@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The shared engine's lease table on each database: one take wins a race, a running lease is kept and a run-out one
- * taken over (by the database's clock), releases, and the table's place in the schema (created for a store made
- * before it existed; a foreign table of its name is refused).
+ * taken over (by the database's clock), a release ends only its own holder's lease, and the table's place in the
+ * schema (created for a store made before it existed; a foreign table of its name is refused).
  */
 class JdbcLeasesTest {
     private static final Duration HOUR = Duration.ofHours(1);
@@ -91,10 +91,11 @@ class JdbcLeasesTest {
         assertEquals("next", leases.take("r", "next", HOUR), "a lease that ran out is taken over");
         assertEquals(2, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_leases"), "one row per record id");
 
-        leases.release("r");
-        assertNull(leases.holder("r"), "release ends it whoever holds it");
-        leases.releaseAll();
-        assertNull(leases.holder("other-record"));
+        leases.release("r", "short");
+        assertEquals("next", leases.holder("r"), "a holder whose lease ran out does not end the next holder's");
+        leases.release("r", "next");
+        assertNull(leases.holder("r"));
+        leases.release("other-record", "other");
         assertEquals(0, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_leases"));
     }
 

@@ -23,14 +23,15 @@ import java.util.function.Function;
  *       record as stored: it is expected to refresh and save. A find of the same record by the holder's own thread
  *       gets it too.</li>
  *   <li>Every other find of that record waits while the lease runs. The lease ends when a save or delete of that
- *       record commits (from any thread: {@link #changed}), when {@code maxWait} has passed, or when the holder's
- *       thread dies. The waiters then select again: a record that no longer expires is returned to all of them;
- *       one that still expires goes, with the next lease, to exactly one of them, and the others wait for that
- *       lease.</li>
+ *       record commits (from any thread, on a shared store of the holder's node: {@link #changed}), when
+ *       {@code maxWait} has passed, or when the holder's thread dies. The waiters then select again: a record that
+ *       no longer expires is returned to all of them; one that still expires goes, with the next lease, to exactly
+ *       one of them, and the others wait for that lease.</li>
  *   <li>No find waits more than 2 x {@code maxWait} in all: past that it gets the record as stored, without a
  *       lease. So a failed refresh costs one more refresh, not a burst; one that always fails costs each finder at
  *       most 2 x {@code maxWait}. An interrupted waiter stops waiting the same way and keeps its interrupt.</li>
- *   <li>What is cached does not matter: the selection (cache or not) runs first, the lease check after it.</li>
+ *   <li>What is cached does not matter: the selection (cache or not) runs first, the lease check after it, and a
+ *       new holder decides by the store (see {@link #find}).</li>
  * </ul>
  * The leases themselves live in a {@link LeaseTable}: in this process ({@link LocalLeases}), or on a shared engine
  * also in a table that every node sees ({@link SharedLeases}), so that the rules hold across nodes: a node that dies

@@ -25,11 +25,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>The holder's thread dying ends its local lease at once, as in one process; this node then deletes its row
  *       (a waiter here, or the next take here, does). A node that dies holding a lease blocks the others until the
  *       row runs out: at most the lease's duration, {@code maxWait}.</li>
- *   <li>When a lease ended, or was just taken, the cached lookups of its record are forgotten first: the finder must
- *       read what the holder's save committed, which may be on another node, whose change the change feed tells
- *       this node's cache only at its next poll.</li>
- *   <li>A release follows a save that committed; when the database fails to delete the row, the save still
- *       succeeded, so the failure is not reported: the row runs out after {@code maxWait}.</li>
+ *   <li>When a lease ended, or was just taken, the cached lookups of its record are forgotten, so that later finds
+ *       here hit what the holder's save committed sooner. The finds of the lease itself do not rely on it (another
+ *       invalidation of the same id may still be evicting the old entry): {@link RefreshLeases} reads the store
+ *       after a take, and on this table also after a wait.</li>
+ *   <li>A release follows a save on this node that committed, and ends only this node's lease: the row is deleted
+ *       by the holder name this node wrote, so a holder whose lease ran out and saves late leaves the row another
+ *       node took since. When the database fails to delete the row, the save still succeeded, so the failure is not
+ *       reported: the row runs out after {@code maxWait}.</li>
  * </ul>
  *
  * <p>Memory: besides {@link LocalLeases}, at most one small entry per record id whose row this node took (removed at

@@ -149,16 +149,27 @@ final class LookupCache implements Selection.Reader {
         });
     }
 
-    /** Forgets every cached lookup that returned a record with one of these ids (other nodes changed them). */
+    /**
+     * Forgets every cached lookup that returned a record with one of these ids (this node's commits, reported on the
+     * committing thread, and other nodes', reported by the feed's thread). When it returns, no entry of these ids
+     * loaded before the call is served.
+     *
+     * <p>One invalidation at a time: an invalidation takes an id's registrations before it evicts their entries, so
+     * a second one of the same id running meanwhile would find nothing registered and return while the first still
+     * had the old entries to evict (seen under load: a committing thread then read its own record's old version).
+     * Callers hold no connection here, so waiting for the other invalidation cannot wait for a pool.
+     */
     void invalidateIds(Collection<String> ids) {
         if (keysById == null) {
             return;
         }
-        idInvalidations.incrementAndGet();
-        for (String id : ids) {
-            Map<LookupKey, Cached> keys = keysById.remove(id);
-            if (keys != null) {
-                cache.invalidateAll(keys.keySet());
+        synchronized (idInvalidations) {
+            idInvalidations.incrementAndGet();
+            for (String id : ids) {
+                Map<LookupKey, Cached> keys = keysById.remove(id);
+                if (keys != null) {
+                    cache.invalidateAll(keys.keySet());
+                }
             }
         }
     }

@@ -1,11 +1,12 @@
 package dev.tokenvault;
 
+import dev.tokenvault.engine.RecordEngine;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * Refresh single-flight ({@link TokenVault.Builder#refreshSingleFlight}): one token refresh per record, however many
@@ -22,17 +23,19 @@ import java.util.function.Supplier;
  *       record as stored: it is expected to refresh and save. A find of the same record by the holder's own thread
  *       gets it too.</li>
  *   <li>Every other find of that record waits while the lease runs. The lease ends when a save or delete of that
- *       record commits (from any thread: {@link #changed}), when {@code maxWait} has passed, or when the holder's
- *       thread dies. The waiters then select again: a record that no longer expires is returned to all of them;
- *       one that still expires goes, with the next lease, to exactly one of them, and the others wait for that
- *       lease.</li>
+ *       record commits (from any thread, on a shared store of the holder's node: {@link #changed}), when
+ *       {@code maxWait} has passed, or when the holder's thread dies. The waiters then select again: a record that
+ *       no longer expires is returned to all of them; one that still expires goes, with the next lease, to exactly
+ *       one of them, and the others wait for that lease.</li>
  *   <li>No find waits more than 2 x {@code maxWait} in all: past that it gets the record as stored, without a
  *       lease. So a failed refresh costs one more refresh, not a burst; one that always fails costs each finder at
  *       most 2 x {@code maxWait}. An interrupted waiter stops waiting the same way and keeps its interrupt.</li>
- *   <li>What is cached does not matter: the selection (cache or not) runs first, the lease check after it.</li>
+ *   <li>What is cached does not matter: the selection (cache or not) runs first, the lease check after it, and a
+ *       new holder decides by the store (see {@link #find}).</li>
  * </ul>
- * The leases themselves live in a {@link LeaseTable}: in this process now, and on a shared engine in a table that
- * every node sees.
+ * The leases themselves live in a {@link LeaseTable}: in this process ({@link LocalLeases}), or on a shared engine
+ * also in a table that every node sees ({@link SharedLeases}), so that the rules hold across nodes: a node that dies
+ * holding a lease blocks the others until it runs out, after {@code maxWait}.
  */
 final class RefreshLeases {
     /** The longest {@code window} and {@code maxWait}: a refresh threshold or wait beyond this is a mistake. */
@@ -75,24 +78,50 @@ final class RefreshLeases {
     private final Clock clock;
     private final LeaseTable table;
     private final OpenState state;
+    /** Where a find selects first: the vault's cache (which reads the store on a miss, or always when off). */
+    private final Selection.Reader cached;
+    /** The store itself, past the cache: what a new holder decides by. */
+    private final Selection.Reader stored;
+    /** Where a find selects after a wait: the store when other nodes' saves end leases, else the cache. */
+    private final Selection.Reader afterWait;
     private final LongAdder granted = new LongAdder();
     private final LongAdder waits = new LongAdder();
     private final LongAdder timedOut = new LongAdder();
     private final AtomicLong longestWaitNanos = new AtomicLong();
 
-    RefreshLeases(Settings settings, Clock clock, LeaseTable table, OpenState state) {
+    /**
+     * @param cached    where finds select first
+     * @param stored    the store past any cache: a new holder re-reads the record there
+     * @param afterWait where finds select after a wait ({@code stored} when another node's save may end it)
+     */
+    RefreshLeases(Settings settings, Clock clock, LeaseTable table, OpenState state, Selection.Reader cached,
+                  Selection.Reader stored, Selection.Reader afterWait) {
         this.windowMillis = settings.window().toMillis();
         this.maxWait = settings.maxWait();
         this.maxWaitNanos = settings.maxWait().toNanos();
         this.clock = clock;
         this.table = table;
         this.state = state;
+        this.cached = cached;
+        this.stored = stored;
+        this.afterWait = afterWait;
     }
 
-    /** The part for the builder's setting, with leases in this process; {@code null} when the setting is off. */
-    static RefreshLeases of(TokenVault.Builder b, OpenState state) {
-        return b.refreshSingleFlight == null ? null
-                : new RefreshLeases(b.refreshSingleFlight, b.clock, new LocalLeases(), state);
+    /**
+     * The part for the builder's setting, {@code null} when it is off: with the leases of {@code engine} when every
+     * node of a shared store sees them ({@link SharedLeases}), else with leases in this process. Finds select through
+     * {@code cache}; a new holder re-reads {@code store}, and so do waiters on a shared store, whose cache hears of
+     * another node's save only at its change feed's next poll.
+     */
+    static RefreshLeases of(TokenVault.Builder b, OpenState state, RecordEngine engine, LookupCache cache,
+                            Selection.Reader store) {
+        if (b.refreshSingleFlight == null) {
+            return null;
+        }
+        return engine.leases().map(rows -> new RefreshLeases(b.refreshSingleFlight, b.clock,
+                        new SharedLeases(rows, cache), state, cache, store, store))
+                .orElseGet(() -> new RefreshLeases(b.refreshSingleFlight, b.clock, new LocalLeases(), state, cache,
+                        store, cache));
     }
 
     /** The counters of {@code leases}, which may be {@code null} (off: all zero). */
@@ -102,11 +131,16 @@ final class RefreshLeases {
     }
 
     /**
-     * The record {@code select} returns, after the lease rules above; {@code select} is the find's own selection and
-     * runs again after each wait.
+     * The record {@code select} returns, after the lease rules above; {@code select} is the find's own selection from
+     * the reader it is given, and runs again after each wait and after each take.
+     *
+     * <p>A new holder decides by the store, never by a cache: it reads the record again past the cache, and when that
+     * no longer expires (a save ended the last lease just before this take, and the finder's cache had not heard of
+     * it yet), it gives the lease back at once and returns what is stored. A holder's save commits before its lease
+     * ends, so no refresh that ended a lease before this take can be missed by that read.
      */
-    TokenRecord find(Supplier<TokenRecord> select) {
-        TokenRecord r = select.get();
+    TokenRecord find(Function<Selection.Reader, TokenRecord> select) {
+        TokenRecord r = select.apply(cached);
         if (!expiring(r)) {
             return r;
         }
@@ -120,7 +154,7 @@ final class RefreshLeases {
             }
             if (take == LeaseTable.Take.TAKEN) {
                 // a save may have ended the last lease just before this take: only an expiring record needs a holder
-                TokenRecord again = select.get();
+                TokenRecord again = select.apply(stored);
                 if (expiring(again) && again.id().equals(r.id())) {
                     granted.increment();
                     return done(again, waited, started);
@@ -138,7 +172,7 @@ final class RefreshLeases {
             }
             boolean ended = awaitEnd(r.id(), giveUp);
             state.check();
-            TokenRecord now = select.get();
+            TokenRecord now = select.apply(afterWait);
             if (!ended || !expiring(now)) {
                 return done(now, true, started);
             }

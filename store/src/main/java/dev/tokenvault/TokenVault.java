@@ -63,7 +63,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         this.cache = new LookupCache(settings.cacheMaximumSize, settings.cacheExpireAfterWrite, settings.clock, reader,
                 engine.changeFeed());
         this.pipeline = new WritePipeline(engine, keyState, cache, state, settings.probe);
-        this.leases = RefreshLeases.of(settings, state);
+        this.leases = RefreshLeases.of(settings, state, engine, cache, reader);
         this.writer = new RecordWriter(engine, reader, keyState, pipeline, cache, random, leases);
         this.maintenance = new Maintenance(engine, reader, keyState, pipeline, cache, state);
         this.rebuild = new IndexRebuild(engine, reader, keyState, pipeline, writer, maintenance, random);
@@ -82,7 +82,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         TokenRecord q = TokenRecord.unvalidated(query, "query");
         q.validateExcept(Selection.lookupField(q)); // the cache checks the lookup value before it reaches the store
         TokenRecord found = leases == null ? Selection.select(q, cache)
-                : leases.find(() -> Selection.select(q, cache)); // the only cost when off: one field check
+                : leases.find(from -> Selection.select(q, from)); // the only cost when off: one field check
         if (found == null) {
             return null;
         }
@@ -95,7 +95,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         state.check();
         String checked = TokenRecord.nonNullId(id); // the cache checks the id's other rules
         TokenRecord r = leases == null ? cache.find(Field.ID, checked)
-                : leases.find(() -> cache.find(Field.ID, checked));
+                : leases.find(from -> from.find(Field.ID, checked));
         if (r == null) {
             throw Errors.notFound(id);
         }

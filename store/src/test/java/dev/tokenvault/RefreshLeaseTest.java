@@ -24,12 +24,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The lease rules of refresh single-flight, one at a time, through the public API: which records are leased, what
  * ends a lease (a save from any thread, a delete, the holder's thread dying, close), that a cache hit waits too, and
- * the builder's checks. The leases here last an hour, so a rule that fails shows as a test that does not finish
+ * the builder's checks. The rules about what ends a lease run on a shared store's node too, whose leases are also
+ * rows in the database ({@link SharedRefreshSingleFlightTest} has several nodes). The leases here last an hour, so a rule that fails shows as a test that does not finish
  * (stopped after a minute), never as a race on timing.
  */
 class RefreshLeaseTest {
@@ -107,10 +107,11 @@ class RefreshLeaseTest {
         }
     }
 
-    @Test
-    void theHoldersDeathEndsTheLeaseOfAWaitingFind() {
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void theHoldersDeathEndsTheLeaseOfAWaitingFind(Variant variant) {
         assertTimeoutPreemptively(LIMIT, () -> {
-            try (TokenVault v = vault()) {
+            try (TokenVault v = vault(variant)) {
                 OAuthToken saved = expiring(v, "ada");
                 CountDownLatch die = new CountDownLatch(1);
                 Thread holder = new Thread(() -> {
@@ -132,10 +133,11 @@ class RefreshLeaseTest {
         });
     }
 
-    @Test
-    void aLeaseWhoseHolderDiedIsTakenByTheNextFindWithoutWaiting() {
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void aLeaseWhoseHolderDiedIsTakenByTheNextFindWithoutWaiting(Variant variant) {
         assertTimeoutPreemptively(LIMIT, () -> {
-            try (TokenVault v = vault()) {
+            try (TokenVault v = vault(variant)) {
                 OAuthToken saved = expiring(v, "ada");
                 Thread holder = new Thread(() -> v.findTokenById(saved.getId())); // it ends holding the lease
                 holder.start();
@@ -146,10 +148,11 @@ class RefreshLeaseTest {
         });
     }
 
-    @Test
-    void theHolderFindsAgainWithoutWaitingForItself() {
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void theHolderFindsAgainWithoutWaitingForItself(Variant variant) {
         assertTimeoutPreemptively(LIMIT, () -> {
-            try (TokenVault v = vault()) {
+            try (TokenVault v = vault(variant)) {
                 OAuthToken saved = expiring(v, "ada");
                 for (Lookup lookup : Lookup.values()) {
                     assertEquals("access-old", lookup.find(v, saved).getAccessToken());
@@ -159,9 +162,10 @@ class RefreshLeaseTest {
         });
     }
 
-    @Test
-    void aDeleteEndsTheLeaseAndTheWaitersFindNothing() throws Exception {
-        try (TokenVault v = vault()) {
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void aDeleteEndsTheLeaseAndTheWaitersFindNothing(Variant variant) throws Exception {
+        try (TokenVault v = vault(variant)) {
             OAuthToken saved = expiring(v, "ada");
             v.findTokenById(saved.getId());
             FutureTask<OAuthToken> byId = inThread(() -> v.findTokenById(saved.getId()));
@@ -177,9 +181,19 @@ class RefreshLeaseTest {
     }
 
     @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void deleteTokensOrCloseWakesTheWaiters(boolean close) throws Exception {
-        TokenVault v = vault();
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void deleteTokensWakesTheWaiters(Variant variant) throws Exception {
+        deleteTokensOrCloseWakesTheWaiters(variant, false);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void closeWakesTheWaiters(Variant variant) throws Exception {
+        deleteTokensOrCloseWakesTheWaiters(variant, true);
+    }
+
+    private void deleteTokensOrCloseWakesTheWaiters(Variant variant, boolean close) throws Exception {
+        TokenVault v = vault(variant);
         try {
             OAuthToken saved = expiring(v, "ada");
             v.findTokenById(saved.getId());
@@ -199,9 +213,10 @@ class RefreshLeaseTest {
         }
     }
 
-    @Test
-    void anInterruptedWaiterGetsTheRecordAsStoredAndKeepsItsInterrupt() throws Exception {
-        try (TokenVault v = vault()) {
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void anInterruptedWaiterGetsTheRecordAsStoredAndKeepsItsInterrupt(Variant variant) throws Exception {
+        try (TokenVault v = vault(variant)) {
             OAuthToken saved = expiring(v, "ada");
             v.findTokenById(saved.getId());
             boolean[] interrupted = new boolean[1];
@@ -242,8 +257,12 @@ class RefreshLeaseTest {
     }
 
     private TokenVault vault() {
-        return TokenVault.builder().inMemory().masterKey(MasterKey.generate()).clock(clock)
-                .refreshSingleFlight(WINDOW, HOUR).open();
+        return vault(Variant.MEMORY_CACHED);
+    }
+
+    /** A vault of {@code variant} whose leases last an hour: on a shared store, its own node. */
+    private TokenVault vault(Variant variant) {
+        return variant.builder(dir, MasterKey.generate()).clock(clock).refreshSingleFlight(WINDOW, HOUR).open();
     }
 
     /** Saves a token of {@code user} that expires in one second of the vault's clock. */

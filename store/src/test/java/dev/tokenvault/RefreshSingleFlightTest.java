@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.StoreFixtures.Variant;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,15 +29,15 @@ import org.junit.jupiter.params.provider.EnumSource;
 class RefreshSingleFlightTest {
     private static final int THREADS = 64;
     /** The SDK's threshold: the window must equal it. */
-    private static final Duration WINDOW = Duration.ofMillis(SdkLikeClient.REFRESH_THRESHOLD_MILLIS);
+    static final Duration WINDOW = Duration.ofMillis(SdkLikeClient.REFRESH_THRESHOLD_MILLIS);
     /** Room for a loaded machine's scheduling on top of the bounds the design promises. */
-    private static final Duration MARGIN = Duration.ofSeconds(1);
+    static final Duration MARGIN = Duration.ofSeconds(1);
 
     @TempDir
     Path dir;
 
-    /** What a burst of 64 SDK calls did. */
-    private record Burst(int refreshAttempts, List<String> accessTokens, int failures, long longestFindNanos) {
+    /** What a burst of SDK calls did. */
+    record Burst(int refreshAttempts, List<String> accessTokens, int failures, long longestFindNanos) {
     }
 
     @ParameterizedTest
@@ -140,7 +141,7 @@ class RefreshSingleFlightTest {
     }
 
     /** Saves the SDK's token after its grant exchange, 2 seconds from expiry; returns it with its id. */
-    private static OAuthToken expiringToken(TokenVault vault) {
+    static OAuthToken expiringToken(TokenVault vault) {
         OAuthToken t = OAuthToken.builder().userName("ada@example.com").clientId("1000.CLIENT")
                 .clientSecret("client-secret").refreshToken("1000.refresh").accessToken("1000.access-old")
                 .expiryTime(Long.toString(System.currentTimeMillis() + 2_000))
@@ -149,25 +150,33 @@ class RefreshSingleFlightTest {
         return t;
     }
 
-    /**
-     * 64 threads of a pool (which outlive their task, as an SDK's worker threads do), each with its own token object
-     * holding the record's id, call {@code getToken()} once, released together.
-     */
+    /** {@link #burst(List, int, OAuthToken, URI, Runnable)} of 64 threads on one vault. */
     private static Burst burst(TokenVault vault, OAuthToken stored, FakeAccountsServer accounts,
                                Runnable beforeRefresh) throws InterruptedException {
+        return burst(List.of(vault), THREADS, stored, accounts.tokenUri(), beforeRefresh);
+    }
+
+    /**
+     * {@code threadsPerNode} threads per vault of {@code nodes}, of a pool (which outlive their task, as an SDK's
+     * worker threads do), each with its own token object holding the record's id, call {@code getToken()} once,
+     * released together.
+     */
+    static Burst burst(List<TokenVault> nodes, int threadsPerNode, OAuthToken stored, URI accounts,
+                       Runnable beforeRefresh) throws InterruptedException {
         AtomicInteger attempts = new AtomicInteger();
         Runnable counted = () -> {
             attempts.incrementAndGet();
             beforeRefresh.run();
         };
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        int threads = nodes.size() * threadsPerNode;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             CountDownLatch start = new CountDownLatch(1);
             List<SdkLikeClient> clients = new ArrayList<>();
             List<Future<String>> results = new ArrayList<>();
-            for (int i = 0; i < THREADS; i++) {
+            for (int i = 0; i < threads; i++) {
                 OAuthToken own = OAuthToken.builder().id(stored.getId()).userName(stored.getUserName()).build();
-                SdkLikeClient client = new SdkLikeClient(vault, accounts.tokenUri(), own, counted);
+                SdkLikeClient client = new SdkLikeClient(nodes.get(i % nodes.size()), accounts, own, counted);
                 clients.add(client);
                 results.add(pool.submit(() -> {
                     start.await();

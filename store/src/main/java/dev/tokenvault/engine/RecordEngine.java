@@ -3,6 +3,7 @@ package dev.tokenvault.engine;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -123,6 +124,14 @@ public interface RecordEngine extends AutoCloseable {
             commit(batch);
         }
         return after;
+    }
+
+    /**
+     * Leases on record ids that every node opening this store sees, for refresh single-flight across nodes; empty for
+     * an engine that only one process opens for writing (its caller keeps its leases in its own memory).
+     */
+    default Optional<RecordLeases> leases() {
+        return Optional.empty();
     }
 
     /** A record and the id it is stored under. */

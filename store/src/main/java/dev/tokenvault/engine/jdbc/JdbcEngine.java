@@ -4,6 +4,7 @@ import dev.tokenvault.engine.Batch;
 import dev.tokenvault.engine.ChangeFeed;
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
+import dev.tokenvault.engine.RecordLeases;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -23,8 +25,8 @@ import javax.sql.DataSource;
  * caller brings the {@link DataSource} (pool and driver); the engine borrows a connection per call and returns it.
  *
  * <p>Tables, named after a prefix ({@link JdbcSchema}): {@code PREFIX_records}, {@code PREFIX_index},
- * {@code PREFIX_meta} and {@code PREFIX_changes}, created at the first open from the schema files shipped beside this
- * class. There is no lock: nodes coordinate through transactions.
+ * {@code PREFIX_meta}, {@code PREFIX_changes} and {@code PREFIX_leases} ({@link JdbcLeases}), created at the first
+ * open from the schema files shipped beside this class. There is no lock: nodes coordinate through transactions.
  *
  * <p>How it meets the engine contract:
  * <ul>
@@ -54,12 +56,14 @@ public final class JdbcEngine implements RecordEngine {
     private final Sql sql;
     private final String where;
     private final JdbcChangeFeed feed;
+    private final JdbcLeases leases;
 
-    JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed) {
+    JdbcEngine(DataSource dataSource, Sql sql, String where, JdbcChangeFeed feed, JdbcLeases leases) {
         this.connections = new NodeConnections(dataSource, where);
         this.sql = sql;
         this.where = where;
         this.feed = feed;
+        this.leases = leases;
     }
 
     /** {@link #open(DataSource, String, boolean)} creating the tables when absent. */
@@ -94,6 +98,11 @@ public final class JdbcEngine implements RecordEngine {
     @Override
     public ChangeFeed changeFeed() {
         return feed;
+    }
+
+    @Override
+    public Optional<RecordLeases> leases() {
+        return Optional.of(leases);
     }
 
     // ---------------------------------------------------------------- reads

@@ -23,6 +23,7 @@ final class JdbcOpening {
         String where = "shared store " + prefix;
         Sql sql;
         long lastChange;
+        JdbcLeases leases;
         Connection listening = null;
         try {
             Connection first = dataSource.getConnection();
@@ -34,6 +35,7 @@ final class JdbcOpening {
                 throw e;
             }
             sql = new Sql(prefix, dialect);
+            leases = new JdbcLeases(dataSource, dialect, prefix, where);
             if (sql.notify != null) {
                 // the feed's listening connection is taken first: a pool too small for it fails here, not later
                 listening = first;
@@ -52,7 +54,7 @@ final class JdbcOpening {
         }
         WakeUp wakeUp = listening == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql), listening);
         JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
-        JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed);
+        JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed, leases);
         feed.start();
         return engine;
     }

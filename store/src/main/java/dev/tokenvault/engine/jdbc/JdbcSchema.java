@@ -77,6 +77,7 @@ final class JdbcSchema {
      */
     static void prepare(Connection c, Dialect dialect, String prefix, Sql sql, boolean create) throws SQLException {
         Map<String, List<String>> tables = layout(sql);
+        tables.put(JdbcLeases.table(prefix), List.of("record_id", "holder", "expires_at"));
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, List<String>> t : tables.entrySet()) {
             if (exists(c, t.getKey())) {

@@ -28,3 +28,12 @@ CREATE TABLE IF NOT EXISTS ${prefix}_changes (
     changed_at BIGINT NOT NULL,
     PRIMARY KEY (seq)
 ) ENGINE=InnoDB;
+
+-- Refresh leases (refreshSingleFlight): one row per record id a node is refreshing. holder: a random node id, a
+-- thread id and a take number; expires_at: milliseconds since the epoch by the database's clock.
+CREATE TABLE IF NOT EXISTS ${prefix}_leases (
+    record_id VARBINARY(512) NOT NULL,
+    holder VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (record_id)
+) ENGINE=InnoDB;

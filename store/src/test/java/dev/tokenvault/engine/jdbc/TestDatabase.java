@@ -141,7 +141,7 @@ public enum TestDatabase {
 
     /** Drops the tables of {@code prefix}. */
     public void drop(String prefix) {
-        for (String t : new String[] {"_records", "_index", "_meta", "_changes"}) {
+        for (String t : new String[] {"_records", "_index", "_meta", "_changes", "_leases"}) {
             execute("DROP TABLE IF EXISTS " + prefix + t);
         }
     }

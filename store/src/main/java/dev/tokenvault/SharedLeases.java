@@ -1,0 +1,188 @@
+package dev.tokenvault;
+
+import dev.tokenvault.engine.EngineException;
+import dev.tokenvault.engine.RecordLeases;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The {@link LeaseTable} of a shared store, whose nodes (processes, or vaults in one process) must make one refresh
+ * between them. A lease is held twice: in this node's {@link LocalLeases}, so that its threads wait for each other
+ * without asking the database, and in the engine's {@link RecordLeases}, a row with an expiry by the database's clock
+ * that every node sees. A thread holds the lease when it holds both; only the thread that gets a node's local lease
+ * asks the database for the row.
+ *
+ * <ul>
+ *   <li>Holder: this node's random id (one per vault), the thread's id and a take number, so that a node tells its
+ *       own rows from those of other nodes, and a take from an earlier one.</li>
+ *   <li>A waiter waits for the local lease (a save on this node wakes it at once), then polls the row every
+ *       {@link #POLL_NANOS}; the waiters of one node share one poll per id and interval.</li>
+ *   <li>The holder's thread dying ends its local lease at once, as in one process; this node then deletes its row
+ *       (a waiter here, or the next take here, does). A node that dies holding a lease blocks the others until the
+ *       row runs out: at most the lease's duration, {@code maxWait}.</li>
+ *   <li>When a lease ended, or was just taken, the cached lookups of its record are forgotten, so that later finds
+ *       here hit what the holder's save committed sooner. The finds of the lease itself do not rely on it (another
+ *       invalidation of the same id may still be evicting the old entry): {@link RefreshLeases} reads the store
+ *       after a take, and on this table also after a wait.</li>
+ *   <li>A release follows a save on this node that committed, and ends only this node's lease: the row is deleted
+ *       by the holder name this node wrote, so a holder whose lease ran out and saves late leaves the row another
+ *       node took since. When the database fails to delete the row, the save still succeeded, so the failure is not
+ *       reported: the row runs out after {@code maxWait}.</li>
+ * </ul>
+ *
+ * <p>Memory: besides {@link LocalLeases}, at most one small entry per record id whose row this node took (removed at
+ * its release or the next take here) and one per record id whose row this node's waiters poll (removed when they see
+ * it end).
+ */
+final class SharedLeases implements LeaseTable {
+    /** How often a waiter looks at the row of a lease another node holds. */
+    static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** A row this node took: its holder name and the thread that took it. */
+    private record Held(String name, Thread thread) { }
+
+    /** The last look at one id's row, shared by the waiters of this node. */
+    private static final class Poll {
+        long atNanos;
+        boolean running;
+        boolean done;
+    }
+
+    private final RecordLeases rows;
+    private final LocalLeases local = new LocalLeases();
+    private final LookupCache cache;
+    private final String node;
+    private final AtomicLong takes = new AtomicLong();
+    private final ConcurrentHashMap<String, Held> held = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Poll> polls = new ConcurrentHashMap<>();
+
+    SharedLeases(RecordLeases rows, LookupCache cache) {
+        this.rows = rows;
+        this.cache = cache;
+        byte[] id = new byte[8];
+        RANDOM.nextBytes(id);
+        this.node = HexFormat.of().formatHex(id);
+    }
+
+    @Override
+    public Take tryTake(String id, Duration duration) {
+        Take here = local.tryTake(id, duration);
+        if (here != Take.TAKEN) {
+            return here;
+        }
+        String name = node + "/" + Thread.currentThread().getId() + "/" + takes.incrementAndGet();
+        String holder;
+        try {
+            endOwnRow(id, held.get(id)); // this node's earlier lease on id has ended, or this thread would not hold it
+            holder = Errors.call(() -> rows.take(id, name, duration));
+        } catch (RuntimeException | Error e) {
+            local.release(id);
+            throw e;
+        }
+        if (!name.equals(holder)) {
+            local.release(id); // another node holds it: this node's other finders ask the database again
+            return Take.HELD_BY_OTHER;
+        }
+        held.put(id, new Held(name, Thread.currentThread()));
+        forgetCached(id);
+        return Take.TAKEN;
+    }
+
+    @Override
+    public boolean awaitEnd(String id, long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        while (true) {
+            if (!local.awaitEnd(id, deadline - System.nanoTime())) {
+                return false;
+            }
+            Held mine = held.get(id);
+            if (mine != null && !mine.thread().isAlive()) {
+                endOwnRow(id, mine);
+                forgetCached(id);
+                return true;
+            }
+            if (!rowRunning(id)) {
+                forgetCached(id);
+                return true;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            TimeUnit.NANOSECONDS.sleep(Math.min(left, POLL_NANOS));
+        }
+    }
+
+    /**
+     * Ends this node's lease on {@code id}: its local lease and the row this node took, by its holder name, so that a
+     * row another node took since (after this node's ran out) stays. Another node's lease ends by that node's save,
+     * or when its row runs out.
+     */
+    @Override
+    public void release(String id) {
+        Held mine = held.remove(id);
+        if (mine != null) {
+            quietly(() -> rows.release(id, mine.name()));
+        }
+        polls.remove(id);
+        local.release(id); // last: the waiters it wakes find the row gone
+    }
+
+    /** Ends every lease of this node, as {@link #release} does each. */
+    @Override
+    public void releaseAll() {
+        held.forEach((id, mine) -> {
+            if (held.remove(id, mine)) {
+                quietly(() -> rows.release(id, mine.name()));
+            }
+        });
+        polls.clear();
+        local.releaseAll();
+    }
+
+    /** Deletes the row {@code mine} (or nothing) this node took for {@code id}, unless a newer take replaced it. */
+    private void endOwnRow(String id, Held mine) {
+        if (mine != null && held.remove(id, mine)) {
+            Errors.run(() -> rows.release(id, mine.name()));
+        }
+    }
+
+    /**
+     * Whether a lease row runs on {@code id}: looked up at most once per {@link #POLL_NANOS} for all waiters here while
+     * it runs; once it has ended, each waiter looks once more (and none is left to remember it for).
+     */
+    private boolean rowRunning(String id) {
+        Poll p = polls.computeIfAbsent(id, k -> new Poll());
+        synchronized (p) {
+            long now = System.nanoTime();
+            if (!p.done || now - p.atNanos >= POLL_NANOS) {
+                p.running = Errors.call(() -> rows.holder(id)) != null;
+                p.atNanos = now;
+                p.done = true;
+            }
+            if (!p.running) {
+                polls.remove(id, p);
+            }
+            return p.running;
+        }
+    }
+
+    private void forgetCached(String id) {
+        cache.invalidateIds(List.of(id));
+    }
+
+    /** A release after a committed save: its failure must not turn the save into an error (the row runs out). */
+    private static void quietly(Runnable release) {
+        try {
+            release.run();
+        } catch (EngineException e) {
+            // the lease ends at its expiry instead; the save it follows is durable
+        }
+    }
+}

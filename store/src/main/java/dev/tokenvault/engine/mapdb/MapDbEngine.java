@@ -88,6 +88,7 @@ public final class MapDbEngine implements RecordEngine {
         MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, probe, false);
         try {
             engine.db = MapDbFiles.openLocked(abs, indexCount, createIfMissing, probe);
+            engine.upgradeLayout();
             IndexGenerations.discardStale(engine, DISCARD_CHUNK);
             return engine;
         } catch (RuntimeException | Error e) {
@@ -429,6 +430,39 @@ public final class MapDbEngine implements RecordEngine {
         stopped = new EngineException(EngineException.Kind.IO, message + ": " + MapDbErrors.rootMessage(cause), cause);
         if (lock != null) {
             lock.release();
+        }
+    }
+
+    /**
+     * At open, before any read: rewrites a store of the first layout into the current one ({@link StoreLayout}), as
+     * one commit through the redo log, so that a crash leaves either layout whole. A first-layout map too damaged to
+     * read fails the open with {@code CORRUPT}, and the store is left as it was.
+     */
+    private void upgradeLayout() {
+        rw.writeLock().lock();
+        try {
+            OpenDb o = live();
+            if (StoreLayout.of(o.db(), path) != StoreLayout.FIRST) {
+                return;
+            }
+            try {
+                StoreLayout.upgrade(o.db(), indexCount);
+            } catch (RuntimeException | Error e) {
+                EngineException failure = new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO
+                        : EngineException.Kind.CORRUPT, "cannot upgrade the store " + path + " to the current map"
+                        + " layout: " + MapDbErrors.rootMessage(e), e);
+                discardLocked(failure);
+                if (e instanceof Error err && !(e instanceof AssertionError)) {
+                    throw err; // AssertionError: MapDB's always-on checks meeting a damaged map, so CORRUPT
+                }
+                throw failure;
+            }
+            EngineException failure = commitLocked();
+            if (failure != null) {
+                throw failure;
+            }
+        } finally {
+            rw.writeLock().unlock();
         }
     }
 

@@ -17,8 +17,9 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
     private static final String META = "meta";
 
     /**
-     * Opens (or, when {@code existed} is false, lays out) the store in {@code db}. A store of the first layout is
-     * upgraded first, in one commit ({@link StoreLayout#upgrade}).
+     * Opens (or, when {@code existed} is false, lays out) the store in {@code db}. A store of the first layout opens
+     * with empty maps of the current layout beside its own, uncommitted: {@link MapDbEngine} upgrades it before any
+     * read ({@link StoreLayout#upgrade}).
      *
      * @throws EngineException {@code UNSUPPORTED_FORMAT} for a MapDB file that is not a tokenvault store or has a newer
      *         layout; {@code READ_ONLY} for a store of the first layout opened read-only (only a writer may upgrade it)
@@ -29,13 +30,10 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
                 throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + file
                         + " is a MapDB file but not a tokenvault store (it has no records or meta map)");
             }
-            if (StoreLayout.of(db, file) == StoreLayout.FIRST) {
-                if (volume.isReadOnly()) {
-                    throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + file + " was written"
-                            + " by an earlier tokenvault in the first map layout; open it once with write access to"
-                            + " upgrade it to the current layout");
-                }
-                StoreLayout.upgrade(db, indexCount);
+            if (StoreLayout.of(db, file) == StoreLayout.FIRST && volume.refusesWrites()) {
+                throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + file + " was written"
+                        + " by an earlier tokenvault in the first map layout; open it once with write access to"
+                        + " upgrade it to the current layout");
             }
         } else {
             StoreLayout.markNew(db);

@@ -60,10 +60,11 @@ final class StoreLayout {
     }
 
     /**
-     * Rewrites a store of the first layout into the slot layout, as one commit through the redo log: a crash before
-     * it leaves the first layout, which the next open upgrades again; after it, the slot layout. Every record moves
-     * into a slot, the current generation's index entries are rewritten to point at the slots, and every map of the
-     * first layout is emptied (their names stay in MapDB's catalog, which cannot drop one).
+     * Stages the rewrite of a store of the first layout into the slot layout; the caller commits it as one commit
+     * through the redo log: a crash before it leaves the first layout, which the next open upgrades again; after it,
+     * the slot layout. Every record moves into a slot, the current generation's index entries are rewritten to point
+     * at the slots, and every map of the first layout is emptied (their names stay in MapDB's catalog, which cannot
+     * drop one). Entries of other generations are left behind: they are never read again.
      */
     static void upgrade(DB db, int indexCount) {
         HTreeMap<String, byte[]> oldRecords = db.hashMap(FIRST_RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY)
@@ -93,7 +94,6 @@ final class StoreLayout {
         }
         oldRecords.clear();
         markNew(db);
-        db.commit();
     }
 
     private static HTreeMap<byte[], String> firstLayoutIndex(DB db, int generation, int index) {

@@ -92,6 +92,13 @@ public final class MapDbEngine implements RecordEngine {
             IndexGenerations.discardStale(engine, DISCARD_CHUNK);
             return engine;
         } catch (RuntimeException | Error e) {
+            if (engine.db != null && !engine.closed) { // opened, then the upgrade or the clean-up failed
+                try {
+                    engine.db.volume().abandon(); // releases the files; what was durable replays at the next open
+                } catch (RuntimeException | Error suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             lock.releaseAfterFailedOpen(e);
             throw e;
         }

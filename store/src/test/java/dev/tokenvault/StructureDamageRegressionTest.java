@@ -7,19 +7,31 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.eclipse.collections.api.map.primitive.MutableLongLongMap;
 import org.junit.jupiter.api.io.TempDir;
+import org.mapdb.DB;
+import org.mapdb.DBMaker;
+import org.mapdb.HTreeMap;
+import org.mapdb.Serializer;
 
 /**
- * Single-bit flips that escaped as raw throwables before the engine checked MapDB's reads (issue 16), replayed on a
- * fixed store: {@code pristine-200.db.gz}, 200 tokens ({@code StoreFixtures.full("t0")} to {@code full("t199")}),
- * closed cleanly, under the master key of {@link #KEY_SEED}. Each offset was found by flipping bits of that file and
- * running the old code; the comment of each test says what escaped then.
+ * Damage that escaped as raw throwables before the engine checked MapDB's reads (issue 16), replayed on a fixed store:
+ * {@code first-layout-200.db.gz}, 200 tokens ({@code StoreFixtures.full("t0")} to {@code full("t199")}), closed
+ * cleanly, under the master key of {@link #KEY_SEED}, written by tokenvault before the slot layout (first map layout:
+ * a lookup walked an index map, then the records map). Two tests flip a bit of that file at an offset found by
+ * flipping its bits and running the old code: the damage shows before the upgrade to the slot layout reads a map.
+ * The others make, in the upgraded store, the structural damage such flips made in the first layout (a leaf whose
+ * entry count is off, a hash-tree node that names one leaf in place of another), through MapDB itself: the offsets of
+ * the old file mean nothing in the new layout.
  */
 class StructureDamageRegressionTest {
     /** The store's master key is 32 bytes of {@code new Random(1)}. */
@@ -32,18 +44,20 @@ class StructureDamageRegressionTest {
     private MasterKey key;
     private List<OAuthToken> saved;
     private DamageProbe probe;
+    /** The fixture, opened once: upgraded to the slot layout. */
+    private Path upgraded;
 
     @BeforeEach
     void loadStore() throws IOException {
-        try (InputStream in = new GZIPInputStream(getClass().getResourceAsStream("pristine-200.db.gz"))) {
+        try (InputStream in = new GZIPInputStream(getClass().getResourceAsStream("first-layout-200.db.gz"))) {
             pristine = in.readAllBytes();
         }
         byte[] raw = new byte[32];
         new Random(KEY_SEED).nextBytes(raw);
         key = MasterKey.fromBytes(raw);
-        Path copy = dir.resolve("pristine.db");
-        Files.write(copy, pristine);
-        try (TokenVault vault = TokenVault.builder().path(copy).masterKey(key).open()) {
+        upgraded = dir.resolve("pristine.db");
+        Files.write(upgraded, pristine);
+        try (TokenVault vault = TokenVault.builder().path(upgraded).masterKey(key).open()) {
             saved = vault.getTokens();
         }
         assertEquals(200, saved.size());
@@ -110,14 +124,14 @@ class StructureDamageRegressionTest {
     /** Was {@code AssertionError} from {@code findToken}: MapDB's always-on check of a leaf whose entry count is off. */
     @Test
     void aDamagedLeafIsCorruptOnLookup() throws IOException {
-        assertAccepted(1_218_862, 6, DamageProbe.Outcome.DAMAGE_SEEN);
+        assertAccepted(damagedRefreshLeaf(), DamageProbe.Outcome.DAMAGE_SEEN);
     }
 
     /** Was a record returned twice by {@code getTokens()}: a damaged hash-tree node repeated a leaf. */
     @Test
     void aRepeatedLeafIsCorruptNotADuplicate() throws IOException {
-        assertAccepted(1_164_513, 5, DamageProbe.Outcome.DAMAGE_SEEN);
-        Path p = dir.resolve("flipped.db");
+        Path p = repeatedRecordLeaf();
+        assertAccepted(p, DamageProbe.Outcome.DAMAGE_SEEN);
         try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).open()) {
             TokenStoreException e = StoreFixtures.expect(ErrorCode.CORRUPT, vault::getTokens);
             assertTrue(e.getMessage().contains("twice"), e.getMessage());
@@ -131,11 +145,10 @@ class StructureDamageRegressionTest {
      */
     @Test
     void compactingADamagedMapIsCorruptAndKeepsTheStore() throws IOException {
-        Path p = dir.resolve("flipped.db");
-        DamageProbe.writeFlipped(pristine, p, 1_218_862, 6);
+        Path p = damagedRefreshLeaf();
         try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
             TokenStoreException e = StoreFixtures.expect(ErrorCode.CORRUPT, vault::compact);
-            assertTrue(e.getMessage().contains("flipped.db"), e.getMessage());
+            assertTrue(e.getMessage().contains(p.getFileName().toString()), e.getMessage());
             assertEquals(200, vault.getTokens().size(), "the store is still in use after the failed compaction");
             assertTrue(vault.repair().rebuilt(), "repair() rebuilds the damaged map");
             vault.compact();
@@ -146,8 +159,7 @@ class StructureDamageRegressionTest {
     /** verify() names the damaged index map; repair() rebuilds it from the records, and every lookup works again. */
     @Test
     void verifyReportsADamagedIndexStructureAndRepairRebuildsIt() throws IOException {
-        Path p = dir.resolve("flipped.db");
-        DamageProbe.writeFlipped(pristine, p, 1_218_862, 6);
+        Path p = damagedRefreshLeaf();
         try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
             VerifyReport before = vault.verify();
             assertTrue(before.problems().stream().anyMatch(l -> l.contains("refreshToken index map is damaged")),
@@ -158,7 +170,7 @@ class StructureDamageRegressionTest {
             VerifyReport after = vault.verify();
             assertTrue(after.isClean(), after.problems().toString());
         }
-        DamageProbe.Outcome o = probe.trial(p, "bit 6 of byte 1218862, repaired");
+        DamageProbe.Outcome o = probe.trial(p, "damaged refresh token leaf, repaired");
         assertEquals(List.of(), probe.escapes());
         assertEquals(DamageProbe.Outcome.INTACT, o);
     }
@@ -170,8 +182,7 @@ class StructureDamageRegressionTest {
      */
     @Test
     void verifyReportsARepeatedRecordAndCompactionRewritesTheMap() throws IOException {
-        Path p = dir.resolve("flipped.db");
-        DamageProbe.writeFlipped(pristine, p, 1_164_513, 5);
+        Path p = repeatedRecordLeaf();
         try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
             VerifyReport before = vault.verify();
             assertTrue(before.problems().stream().anyMatch(l -> l.contains("twice")), before.problems().toString());
@@ -186,13 +197,72 @@ class StructureDamageRegressionTest {
         }
     }
 
-    /** Opens the store with one bit flipped and looks up every token by every path through {@link DamageProbe}. */
-    private void assertAccepted(long offset, int bit, DamageProbe.Outcome expected) throws IOException {
-        Path p = dir.resolve("flipped.db");
-        DamageProbe.writeFlipped(pristine, p, offset, bit);
-        DamageProbe.Outcome o = probe.trial(p, "bit " + bit + " of byte " + offset);
+    /** Opens the damaged store {@code p} and looks up every token by every path through {@link DamageProbe}. */
+    private void assertAccepted(Path p, DamageProbe.Outcome expected) {
+        DamageProbe.Outcome o = probe.trial(p, p.getFileName().toString());
         assertEquals(List.of(), probe.escapes());
         assertEquals(expected, o);
-        DamageProbe.writeFlipped(pristine, p, offset, bit); // as the probe found it, for the caller to reopen
+    }
+
+    /**
+     * A copy of the upgraded store in which one leaf of the current generation's refresh token index map has its
+     * entry count off by one bit (its first byte), as a bit flip made it in the first layout.
+     */
+    private Path damagedRefreshLeaf() throws IOException {
+        return damaged("leaf.db", db -> {
+            HTreeMap<?, ?> refresh = db.hashMap("gen" + currentGeneration(db) + ".entries" + Field.REFRESH_TOKEN.index)
+                    .open();
+            long leaf = leavesOf(refresh).get(0)[2];
+            byte[] bytes = db.getStore().get(leaf, Serializer.BYTE_ARRAY_NOSIZE);
+            bytes[0] ^= 1 << 6;
+            db.getStore().update(leaf, bytes, Serializer.BYTE_ARRAY_NOSIZE);
+        });
+    }
+
+    /**
+     * A copy of the upgraded store in which a hash-tree node of the records map names one leaf in place of another
+     * (both in one segment): that leaf is listed twice, and the record of the other is unreachable.
+     */
+    private Path repeatedRecordLeaf() throws IOException {
+        return damaged("repeat.db", db -> {
+            HTreeMap<?, ?> records = db.hashMap("recordSlots").open();
+            List<long[]> leaves = leavesOf(records); // segment, hash index, leaf recid
+            for (long[] a : leaves) {
+                for (long[] b : leaves) {
+                    if (a[0] == b[0] && a[1] != b[1]) {
+                        records.getIndexTrees()[(int) a[0]].put(a[1], b[2]);
+                        return;
+                    }
+                }
+            }
+            throw new IllegalStateException("no segment of the records map holds two leaves");
+        });
+    }
+
+    /** Every leaf of {@code map} as {segment, hash index, leaf recid}, in a stable order. */
+    private static List<long[]> leavesOf(HTreeMap<?, ?> map) {
+        List<long[]> out = new ArrayList<>();
+        MutableLongLongMap[] trees = map.getIndexTrees();
+        for (int segment = 0; segment < trees.length; segment++) {
+            int s = segment;
+            trees[segment].forEachKeyValue((index, recid) -> out.add(new long[] {s, index, recid}));
+        }
+        out.sort(Comparator.<long[]>comparingLong(l -> l[0]).thenComparingLong(l -> l[1]));
+        return out;
+    }
+
+    private static int currentGeneration(DB db) {
+        return db.exists("indexGeneration") ? db.atomicInteger("indexGeneration").open().get() : 0;
+    }
+
+    /** A copy of the upgraded store, changed by {@code damage} through MapDB itself (the store is closed). */
+    private Path damaged(String name, Consumer<DB> damage) throws IOException {
+        Path p = dir.resolve(name);
+        DamageProbe.write(Files.readAllBytes(upgraded), p);
+        try (DB db = DBMaker.fileDB(p.toFile()).make()) {
+            damage.accept(db);
+            db.commit();
+        }
+        return p;
     }
 }

@@ -3,6 +3,7 @@ package dev.tokenvault.bench;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -37,7 +38,13 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code htree-id-only}: the first of those walks alone ({@code findTokenById} pays the second alone);</li>
  *   <li>{@code htree-recid}: {@code HTreeMap<byte[16], recid>} then one direct {@code store.get(recid)};</li>
  *   <li>{@code longlong-recid}: {@code IndexTreeLongLongMap} keyed by 63 bits of the blind value, then one
- *       direct read of the record (a real engine would compare the record's own blind value: collisions).</li>
+ *       direct read of the record (a real engine would compare the record's own blind value: collisions);</li>
+ *   <li>{@code slots-by-index}: the engine's slot layout: {@code HTreeMap<byte[16], recid and id>} with its values
+ *       inline in the leaves, then one direct read of the slot (id and sealed bytes);</li>
+ *   <li>{@code slots-by-id}: its lookup by id: {@code HTreeMap<id, recid>} inline, then the slot;</li>
+ *   <li>{@code slots-by-index-32x5}, {@code slots-by-index-16x7}: {@code slots-by-index} with smaller hash-tree nodes
+ *       (32 slots over 5 levels, 16 over 7; MapDB's default is 128 over 4). {@code StoreWAL} deserialises a whole
+ *       node at every level of a walk, so a node's size is paid at each level.</li>
  * </ul>
  * Records are 434 random bytes (a sealed Zoho-shaped token), keys 16 random bytes. The file per size is built once
  * into {@code <data>/mapdb-structures-<n>/} and reused.
@@ -52,7 +59,8 @@ public class IndexStructureBenchmark {
     private static final int RECORD_BYTES = 434;
     private static final int SAMPLE = 65536;
 
-    @Param({"htree-two-walks", "htree-id-only", "htree-recid", "longlong-recid"})
+    @Param({"htree-two-walks", "htree-id-only", "htree-recid", "longlong-recid", "slots-by-index", "slots-by-id",
+        "slots-by-index-32x5", "slots-by-index-16x7"})
     public String structure;
 
     @Param({"1000", "100000", "1000000"})
@@ -63,6 +71,10 @@ public class IndexStructureBenchmark {
     private HTreeMap<String, byte[]> records;
     private HTreeMap<byte[], Long> indexToRecid;
     private IndexTreeLongLongMap longToRecid;
+    private HTreeMap<byte[], byte[]> indexToSlot;
+    private HTreeMap<String, Long> idToSlot;
+    private HTreeMap<byte[], byte[]> indexToSlot32;
+    private HTreeMap<byte[], byte[]> indexToSlot16;
     private byte[][] keys;
     private String[] ids;
 
@@ -74,6 +86,10 @@ public class IndexStructureBenchmark {
         records = db.hashMap("records", Serializer.STRING, Serializer.BYTE_ARRAY).open();
         indexToRecid = db.hashMap("indexToRecid", Serializer.BYTE_ARRAY, Serializer.LONG).open();
         longToRecid = new DB.IndexTreeLongLongMapMaker(db, "longToRecid").open();
+        indexToSlot = db.hashMap("indexToSlot", Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open();
+        idToSlot = db.hashMap("idToSlot", Serializer.STRING, Serializer.LONG).open();
+        indexToSlot32 = db.hashMap("indexToSlot32", Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open();
+        indexToSlot16 = db.hashMap("indexToSlot16", Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open();
         keys = new byte[SAMPLE][];
         ids = new String[SAMPLE];
         SplittableRandom pick = new SplittableRandom(42);
@@ -119,9 +135,30 @@ public class IndexStructureBenchmark {
                 long recid = longToRecid.get(longKey(keys[k]));
                 return recid == 0 ? null : db.getStore().get(recid, Serializer.BYTE_ARRAY_NOSIZE);
             }
+            case "slots-by-index":
+                return slotOf(indexToSlot.get(keys[k]));
+            case "slots-by-index-32x5":
+                return slotOf(indexToSlot32.get(keys[k]));
+            case "slots-by-index-16x7":
+                return slotOf(indexToSlot16.get(keys[k]));
+            case "slots-by-id": {
+                Long recid = idToSlot.get(ids[k]);
+                return recid == null ? null : db.getStore().get(recid, Serializer.BYTE_ARRAY);
+            }
             default:
                 throw new IllegalArgumentException("unknown structure " + structure);
         }
+    }
+
+    private Object slotOf(byte[] entry) {
+        return entry == null ? null : db.getStore().get(ByteBuffer.wrap(entry).getLong(), Serializer.BYTE_ARRAY);
+    }
+
+    /** A slot of the size the engine writes (both lengths packed): id length, id, sealed length, sealed. */
+    private static byte[] slot(String id, byte[] sealed) {
+        byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(1 + idBytes.length + 2 + sealed.length).put((byte) idBytes.length)
+                .put(idBytes).putShort((short) sealed.length).put(sealed).array();
     }
 
     private static DB open(Path file) {
@@ -142,11 +179,11 @@ public class IndexStructureBenchmark {
     }
 
     private static Path built(int n) {
-        Path dir = Stores.dataRoot().resolve("mapdb-structures-" + n);
+        Path dir = Stores.dataRoot().resolve("mapdb-structures-v2-" + n);
         if (Files.isDirectory(dir)) {
             return dir;
         }
-        Path building = Stores.dataRoot().resolve("mapdb-structures-" + n + ".building");
+        Path building = Stores.dataRoot().resolve("mapdb-structures-v2-" + n + ".building");
         try {
             Stores.deleteTree(building);
             Files.createDirectories(building);
@@ -159,6 +196,14 @@ public class IndexStructureBenchmark {
             // MapDB's default layout holds keys below 2^28 only: 128-slot nodes over 9 levels take 63 bits
             IndexTreeLongLongMap longToRecid = new DB.IndexTreeLongLongMapMaker(db, "longToRecid").layout(128, 9)
                     .create();
+            HTreeMap<byte[], byte[]> indexToSlot = db.hashMap("indexToSlot", Serializer.BYTE_ARRAY,
+                    Serializer.BYTE_ARRAY).valueInline().create();
+            HTreeMap<String, Long> idToSlot = db.hashMap("idToSlot", Serializer.STRING, Serializer.LONG).valueInline()
+                    .create();
+            HTreeMap<byte[], byte[]> indexToSlot32 = db.hashMap("indexToSlot32", Serializer.BYTE_ARRAY,
+                    Serializer.BYTE_ARRAY).valueInline().layout(8, 32, 5).create();
+            HTreeMap<byte[], byte[]> indexToSlot16 = db.hashMap("indexToSlot16", Serializer.BYTE_ARRAY,
+                    Serializer.BYTE_ARRAY).valueInline().layout(8, 16, 7).create();
             SplittableRandom random = new SplittableRandom(7);
             for (int i = 0; i < n; i++) {
                 byte[] sealed = new byte[RECORD_BYTES];
@@ -170,6 +215,13 @@ public class IndexStructureBenchmark {
                 long recid = db.getStore().put(sealed, Serializer.BYTE_ARRAY_NOSIZE);
                 indexToRecid.put(key, recid);
                 longToRecid.put(longKey(key), recid);
+                long slot = db.getStore().put(slot(id, sealed), Serializer.BYTE_ARRAY);
+                byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
+                byte[] entry = ByteBuffer.allocate(8 + idBytes.length).putLong(slot).put(idBytes).array();
+                indexToSlot.put(key, entry);
+                indexToSlot32.put(key, entry);
+                indexToSlot16.put(key, entry);
+                idToSlot.put(id, slot);
                 if (i % 10_000 == 9_999) {
                     db.commit();
                 }

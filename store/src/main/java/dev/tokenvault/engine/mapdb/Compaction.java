@@ -78,6 +78,7 @@ final class Compaction {
     /**
      * Copies every named MapDB object of {@code from} (records, metadata, the current generation's index maps and the
      * engine's own counters) into {@code to} under the same name, so the new file opens exactly as the old one did.
+     * Records move to new slots ({@link RecordSlots#copy}), and the index entries are pointed at them.
      * The index maps of other generations are never read again (compaction runs with no index build under way): they
      * are created empty, so their names, and so the generation numbers used, stay; a damaged one that could not be
      * emptied is left behind instead of failing every compaction.
@@ -85,17 +86,26 @@ final class Compaction {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static void copyAll(DB from, DB to, int indexCount) {
         int current = from.get(IndexGenerations.CURRENT) instanceof Atomic.Integer g ? g.get() : 0;
+        // The records first: they get new recids, and the index entries copied below point at them.
+        RecordSlots slots = RecordSlots.copy(from, to, to::commit, COMPACT_CHUNK);
         for (String name : from.getAllNames()) {
+            if (name.equals(RecordSlots.MAP)) {
+                continue;
+            }
             Object o = from.get(name);
             if (o instanceof HTreeMap m) {
-                HTreeMap target = to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
+                HTreeMap target = m.getValueInline()
+                        ? RecordSlots.map(to, name, m.getKeySerializer(), m.getValueSerializer())
+                        : to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
                 if (IndexGenerations.isOtherGeneration(name, current, indexCount)) {
                     continue;
                 }
+                boolean pointsAtSlots = IndexGenerations.isCurrentGeneration(name, current, indexCount);
                 int n = 0;
                 for (Object e : m.getEntries()) {
                     Map.Entry entry = (Map.Entry) e;
-                    target.put(entry.getKey(), entry.getValue());
+                    target.put(entry.getKey(), pointsAtSlots
+                            ? IndexEntry.retarget((byte[]) entry.getValue(), slots) : entry.getValue());
                     if (++n % COMPACT_CHUNK == 0) {
                         to.commit(); // the new file is not live until the rename: partial commits are harmless
                     }

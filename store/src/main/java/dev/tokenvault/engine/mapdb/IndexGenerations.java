@@ -17,27 +17,30 @@ import org.mapdb.Serializer;
  * and the maps of other generations opened so far. One instance per {@code DB} instance, so every path that reopens
  * the file starts afresh.
  *
- * <p>Generation {@code g} keeps index {@code i} in the map {@code gen<g>.index<i>} (generation 0 in {@code index<i>},
- * the name stores had before generations existed). MapDB cannot drop a named map, so emptied maps keep their names
- * in the catalog and a generation number is never used twice. Creating maps writes MapDB's catalog: only under the
- * engine's write lock.
+ * <p>Generation {@code g} keeps index {@code i} in the map {@code gen<g>.entries<i>}, whose values are
+ * {@link IndexEntry}s (the slot layout, {@link StoreLayout}). Stores of the first layout named them
+ * {@code gen<g>.index<i>} (generation 0: {@code index<i>}) and held ids only; the upgrade empties those maps, and
+ * their names still count as used. MapDB cannot drop a named map, so emptied maps keep their names in the catalog and
+ * a generation number is never used twice. Creating maps writes MapDB's catalog: only under the engine's write lock.
  */
 final class IndexGenerations {
     /** MapDB's own record of the current index generation; not in {@code meta}, which belongs to the caller. */
     static final String CURRENT = "indexGeneration";
     private static final String PREFIX = "gen";
-    private static final String FIRST_MAP_SUFFIX = ".index0";
+    private static final String MAP_SUFFIX = ".entries";
+    /** The first layout's suffix ({@link StoreLayout#FIRST}). */
+    private static final String FIRST_LAYOUT_SUFFIX = ".index";
 
     private final DB db;
     private final int indexCount;
     private final Atomic.Integer current;
-    private final Map<Integer, HTreeMap<byte[], String>[]> others = new ConcurrentHashMap<>();
+    private final Map<Integer, HTreeMap<byte[], byte[]>[]> others = new ConcurrentHashMap<>();
     /**
      * What {@link #current} holds, and its maps. Kept here because reading MapDB's atomic is a store read of its own
      * on every index lookup; it changes only through {@link #switchTo} and {@link #afterRollback}, under the write lock.
      */
     private volatile int currentGeneration;
-    private volatile HTreeMap<byte[], String>[] currentMaps;
+    private volatile HTreeMap<byte[], byte[]>[] currentMaps;
 
     IndexGenerations(DB db, int indexCount) {
         this.db = db;
@@ -53,18 +56,18 @@ final class IndexGenerations {
     }
 
     /** The index maps of the current generation. */
-    HTreeMap<byte[], String>[] currentMaps() {
+    HTreeMap<byte[], byte[]>[] currentMaps() {
         return currentMaps;
     }
 
     /**
      * The index maps of {@code generation}; {@code null} when they do not exist and {@code create} is false.
      */
-    HTreeMap<byte[], String>[] maps(int generation, boolean create) {
+    HTreeMap<byte[], byte[]>[] maps(int generation, boolean create) {
         if (generation == currentGeneration) {
             return currentMaps;
         }
-        HTreeMap<byte[], String>[] maps = others.get(generation);
+        HTreeMap<byte[], byte[]>[] maps = others.get(generation);
         if (maps != null) {
             return maps;
         }
@@ -78,7 +81,7 @@ final class IndexGenerations {
 
     /** Makes {@code generation} current (part of a batch: it commits with it). Under the write lock. */
     void switchTo(int generation) {
-        HTreeMap<byte[], String>[] maps = maps(generation, true);
+        HTreeMap<byte[], byte[]>[] maps = maps(generation, true);
         others.remove(generation);
         others.put(currentGeneration, currentMaps);
         current.set(generation);
@@ -95,13 +98,13 @@ final class IndexGenerations {
 
     /** Empties every index map of every generation (part of a batch that removes every record). */
     void clearAll() {
-        for (HTreeMap<byte[], String> index : currentMaps) {
+        for (HTreeMap<byte[], byte[]> index : currentMaps) {
             index.clear();
         }
         for (int g : named()) {
-            HTreeMap<byte[], String>[] maps = maps(g, false);
+            HTreeMap<byte[], byte[]>[] maps = maps(g, false);
             if (maps != null && maps != currentMaps) {
-                for (HTreeMap<byte[], String> index : maps) {
+                for (HTreeMap<byte[], byte[]> index : maps) {
                     index.clear();
                 }
             }
@@ -113,7 +116,7 @@ final class IndexGenerations {
         int now = currentGeneration;
         SortedSet<Integer> out = new TreeSet<>();
         for (int g : named()) {
-            HTreeMap<byte[], String>[] maps = maps(g, false);
+            HTreeMap<byte[], byte[]>[] maps = maps(g, false);
             if (g == now || (maps != null && Arrays.stream(maps).anyMatch(m -> !m.isEmpty()))) {
                 out.add(g);
             }
@@ -126,17 +129,31 @@ final class IndexGenerations {
         SortedSet<Integer> out = new TreeSet<>();
         out.add(currentGeneration);
         for (String name : db.getAllNames()) {
-            if (name.equals(mapName(0, 0))) {
+            if (name.equals(firstLayoutName(0, 0))) {
                 out.add(0);
-            } else if (name.startsWith(PREFIX) && name.endsWith(FIRST_MAP_SUFFIX)) {
-                try {
-                    out.add(Integer.parseInt(name.substring(PREFIX.length(), name.length() - FIRST_MAP_SUFFIX.length())));
-                } catch (NumberFormatException notOurs) {
-                    // a name this engine did not make: not a generation
+            } else {
+                int g = generationOf(name, MAP_SUFFIX + 0);
+                if (g < 0) {
+                    g = generationOf(name, FIRST_LAYOUT_SUFFIX + 0);
+                }
+                if (g >= 0) {
+                    out.add(g);
                 }
             }
         }
         return out;
+    }
+
+    /** The generation in {@code gen<g><suffix>}, or -1 when {@code name} is not such a name. */
+    private static int generationOf(String name, String suffix) {
+        if (!name.startsWith(PREFIX) || !name.endsWith(suffix)) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(name.substring(PREFIX.length(), name.length() - suffix.length()));
+        } catch (NumberFormatException notOurs) {
+            return -1; // a name this engine did not make: not a generation
+        }
     }
 
     /**
@@ -173,7 +190,7 @@ final class IndexGenerations {
 
     /** Up to {@code max} removals of the entries of {@code generation}; {@code null} when it holds none. */
     Batch removals(int generation, int max) {
-        HTreeMap<byte[], String>[] generationMaps = maps(generation, false);
+        HTreeMap<byte[], byte[]>[] generationMaps = maps(generation, false);
         if (generationMaps == null) {
             return null;
         }
@@ -195,10 +212,7 @@ final class IndexGenerations {
      */
     static boolean isOtherGeneration(String name, int current, int indexCount) {
         for (int i = 0; i < indexCount; i++) {
-            String suffix = ".index" + i;
-            if (name.equals(mapName(0, i))) {
-                return current != 0;
-            }
+            String suffix = MAP_SUFFIX + i;
             if (name.startsWith(PREFIX) && name.endsWith(suffix)) {
                 String number = name.substring(PREFIX.length(), name.length() - suffix.length());
                 return !number.equals(Integer.toString(current));
@@ -207,16 +221,34 @@ final class IndexGenerations {
         return false;
     }
 
-    @SuppressWarnings("unchecked")
-    private HTreeMap<byte[], String>[] open(int generation) {
-        HTreeMap<byte[], String>[] maps = new HTreeMap[indexCount];
+    /**
+     * Whether {@code name} is an index map of the current generation, whose entries point at slots: a copy of the
+     * store must point them at the copy's slots ({@link IndexEntry#retarget}).
+     */
+    static boolean isCurrentGeneration(String name, int current, int indexCount) {
         for (int i = 0; i < indexCount; i++) {
-            maps[i] = db.hashMap(mapName(generation, i), Serializer.BYTE_ARRAY, Serializer.STRING).createOrOpen();
+            if (name.equals(mapName(current, i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @SuppressWarnings("unchecked")
+    private HTreeMap<byte[], byte[]>[] open(int generation) {
+        HTreeMap<byte[], byte[]>[] maps = new HTreeMap[indexCount];
+        for (int i = 0; i < indexCount; i++) {
+            maps[i] = RecordSlots.map(db, mapName(generation, i), Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY);
         }
         return maps;
     }
 
-    private static String mapName(int generation, int index) {
-        return generation == 0 ? "index" + index : PREFIX + generation + ".index" + index;
+    static String mapName(int generation, int index) {
+        return PREFIX + generation + MAP_SUFFIX + index;
+    }
+
+    /** The name of index {@code index} of {@code generation} in the first layout (values: ids). */
+    static String firstLayoutName(int generation, int index) {
+        return generation == 0 ? "index" + index : PREFIX + generation + FIRST_LAYOUT_SUFFIX + index;
     }
 }

@@ -13,8 +13,11 @@ import java.util.function.Supplier;
 import org.mapdb.HTreeMap;
 
 /**
- * The embedded {@link RecordEngine}: one MapDB file with a {@code records} map, one {@code HTreeMap} per blind index
- * and generation ({@link IndexGenerations}) and a {@code meta} map, all keyed and valued by bytes or ids.
+ * The embedded {@link RecordEngine}: one MapDB file holding each sealed record in a slot of its own
+ * ({@link RecordSlots}, named by id in the map {@code recordSlots}), one {@code HTreeMap} per blind index and
+ * generation ({@link IndexGenerations}) whose entries point at the record's slot ({@link IndexEntry}), and a
+ * {@code meta} map. A lookup by an indexed value walks one index map and reads the slot directly; a lookup by id walks
+ * {@code recordSlots} and reads the slot. {@link StoreLayout} upgrades a store of the first layout at open.
  *
  * <p>Durability comes from {@link RedoLog}, not from MapDB's own write-ahead log (which MapDB 3.1.0 never replays):
  * MapDB's log is kept in memory, and every commit's writes to the main file pass through {@link RedoVolume}. At open a
@@ -85,9 +88,17 @@ public final class MapDbEngine implements RecordEngine {
         MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, probe, false);
         try {
             engine.db = MapDbFiles.openLocked(abs, indexCount, createIfMissing, probe);
+            engine.upgradeLayout();
             IndexGenerations.discardStale(engine, DISCARD_CHUNK);
             return engine;
         } catch (RuntimeException | Error e) {
+            if (engine.db != null && !engine.closed) { // opened, then the upgrade or the clean-up failed
+                try {
+                    engine.db.volume().abandon(); // releases the files; what was durable replays at the next open
+                } catch (RuntimeException | Error suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             lock.releaseAfterFailedOpen(e);
             throw e;
         }
@@ -205,16 +216,21 @@ public final class MapDbEngine implements RecordEngine {
             if (o.generations().current() != generation) {
                 return GENERATION_CHANGED;
             }
-            String id = o.indexes()[index].get(key);
-            return id == null ? null : new Entry(id, o.records().get(id));
+            byte[] entry = o.indexes()[index].get(key);
+            if (entry == null) {
+                return null;
+            }
+            String id = IndexEntry.id(entry);
+            return new Entry(id, o.records().get(IndexEntry.recid(entry), id));
         });
     }
 
     @Override
     public String getIndex(int generation, int index, byte[] key) {
         return read(() -> {
-            HTreeMap<byte[], String>[] maps = live().generations().maps(generation, false);
-            return maps == null ? null : maps[index].get(key);
+            HTreeMap<byte[], byte[]>[] maps = live().generations().maps(generation, false);
+            byte[] entry = maps == null ? null : maps[index].get(key);
+            return entry == null ? null : IndexEntry.id(entry);
         });
     }
 
@@ -226,9 +242,7 @@ public final class MapDbEngine implements RecordEngine {
     @Override
     public void forEachRecord(BiConsumer<String, byte[]> action) {
         read(() -> {
-            for (Map.Entry<String, byte[]> e : live().records().getEntries()) {
-                MapDbErrors.callBack(action, e.getKey(), e.getValue());
-            }
+            live().records().forEach((id, sealed) -> MapDbErrors.callBack(action, id, sealed));
             return null;
         });
     }
@@ -236,8 +250,8 @@ public final class MapDbEngine implements RecordEngine {
     @Override
     public void forEachIndexEntry(int index, BiConsumer<byte[], String> action) {
         read(() -> {
-            for (Map.Entry<byte[], String> e : live().indexes()[index].getEntries()) {
-                MapDbErrors.callBack(action, e.getKey(), e.getValue());
+            for (Map.Entry<byte[], byte[]> e : live().indexes()[index].getEntries()) {
+                MapDbErrors.callBack(action, e.getKey(), IndexEntry.id(e.getValue()));
             }
             return null;
         });
@@ -245,7 +259,7 @@ public final class MapDbEngine implements RecordEngine {
 
     @Override
     public long size() {
-        return read(() -> live().records().sizeLong());
+        return read(() -> live().records().size());
     }
 
     // ---------------------------------------------------------------- index generations
@@ -423,6 +437,39 @@ public final class MapDbEngine implements RecordEngine {
         stopped = new EngineException(EngineException.Kind.IO, message + ": " + MapDbErrors.rootMessage(cause), cause);
         if (lock != null) {
             lock.release();
+        }
+    }
+
+    /**
+     * At open, before any read: rewrites a store of the first layout into the current one ({@link StoreLayout}), as
+     * one commit through the redo log, so that a crash leaves either layout whole. A first-layout map too damaged to
+     * read fails the open with {@code CORRUPT}, and the store is left as it was.
+     */
+    private void upgradeLayout() {
+        rw.writeLock().lock();
+        try {
+            OpenDb o = live();
+            if (StoreLayout.of(o.db(), path) != StoreLayout.FIRST) {
+                return;
+            }
+            try {
+                StoreLayout.upgrade(o.db(), indexCount);
+            } catch (RuntimeException | Error e) {
+                EngineException failure = new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO
+                        : EngineException.Kind.CORRUPT, "cannot upgrade the store " + path + " to the current map"
+                        + " layout: " + MapDbErrors.rootMessage(e), e);
+                discardLocked(failure);
+                if (e instanceof Error err && !(e instanceof AssertionError)) {
+                    throw err; // AssertionError: MapDB's always-on checks meeting a damaged map, so CORRUPT
+                }
+                throw failure;
+            }
+            EngineException failure = commitLocked();
+            if (failure != null) {
+                throw failure;
+            }
+        } finally {
+            rw.writeLock().unlock();
         }
     }
 

@@ -8,33 +8,50 @@ import org.mapdb.HTreeMap;
 import org.mapdb.Serializer;
 
 /**
- * One open MapDB {@code DB} of a store: the volume its main file is written through, the {@code records} and
- * {@code meta} maps and the index maps of every generation.
+ * One open MapDB {@code DB} of a store: the volume its main file is written through, the records
+ * ({@link RecordSlots}), the {@code meta} map and the index maps of every generation, in the layout
+ * {@link StoreLayout#CURRENT}.
  */
-record OpenDb(DB db, RedoVolume volume, HTreeMap<String, byte[]> records, HTreeMap<String, byte[]> meta,
+record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, byte[]> meta,
               IndexGenerations generations) {
-    private static final String RECORDS = "records";
     private static final String META = "meta";
 
     /**
-     * Opens (or, when {@code existed} is false, lays out) the store in {@code db}.
+     * Opens (or, when {@code existed} is false, lays out) the store in {@code db}. A store of the first layout opens
+     * with empty maps of the current layout beside its own, uncommitted: {@link MapDbEngine} upgrades it before any
+     * read ({@link StoreLayout#upgrade}).
      *
-     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a MapDB file that is not a tokenvault store
+     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a MapDB file that is not a tokenvault store or has a newer
+     *         layout; {@code READ_ONLY} for a store of the first layout opened read-only (only a writer may upgrade it)
      */
     static OpenDb of(DB db, RedoVolume volume, Path file, boolean existed, int indexCount) {
-        if (existed && !(db.exists(RECORDS) && db.exists(META))) {
-            throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + file
-                    + " is a MapDB file but not a tokenvault store (it has no records or meta map)");
+        if (existed) {
+            if (!(db.exists(META) && (db.exists(RecordSlots.MAP) || db.exists(StoreLayout.FIRST_RECORDS)))) {
+                throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + file
+                        + " is a MapDB file but not a tokenvault store (it has no records or meta map)");
+            }
+            if (StoreLayout.of(db, file) == StoreLayout.FIRST && volume.refusesWrites()) {
+                throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + file + " was written"
+                        + " by an earlier tokenvault in the first map layout; open it once with write access to"
+                        + " upgrade it to the current layout");
+            }
+        } else {
+            StoreLayout.markNew(db);
         }
-        HTreeMap<String, byte[]> records = db.hashMap(RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
+        RecordSlots records = RecordSlots.of(db);
         IndexGenerations generations = new IndexGenerations(db, indexCount);
         HTreeMap<String, byte[]> meta = db.hashMap(META, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
         return new OpenDb(db, volume, records, meta, generations);
     }
 
     /** The index maps of the current generation. */
-    HTreeMap<byte[], String>[] indexes() {
+    HTreeMap<byte[], byte[]>[] indexes() {
         return generations.currentMaps();
+    }
+
+    /** An index entry for the record of {@code id}: its slot's recid, 0 while it has no slot (then it is found by id). */
+    private byte[] entryFor(String id) {
+        return IndexEntry.of(records.recidOf(id), id);
     }
 
     /** Applies one change of a batch to the maps; it is durable once the {@code DB} commits. */
@@ -44,7 +61,7 @@ record OpenDb(DB db, RedoVolume volume, HTreeMap<String, byte[]> records, HTreeM
         } else if (op instanceof Batch.RemoveRecord r) {
             records.remove(r.id());
         } else if (op instanceof Batch.PutIndex p) {
-            indexes()[p.index()].put(p.key(), p.id());
+            indexes()[p.index()].put(p.key(), entryFor(p.id()));
         } else if (op instanceof Batch.RemoveIndex r) {
             indexes()[r.index()].remove(r.key());
         } else if (op instanceof Batch.PutMeta p) {
@@ -52,7 +69,7 @@ record OpenDb(DB db, RedoVolume volume, HTreeMap<String, byte[]> records, HTreeM
         } else if (op instanceof Batch.RemoveMeta r) {
             meta.remove(r.key());
         } else if (op instanceof Batch.PutIndexIn p) {
-            generations.maps(p.generation(), true)[p.index()].put(p.key(), p.id());
+            generations.maps(p.generation(), true)[p.index()].put(p.key(), entryFor(p.id()));
         } else if (op instanceof Batch.RemoveIndexIn r) {
             generations.maps(r.generation(), true)[r.index()].remove(r.key());
         } else if (op instanceof Batch.SwitchIndexGeneration g) {

@@ -342,6 +342,11 @@ final class RedoVolume extends Volume {
         return false;
     }
 
+    /** Whether this volume was made by {@link #readOnly}: it refuses every commit that changes a byte. */
+    boolean refusesWrites() {
+        return readOnly;
+    }
+
     @Override
     public File getFile() {
         return main.getFile();

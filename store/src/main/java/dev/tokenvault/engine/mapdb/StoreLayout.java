@@ -1,0 +1,107 @@
+package dev.tokenvault.engine.mapdb;
+
+import dev.tokenvault.engine.EngineException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.mapdb.DB;
+import org.mapdb.HTreeMap;
+import org.mapdb.Serializer;
+
+/**
+ * The version of a store file's map layout, kept in MapDB's own atomic {@code layout}, and the upgrade of a store of
+ * the first layout at open.
+ * <ul>
+ *   <li>{@link #FIRST} (no {@code layout} atomic): the map {@code records} (id → sealed record) and index maps
+ *       {@code index<i>} / {@code gen<g>.index<i>} (blind value → id). A lookup walked an index map, then the
+ *       records map.</li>
+ *   <li>{@link #SLOTS}: each record in a slot of its own, named by {@code recordSlots} (id → recid,
+ *       {@link RecordSlots}), and index maps {@code gen<g>.entries<i>} (blind value → recid and id,
+ *       {@link IndexEntry}). A lookup walks one map and reads one slot.</li>
+ * </ul>
+ */
+final class StoreLayout {
+    static final int FIRST = 1;
+    static final int SLOTS = 2;
+    /** The layout this engine writes. */
+    static final int CURRENT = SLOTS;
+    /** MapDB's own record of the layout; absent in a store of the first layout. */
+    static final String NAME = "layout";
+    /** The first layout's records map. */
+    static final String FIRST_RECORDS = "records";
+
+    private StoreLayout() {
+    }
+
+    /** Marks a new store (its {@code DB} still empty) as of the current layout. */
+    static void markNew(DB db) {
+        db.atomicInteger(NAME).createOrOpen().set(CURRENT);
+    }
+
+    /**
+     * The layout of an existing store's {@code db}.
+     *
+     * @throws EngineException {@code UNSUPPORTED_FORMAT} for a layout newer than this engine's, or a number that no
+     *         layout has
+     */
+    static int of(DB db, Path file) {
+        if (!db.exists(NAME)) {
+            return FIRST;
+        }
+        int layout = db.atomicInteger(NAME).open().get();
+        if (layout > CURRENT) {
+            throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + where(file)
+                    + " has map layout " + layout + "; this tokenvault reads layouts up to " + CURRENT);
+        }
+        if (layout != SLOTS) {
+            throw new EngineException(EngineException.Kind.CORRUPT, "store file " + where(file)
+                    + " names map layout " + layout + ", which no tokenvault wrote");
+        }
+        return layout;
+    }
+
+    /**
+     * Stages the rewrite of a store of the first layout into the slot layout; the caller commits it as one commit
+     * through the redo log: a crash before it leaves the first layout, which the next open upgrades again; after it,
+     * the slot layout. Every record moves into a slot, the current generation's index entries are rewritten to point
+     * at the slots, and every map of the first layout is emptied (their names stay in MapDB's catalog, which cannot
+     * drop one). Entries of other generations are left behind: they are never read again.
+     */
+    static void upgrade(DB db, int indexCount) {
+        HTreeMap<String, byte[]> oldRecords = db.hashMap(FIRST_RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY)
+                .createOrOpen();
+        RecordSlots slots = RecordSlots.of(db);
+        for (Map.Entry<String, byte[]> e : oldRecords.getEntries()) {
+            slots.put(e.getKey(), e.getValue());
+        }
+        int current = db.atomicInteger(IndexGenerations.CURRENT).createOrOpen().get();
+        for (int i = 0; i < indexCount; i++) {
+            HTreeMap<byte[], byte[]> entries = RecordSlots.map(db, IndexGenerations.mapName(current, i),
+                    Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY);
+            HTreeMap<byte[], String> oldIndex = firstLayoutIndex(db, current, i);
+            if (oldIndex != null) {
+                for (Map.Entry<byte[], String> e : oldIndex.getEntries()) {
+                    entries.put(e.getKey(), IndexEntry.of(slots.recidOf(e.getValue()), e.getValue()));
+                }
+            }
+        }
+        for (int g : new IndexGenerations(db, indexCount).named()) {
+            for (int i = 0; i < indexCount; i++) {
+                HTreeMap<byte[], String> oldIndex = firstLayoutIndex(db, g, i);
+                if (oldIndex != null) {
+                    oldIndex.clear();
+                }
+            }
+        }
+        oldRecords.clear();
+        markNew(db);
+    }
+
+    private static HTreeMap<byte[], String> firstLayoutIndex(DB db, int generation, int index) {
+        String name = IndexGenerations.firstLayoutName(generation, index);
+        return db.exists(name) ? db.hashMap(name, Serializer.BYTE_ARRAY, Serializer.STRING).open() : null;
+    }
+
+    private static Object where(Path file) {
+        return file == null ? "in memory" : file;
+    }
+}

@@ -14,15 +14,11 @@ final class JdbcBulk {
     }
 
     static void insert(SdkDbStore.Connections connections, String table, int count, IntFunction<OAuthToken> tokens) {
-        String sql = "insert into " + table + " (" + String.join(",", Rows.COLUMNS) + ") values (?,?,?,?,?,?,?,?,?,?)";
-        try (Connection c = connections.open(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = connections.open(); PreparedStatement ps = c.prepareStatement(Rows.insertSql(table))) {
             c.setAutoCommit(false);
             for (int from = 0; from < count; from += ROWS_PER_COMMIT) {
                 for (int i = from; i < Math.min(count, from + ROWS_PER_COMMIT); i++) {
-                    String[] row = Rows.of(tokens.apply(i));
-                    for (int col = 0; col < Rows.WIDTH; col++) {
-                        ps.setString(col + 1, row[col]);
-                    }
+                    Rows.bindInsert(ps, Rows.of(tokens.apply(i)));
                     ps.addBatch();
                 }
                 ps.executeBatch();

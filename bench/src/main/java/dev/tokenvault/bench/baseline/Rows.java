@@ -3,6 +3,7 @@ package dev.tokenvault.bench.baseline;
 import dev.tokenvault.ErrorCode;
 import dev.tokenvault.OAuthToken;
 import dev.tokenvault.TokenStoreException;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 
@@ -47,6 +48,35 @@ public final class Rows {
             row[col] = orNull(rs.getString(col + 1));
         }
         return row;
+    }
+
+    /** {@code insert into table (id, ..., api_domain) values (?, ...)}: the values bound by {@link #bindInsert}. */
+    static String insertSql(String table) {
+        return "insert into " + table + " (" + String.join(",", COLUMNS) + ") values (?" + ",?".repeat(WIDTH - 1) + ")";
+    }
+
+    /** {@code update table set user_name = ?, ..., api_domain = ? where id = ?}: bound by {@link #bindUpdate}. */
+    static String updateSql(String table) {
+        StringBuilder set = new StringBuilder("update " + table + " set ");
+        for (int col = 1; col < WIDTH; col++) {
+            set.append(col > 1 ? ", " : "").append(COLUMNS[col]).append(" = ?");
+        }
+        return set.append(" where id = ?").toString();
+    }
+
+    /** Binds {@code row} to a statement of {@link #insertSql}: every column in row order. */
+    static void bindInsert(PreparedStatement ps, String[] row) throws SQLException {
+        for (int col = 0; col < WIDTH; col++) {
+            ps.setString(col + 1, row[col]);
+        }
+    }
+
+    /** Binds {@code row} to a statement of {@link #updateSql}: the columns after the id, then the id. */
+    static void bindUpdate(PreparedStatement ps, String[] row) throws SQLException {
+        for (int col = 1; col < WIDTH; col++) {
+            ps.setString(col, row[col]);
+        }
+        ps.setString(WIDTH, row[ID]);
     }
 
     public static String[] of(OAuthToken t) {

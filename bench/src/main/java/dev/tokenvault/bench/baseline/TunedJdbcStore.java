@@ -41,12 +41,8 @@ public final class TunedJdbcStore extends ContractBaseline {
             selectBy[col] = "select " + COLUMNS + " from " + table + " where " + Rows.COLUMNS[col] + " = ?";
             selectForUpdateBy[col] = selectBy[col] + " for update";
         }
-        insert = "insert into " + table + " (" + COLUMNS + ") values (?,?,?,?,?,?,?,?,?,?)";
-        StringBuilder set = new StringBuilder("update " + table + " set ");
-        for (int col = 1; col < Rows.WIDTH; col++) {
-            set.append(col > 1 ? ", " : "").append(Rows.COLUMNS[col]).append(" = ?");
-        }
-        update = set.append(" where id = ?").toString();
+        insert = Rows.insertSql(table);
+        update = Rows.updateSql(table);
     }
 
     /** Creates the table, with its unique lookup columns, when it is missing. */
@@ -127,14 +123,9 @@ public final class TunedJdbcStore extends ContractBaseline {
         Connection c = transaction.get();
         try (PreparedStatement ps = c.prepareStatement(existing == null ? insert : update)) {
             if (existing == null) {
-                for (int col = 0; col < Rows.WIDTH; col++) {
-                    ps.setString(col + 1, merged[col]);
-                }
+                Rows.bindInsert(ps, merged);
             } else {
-                for (int col = 1; col < Rows.WIDTH; col++) {
-                    ps.setString(col, merged[col]);
-                }
-                ps.setString(Rows.WIDTH, merged[Rows.ID]);
+                Rows.bindUpdate(ps, merged);
             }
             ps.executeUpdate();
         } catch (SQLException e) {

@@ -50,12 +50,8 @@ public final class TunedSqliteStore extends ContractBaseline implements AutoClos
 
         Session(Connection c) throws SQLException {
             this.c = c;
-            this.insert = c.prepareStatement("insert into oauthtoken (" + COLUMNS + ") values (?,?,?,?,?,?,?,?,?,?)");
-            StringBuilder set = new StringBuilder("update oauthtoken set ");
-            for (int col = 1; col < Rows.WIDTH; col++) {
-                set.append(col > 1 ? ", " : "").append(Rows.COLUMNS[col]).append(" = ?");
-            }
-            this.update = c.prepareStatement(set.append(" where id = ?").toString());
+            this.insert = c.prepareStatement(Rows.insertSql("oauthtoken"));
+            this.update = c.prepareStatement(Rows.updateSql("oauthtoken"));
             this.delete = c.prepareStatement("delete from oauthtoken where id = ?");
         }
 
@@ -154,15 +150,10 @@ public final class TunedSqliteStore extends ContractBaseline implements AutoClos
         Session s = session();
         try {
             if (existing == null) {
-                for (int c = 0; c < Rows.WIDTH; c++) {
-                    s.insert.setString(c + 1, merged[c]);
-                }
+                Rows.bindInsert(s.insert, merged);
                 s.insert.executeUpdate();
             } else {
-                for (int c = 1; c < Rows.WIDTH; c++) {
-                    s.update.setString(c, merged[c]);
-                }
-                s.update.setString(Rows.WIDTH, merged[Rows.ID]);
+                Rows.bindUpdate(s.update, merged);
                 s.update.executeUpdate();
             }
         } catch (SQLException e) {
@@ -182,10 +173,7 @@ public final class TunedSqliteStore extends ContractBaseline implements AutoClos
             for (int from = 0; from < count; from += batch) {
                 st.executeUpdate("begin immediate");
                 for (int i = from; i < Math.min(count, from + batch); i++) {
-                    String[] r = Rows.of(tokens.apply(i));
-                    for (int c = 0; c < Rows.WIDTH; c++) {
-                        s.insert.setString(c + 1, r[c]);
-                    }
+                    Rows.bindInsert(s.insert, Rows.of(tokens.apply(i)));
                     s.insert.addBatch();
                 }
                 s.insert.executeBatch();

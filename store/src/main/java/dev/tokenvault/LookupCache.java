@@ -62,6 +62,8 @@ final class LookupCache implements Selection.Reader {
     private final Map<String, Map<LookupKey, Cached>> keysById;
     /** With a feed: counts invalidations by id, so that a load that overlapped one is not kept. */
     private final AtomicLong idInvalidations = new AtomicLong();
+    /** Held by {@link #invalidateIds}: one invalidation by id at a time (see there). */
+    private final Object invalidatingIds = new Object();
     /** The expiry's time source, closed with the vault; {@code null} without a cache. */
     private final CacheTicker ticker;
     /** Loads a miss, tagged with the epoch it started in; one instance, so a hit allocates nothing. */
@@ -163,7 +165,7 @@ final class LookupCache implements Selection.Reader {
         if (keysById == null) {
             return;
         }
-        synchronized (idInvalidations) {
+        synchronized (invalidatingIds) {
             idInvalidations.incrementAndGet();
             for (String id : ids) {
                 Map<LookupKey, Cached> keys = keysById.remove(id);

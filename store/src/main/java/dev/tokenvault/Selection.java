@@ -99,7 +99,7 @@ final class Selection {
         } else {
             merged = existing.mergedWith(in);
         }
-        checkUnique(merged, view);
+        checkUnique(merged, existing, view);
         return new SaveDecision(existing, merged);
     }
 
@@ -135,10 +135,15 @@ final class Selection {
         return a == null || b == null || a.equals(b);
     }
 
-    private static void checkUnique(TokenRecord merged, Reader view) {
+    /**
+     * Each unique value of {@code merged} must be free or held by {@code merged} itself. A value {@code existing} (the
+     * record being updated) already holds is its own and needs no lookup: a refresh that changes only the access token
+     * looks up that one value (on a shared store each lookup is a locked read, a round trip).
+     */
+    private static void checkUnique(TokenRecord merged, TokenRecord existing, Reader view) {
         for (Field f : Field.INDEXED) {
             String v = merged.get(f);
-            if (v == null) {
+            if (v == null || existing != null && v.equals(existing.get(f))) {
                 continue;
             }
             TokenRecord owner = view.find(f, v);

@@ -25,6 +25,14 @@ enum Dialect {
             // Not INSERT IGNORE, which would turn other errors into warnings.
             return "INSERT INTO " + table + " (" + columns + ") VALUES (" + values + ")";
         }
+
+        @Override
+        String advanceCounter(String meta, String wakeChannel) {
+            // No UPDATE ... RETURNING on MariaDB 10.6 or MySQL: LAST_INSERT_ID(n) hands the new value back in the
+            // statement's OK packet (read as its generated key); the value column is 8 bytes, big-endian
+            return "UPDATE " + meta + " SET value = UNHEX(LPAD(HEX(LAST_INSERT_ID("
+                    + "CAST(CONV(HEX(value), 16, 10) AS UNSIGNED) + ?)), 16, '0')) WHERE name = ?";
+        }
     },
     POSTGRESQL("schema-postgresql.sql") {
         @Override
@@ -37,6 +45,13 @@ enum Dialect {
         String insertKeeping(String table, String columns, String values, String key) {
             return "INSERT INTO " + table + " (" + columns + ") VALUES (" + values + ") ON CONFLICT (" + key
                     + ") DO NOTHING";
+        }
+
+        @Override
+        String advanceCounter(String meta, String wakeChannel) {
+            // the notification rides on the same statement; PostgreSQL delivers it at the commit
+            return "UPDATE " + meta + " SET value = int8send(('x' || encode(value, 'hex'))::bit(64)::bigint + ?)"
+                    + " WHERE name = ? RETURNING value, pg_notify('" + wakeChannel + "', '')";
         }
     };
 
@@ -57,6 +72,14 @@ enum Dialect {
 
     /** Inserts a row, or leaves the row with the same {@code key} (a column list) as it is. */
     abstract String insertKeeping(String table, String columns, String values, String key);
+
+    /**
+     * Adds {@code ?} (first parameter) to the 8-byte counter in the metadata row named by the second parameter, locking
+     * the row until the transaction ends, and hands back the new value in one round trip: on PostgreSQL as the
+     * result's {@code value} column (and it wakes the other nodes' change feeds on {@code wakeChannel} at the
+     * commit), on MariaDB/MySQL as the statement's generated key.
+     */
+    abstract String advanceCounter(String meta, String wakeChannel);
 
     /** The dialect of the database behind {@code metaData}. */
     static Dialect of(DatabaseMetaData metaData) throws SQLException {

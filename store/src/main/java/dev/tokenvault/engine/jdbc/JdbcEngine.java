@@ -119,9 +119,13 @@ public final class JdbcEngine implements RecordEngine {
         if (sealed != null) {
             return sealed;
         }
-        sealed = Jdbc.bytes(u.connection, u.locking ? sql.lockRecord : sql.getRecord, Jdbc.idBytes(id));
-        if (sealed != null) {
-            u.found(id, sealed);
+        if (u.locking) {
+            sealed = u.lockRecord(id, sql);
+        } else {
+            sealed = Jdbc.bytes(u.connection, sql.getRecord, Jdbc.idBytes(id));
+            if (sealed != null) {
+                u.found(id, sealed);
+            }
         }
         return sealed;
     }
@@ -278,9 +282,6 @@ public final class JdbcEngine implements RecordEngine {
         try {
             if (changes) {
                 u.appendChanges(sql, System.currentTimeMillis());
-                if (sql.notify != null) {
-                    Jdbc.query(u.connection, sql.notify, rs -> null); // delivered at the commit
-                }
             }
             u.connection.commit();
         } catch (SQLException e) {

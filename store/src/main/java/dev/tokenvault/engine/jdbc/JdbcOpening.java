@@ -36,7 +36,7 @@ final class JdbcOpening {
             }
             sql = new Sql(prefix, dialect);
             leases = new JdbcLeases(dataSource, dialect, prefix, where);
-            if (sql.notify != null) {
+            if (dialect == Dialect.POSTGRESQL) {
                 // the feed's listening connection is taken first: a pool too small for it fails here, not later
                 listening = first;
                 ConnectionRule.check(dataSource, 2, LISTENING);

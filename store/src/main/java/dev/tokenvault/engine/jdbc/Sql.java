@@ -2,6 +2,7 @@ package dev.tokenvault.engine.jdbc;
 
 /** The engine's statements, for one table prefix and dialect. Ids are bound as their UTF-8 bytes. */
 final class Sql {
+    final Dialect dialect;
     final String records;
     final String index;
     final String meta;
@@ -9,6 +10,8 @@ final class Sql {
 
     final String getRecord;
     final String lockRecord;
+    /** A record locked, with the current index generation beside it (the subquery's row is not locked). */
+    final String lockRecordAndGeneration;
     final String insertRecord;
     final String updateRecord;
     final String upsertRecord;
@@ -22,11 +25,15 @@ final class Sql {
     final String insertEntry;
     final String upsertEntry;
     final String removeEntry;
+    /** An entry that now holds another value of the same field for the same record: one statement, not two. */
+    final String moveEntry;
     final String entriesOf;
     final String firstEntriesOf;
     final String getMeta;
     final String lockMeta;
     final String upsertMeta;
+    /** See {@link Dialect#advanceCounter}. */
+    final String advanceCounter;
     final String insertMetaKeeping;
     final String removeMeta;
     final String clearRecords;
@@ -35,10 +42,9 @@ final class Sql {
     final String changesAfter;
     final String lastChange;
     final String pruneChanges;
-    /** PostgreSQL: wakes the other nodes' pollers at the commit; {@code null} elsewhere. */
-    final String notify;
 
     Sql(String prefix, Dialect dialect) {
+        this.dialect = dialect;
         records = prefix + "_records";
         index = prefix + "_index";
         meta = prefix + "_meta";
@@ -46,6 +52,8 @@ final class Sql {
 
         getRecord = "SELECT sealed FROM " + records + " WHERE id = ?";
         lockRecord = getRecord + " FOR UPDATE";
+        lockRecordAndGeneration = "SELECT r.sealed, (SELECT m.value FROM " + meta + " m WHERE m.name = ?) FROM "
+                + records + " r WHERE r.id = ? FOR UPDATE";
         insertRecord = dialect.insertKeeping(records, "id, sealed", "?, ?", "id");
         updateRecord = "UPDATE " + records + " SET sealed = ? WHERE id = ?";
         upsertRecord = dialect.upsert(records, "id", "sealed");
@@ -61,11 +69,14 @@ final class Sql {
                 "generation, field, blind");
         upsertEntry = dialect.upsert(index, "generation, field, blind", "record_id");
         removeEntry = "DELETE FROM " + index + " WHERE generation = ? AND field = ? AND blind = ?";
+        moveEntry = "UPDATE " + index + " SET blind = ? WHERE generation = ? AND field = ? AND blind = ?"
+                + " AND record_id = ?";
         entriesOf = "SELECT blind, record_id FROM " + index + " WHERE generation = ? AND field = ?";
         firstEntriesOf = "SELECT field, blind FROM " + index + " WHERE generation = ? ORDER BY field, blind LIMIT ?";
         getMeta = "SELECT value FROM " + meta + " WHERE name = ?";
         lockMeta = getMeta + " FOR UPDATE";
         upsertMeta = dialect.upsert(meta, "name", "value");
+        advanceCounter = dialect.advanceCounter(meta, changes);
         insertMetaKeeping = dialect.insertKeeping(meta, "name, value", "?, ?", "name");
         removeMeta = "DELETE FROM " + meta + " WHERE name = ?";
         clearRecords = "DELETE FROM " + records;
@@ -74,6 +85,5 @@ final class Sql {
         changesAfter = "SELECT seq, record_id FROM " + changes + " WHERE seq > ? ORDER BY seq";
         lastChange = "SELECT MAX(seq) FROM " + changes;
         pruneChanges = "DELETE FROM " + changes + " WHERE changed_at < ? AND seq < ?";
-        notify = dialect == Dialect.POSTGRESQL ? "SELECT pg_notify('" + changes + "', '')" : null;
     }
 }

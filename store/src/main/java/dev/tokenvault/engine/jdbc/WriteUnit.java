@@ -4,6 +4,7 @@ import dev.tokenvault.engine.Batch;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -56,6 +57,24 @@ final class WriteUnit {
         return locking ? held.get(id) : null;
     }
 
+    /**
+     * Reads record {@code id} locked and, in the same statement, the current index generation (a write that reads its
+     * record by id, as a refresh does, needs both; the generation's row is read, not locked).
+     */
+    byte[] lockRecord(String id, Sql sql) throws SQLException {
+        return Jdbc.query(connection, sql.lockRecordAndGeneration, rs -> {
+            if (!rs.next()) {
+                return null;
+            }
+            byte[] sealed = rs.getBytes(1);
+            if (generation < 0) {
+                generation = (int) Jdbc.decodeLong(rs.getBytes(2), 0);
+            }
+            found(id, sealed);
+            return sealed;
+        }, JdbcSchema.GENERATION, Jdbc.idBytes(id));
+    }
+
     int generation(Sql sql) throws SQLException {
         if (generation < 0) {
             generation = (int) Jdbc.decodeLong(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.GENERATION), 0);
@@ -69,12 +88,27 @@ final class WriteUnit {
 
     /**
      * Applies every op of {@code batch} in this transaction; a run of index entry puts, or of removals, goes to the
-     * database as one JDBC batch (one round trip).
+     * database as one JDBC batch (one round trip). In a locking unit, an entry's removal followed by the put of the
+     * same index's new value (a save that changes a record's access token) is one move: an update of the entry's row
+     * instead of a delete and an insert.
      */
     void apply(Batch batch, Sql sql) throws SQLException {
         EntryRun puts = new EntryRun();
         EntryRun removals = new EntryRun();
-        for (Batch.Op op : batch.ops()) {
+        EntryRun moves = new EntryRun();
+        List<Batch.Op> ops = batch.ops();
+        for (int i = 0; i < ops.size(); i++) {
+            Batch.Op op = ops.get(i);
+            Batch.PutIndex movedTo = locking && i + 1 < ops.size() ? movedTo(op, ops.get(i + 1)) : null;
+            if (movedTo != null) {
+                flush(puts, sql);
+                flush(removals, sql);
+                moves.add(movedTo.key(), generation(sql), movedTo.index(), ((Batch.RemoveIndex) op).key(),
+                        Jdbc.idBytes(movedTo.id()));
+                i++;
+                continue;
+            }
+            flushMoves(moves, sql);
             if (op instanceof Batch.PutIndex p) {
                 flush(removals, sql);
                 puts.add(generation(sql), p.index(), p.key(), Jdbc.idBytes(p.id()));
@@ -93,8 +127,48 @@ final class WriteUnit {
                 apply(op, sql);
             }
         }
+        flushMoves(moves, sql);
         flush(puts, sql);
         flush(removals, sql);
+    }
+
+    /**
+     * The put that follows {@code op} when the two move one record's entry from one value of a field to another (as
+     * a save stages a changed access token: the old value's removal, then the new value's put), else {@code null}.
+     */
+    private static Batch.PutIndex movedTo(Batch.Op op, Batch.Op next) {
+        return op instanceof Batch.RemoveIndex r && next instanceof Batch.PutIndex p && r.index() == p.index()
+                ? p : null;
+    }
+
+    /**
+     * Moved entries, as one statement or one batch of updates. An entry not found where the unit expected it (not
+     * there, or naming another record) is removed and inserted instead, with the insert's check. A new value that
+     * another node's entry took meanwhile fails with a duplicate key, which {@link SqlFailures#translate} makes
+     * {@code RETRY}.
+     */
+    private void flushMoves(EntryRun run, Sql sql) throws SQLException {
+        if (run.rows.isEmpty()) {
+            return;
+        }
+        int[] counts = run.rows.size() == 1
+                ? new int[] {Jdbc.update(connection, sql.moveEntry, run.rows.get(0))}
+                : Jdbc.batch(connection, sql.moveEntry, run.rows);
+        List<Object[]> inserts = new ArrayList<>();
+        for (int i = 0; i < run.rows.size(); i++) {
+            Object[] m = run.rows.get(i); // blind now, generation, field, blind before, record id
+            boolean moved = i < counts.length && (counts[i] > 0
+                    || counts[i] == Statement.SUCCESS_NO_INFO && Arrays.equals((byte[]) m[4],
+                    Jdbc.bytes(connection, sql.getEntry, m[1], m[2], m[0])));
+            if (!moved) {
+                Jdbc.update(connection, sql.removeEntry, m[1], m[2], m[3]);
+                inserts.add(new Object[] {m[1], m[2], m[0], m[4]});
+            }
+        }
+        if (!inserts.isEmpty()) {
+            insertEntries(inserts, sql);
+        }
+        run.rows.clear();
     }
 
     /** Index entries of consecutive ops of one kind, as statement parameters. */
@@ -110,7 +184,7 @@ final class WriteUnit {
         if (run.rows.isEmpty()) {
             return;
         }
-        if (run.rows.get(0).length == 3) {
+        if (run.rows.get(0).length == 3) { // removals: generation, field, blind
             Jdbc.batch(connection, sql.removeEntry, run.rows);
         } else if (!locking) {
             Jdbc.batch(connection, sql.upsertEntry, run.rows);
@@ -195,11 +269,13 @@ final class WriteUnit {
     /**
      * Appends the change log rows of this unit, numbered after the last under a lock on the counter, so that rows
      * become visible in the order of their numbers (a reader that saw number n has seen every number before it).
-     * Taken last, just before the commit, so that it is held briefly and never waits while holding it.
+     * Taken last, just before the commit, so that it is held briefly and never waits while holding it. Two round
+     * trips: the counter advanced by the number of rows (which locks it and returns the new last number; on
+     * PostgreSQL it also sends the other nodes' wake-up), then the rows as one batch.
      */
     void appendChanges(Sql sql, long now) throws SQLException {
-        long last = Jdbc.decodeLong(Jdbc.bytes(connection, sql.lockMeta, JdbcSchema.SEQUENCE), 0);
-        long next = last;
+        int rows = clearedAll ? 1 : changed.size();
+        long next = advanceSequence(sql, rows) - rows;
         try (PreparedStatement ps = connection.prepareStatement(sql.appendChange)) {
             if (clearedAll) {
                 Jdbc.bind(ps, ++next, null, now).addBatch();
@@ -210,6 +286,32 @@ final class WriteUnit {
             }
             ps.executeBatch();
         }
-        Jdbc.update(connection, sql.upsertMeta, JdbcSchema.SEQUENCE, Jdbc.encodeLong(next));
+    }
+
+    /** Advances the change log's counter by {@code rows} and returns its new value, the last number now taken. */
+    private long advanceSequence(Sql sql, int rows) throws SQLException {
+        if (sql.dialect == Dialect.POSTGRESQL) { // UPDATE ... RETURNING value
+            byte[] value = Jdbc.bytes(connection, sql.advanceCounter, (long) rows, JdbcSchema.SEQUENCE);
+            return requireCounter(value == null ? null : Jdbc.decodeLong(value, 0));
+        }
+        try (PreparedStatement ps = connection.prepareStatement(sql.advanceCounter, Statement.RETURN_GENERATED_KEYS)) {
+            if (Jdbc.bind(ps, (long) rows, JdbcSchema.SEQUENCE).executeUpdate() != 1) {
+                return requireCounter(null);
+            }
+            try (ResultSet keys = ps.getGeneratedKeys()) { // LAST_INSERT_ID(value)
+                if (keys.next() && keys.getLong(1) > 0) {
+                    return keys.getLong(1);
+                }
+            }
+        }
+        // a driver that does not report it: the row is locked by this unit now, so a plain read is exact
+        return requireCounter(Jdbc.decodeLong(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.SEQUENCE), 0));
+    }
+
+    private static long requireCounter(Long value) throws SQLException {
+        if (value == null) {
+            throw new SQLException("the change log's counter row " + JdbcSchema.SEQUENCE + " is missing");
+        }
+        return value;
     }
 }

@@ -27,6 +27,7 @@ final class NodeConnections {
     private EngineException lost;
     /** The connection the calling thread holds outside a write, which its reads use meanwhile. */
     private final ThreadLocal<Connection> held = new ThreadLocal<>();
+    private final ReadCommitted readCommitted = new ReadCommitted();
 
     NodeConnections(DataSource dataSource, String where) {
         this.dataSource = dataSource;
@@ -122,9 +123,7 @@ final class NodeConnections {
         try {
             c = dataSource.getConnection();
             c.setAutoCommit(false);
-            if (c.getTransactionIsolation() != Connection.TRANSACTION_READ_COMMITTED) { // a pool knows: no round trip
-                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-            }
+            readCommitted.begin(c);
             u = new WriteUnit(c, locking);
             unit = u;
             return u;

@@ -13,11 +13,14 @@ import java.util.List;
 import javax.sql.DataSource;
 
 /**
- * A data source that records the round trips its connections make: each statement execution (a JDBC batch is one)
- * and each commit or rollback, with the SQL, for tests that bound the statements a call costs. Only the threads a test
+ * A data source that records the round trips its connections make: each statement execution (a JDBC batch is one),
+ * each commit or rollback, with the SQL, and each call that reads or sets the transaction isolation, for tests that bound the statements a call costs. Only the threads a test
  * {@link #watch()}es are counted, so the change feed's polls do not blur the figures.
  */
 public final class CountingDataSource extends DelegatingDataSource {
+    /** How the connection calls that may be round trips of their own are recorded (their name follows). */
+    public static final String ISOLATION = "Connection.";
+
     private final ThreadLocal<List<String>> trips = new ThreadLocal<>();
 
     public CountingDataSource(DataSource inner) {
@@ -41,6 +44,8 @@ public final class CountingDataSource extends DelegatingDataSource {
             String name = method.getName();
             if (name.equals("commit") || name.equals("rollback")) {
                 record(name.toUpperCase(java.util.Locale.ROOT));
+            } else if (name.equals("getTransactionIsolation") || name.equals("setTransactionIsolation")) {
+                record(ISOLATION + name); // a query on PostgreSQL's driver, and on others without session tracking
             }
             Object result = method.invoke(c, args);
             if (result instanceof PreparedStatement ps) {

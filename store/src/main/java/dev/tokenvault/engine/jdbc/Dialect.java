@@ -33,6 +33,11 @@ enum Dialect {
             return "UPDATE " + meta + " SET value = UNHEX(LPAD(HEX(LAST_INSERT_ID("
                     + "CAST(CONV(HEX(value), 16, 10) AS UNSIGNED) + ?)), 16, '0')) WHERE name = ?";
         }
+
+        @Override
+        String appendChanges(String meta, String changes, String wakeChannel) {
+            return null; // a data-modifying statement cannot feed an INSERT here
+        }
     },
     POSTGRESQL("schema-postgresql.sql") {
         @Override
@@ -50,10 +55,21 @@ enum Dialect {
         @Override
         String advanceCounter(String meta, String wakeChannel) {
             // the notification rides on the same statement; PostgreSQL delivers it at the commit
-            return "UPDATE " + meta + " SET value = int8send(('x' || encode(value, 'hex'))::bit(64)::bigint + ?)"
+            return "UPDATE " + meta + " SET value = int8send(" + COUNTER + " + ?)"
                     + " WHERE name = ? RETURNING value, pg_notify('" + wakeChannel + "', '')";
         }
+
+        @Override
+        String appendChanges(String meta, String changes, String wakeChannel) {
+            return "WITH c AS (UPDATE " + meta + " SET value = int8send(" + COUNTER + " + ?) WHERE name = ?"
+                    + " RETURNING " + COUNTER + " AS last, pg_notify('" + wakeChannel + "', '') AS woke)"
+                    + " INSERT INTO " + changes + " (seq, record_id, changed_at)"
+                    + " SELECT c.last - ? + u.n, u.id, ? FROM c, unnest(?::bytea[]) WITH ORDINALITY AS u(id, n)";
+        }
     };
+
+    /** PostgreSQL: the 8-byte big-endian counter in {@code value} as a bigint. */
+    private static final String COUNTER = "('x' || encode(value, 'hex'))::bit(64)::bigint";
 
     /** The schema file, a resource beside this class, with {@code ${prefix}} for the table prefix. */
     final String schemaResource;
@@ -80,6 +96,14 @@ enum Dialect {
      * commit), on MariaDB/MySQL as the statement's generated key.
      */
     abstract String advanceCounter(String meta, String wakeChannel);
+
+    /**
+     * The whole change log append of a write in one statement, or {@code null} where the database has no such form:
+     * advances the counter as {@link #advanceCounter} does (parameters 1 and 2: the number of rows and the counter's
+     * name), and inserts one row per id of the array in parameter 5, numbered after the counter's old value
+     * (parameter 3: the number of rows again) in the array's order, each with the time in parameter 4.
+     */
+    abstract String appendChanges(String meta, String changes, String wakeChannel);
 
     /** The dialect of the database behind {@code metaData}. */
     static Dialect of(DatabaseMetaData metaData) throws SQLException {

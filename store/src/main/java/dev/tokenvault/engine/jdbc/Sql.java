@@ -34,6 +34,8 @@ final class Sql {
     final String upsertMeta;
     /** See {@link Dialect#advanceCounter}. */
     final String advanceCounter;
+    /** See {@link Dialect#appendChanges}; {@code null} on MariaDB/MySQL. */
+    final String appendChanges;
     final String insertMetaKeeping;
     final String removeMeta;
     final String clearRecords;
@@ -77,6 +79,7 @@ final class Sql {
         lockMeta = getMeta + " FOR UPDATE";
         upsertMeta = dialect.upsert(meta, "name", "value");
         advanceCounter = dialect.advanceCounter(meta, changes);
+        appendChanges = dialect.appendChanges(meta, changes, changes);
         insertMetaKeeping = dialect.insertKeeping(meta, "name, value", "?, ?", "name");
         removeMeta = "DELETE FROM " + meta + " WHERE name = ?";
         clearRecords = "DELETE FROM " + records;

@@ -269,11 +269,15 @@ final class WriteUnit {
     /**
      * Appends the change log rows of this unit, numbered after the last under a lock on the counter, so that rows
      * become visible in the order of their numbers (a reader that saw number n has seen every number before it).
-     * Taken last, just before the commit, so that it is held briefly and never waits while holding it. Two round
-     * trips: the counter advanced by the number of rows (which locks it and returns the new last number; on
-     * PostgreSQL it also sends the other nodes' wake-up), then the rows as one batch.
+     * Taken last, just before the commit, so that it is held briefly and never waits while holding it. On PostgreSQL
+     * one statement advances the counter (locking it), inserts the rows and sends the other nodes' wake-up; on
+     * MariaDB/MySQL two: the counter advanced (which returns the new last number), then the rows as one batch.
      */
     void appendChanges(Sql sql, long now) throws SQLException {
+        if (sql.appendChanges != null && !clearedAll) {
+            appendAtOnce(sql, now);
+            return;
+        }
         int rows = clearedAll ? 1 : changed.size();
         long next = advanceSequence(sql, rows) - rows;
         try (PreparedStatement ps = connection.prepareStatement(sql.appendChange)) {
@@ -285,6 +289,21 @@ final class WriteUnit {
                 }
             }
             ps.executeBatch();
+        }
+    }
+
+    private void appendAtOnce(Sql sql, long now) throws SQLException {
+        byte[][] ids = new byte[changed.size()][];
+        int i = 0;
+        for (String id : changed) {
+            ids[i++] = Jdbc.idBytes(id);
+        }
+        try (PreparedStatement ps = connection.prepareStatement(sql.appendChanges)) {
+            Jdbc.bind(ps, (long) ids.length, JdbcSchema.SEQUENCE, (long) ids.length, now);
+            ps.setArray(5, connection.createArrayOf("bytea", ids));
+            if (ps.executeUpdate() != ids.length) {
+                requireCounter(null); // no counter row: nothing was inserted
+            }
         }
     }
 

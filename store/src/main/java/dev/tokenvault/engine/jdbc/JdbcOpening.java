@@ -52,7 +52,7 @@ final class JdbcOpening {
             Jdbc.abandon(listening, e);
             throw e;
         }
-        WakeUp wakeUp = listening == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql), listening);
+        WakeUp wakeUp = listening == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql), sql.node, listening);
         JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
         JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed, leases);
         feed.start();

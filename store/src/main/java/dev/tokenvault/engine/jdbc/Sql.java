@@ -1,8 +1,19 @@
 package dev.tokenvault.engine.jdbc;
 
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
 /** The engine's statements, for one table prefix and dialect. Ids are bound as their UTF-8 bytes. */
 final class Sql {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     final Dialect dialect;
+    /**
+     * This node's id, random per opened engine: the payload of its PostgreSQL notifications, so that its own change
+     * feed is not woken by its own commits (it learns of those when it commits them). Hex digits, so that the
+     * statements can carry it as a literal.
+     */
+    final String node;
     final String records;
     final String index;
     final String meta;
@@ -45,8 +56,10 @@ final class Sql {
     final String lastChange;
     final String pruneChanges;
 
+    /** The statements of one node: {@link #node} is new for each. */
     Sql(String prefix, Dialect dialect) {
         this.dialect = dialect;
+        this.node = newNodeId();
         records = prefix + "_records";
         index = prefix + "_index";
         meta = prefix + "_meta";
@@ -78,8 +91,8 @@ final class Sql {
         getMeta = "SELECT value FROM " + meta + " WHERE name = ?";
         lockMeta = getMeta + " FOR UPDATE";
         upsertMeta = dialect.upsert(meta, "name", "value");
-        advanceCounter = dialect.advanceCounter(meta, changes);
-        appendChanges = dialect.appendChanges(meta, changes, changes);
+        advanceCounter = dialect.advanceCounter(meta, changes, node);
+        appendChanges = dialect.appendChanges(meta, changes, changes, node);
         insertMetaKeeping = dialect.insertKeeping(meta, "name, value", "?, ?", "name");
         removeMeta = "DELETE FROM " + meta + " WHERE name = ?";
         clearRecords = "DELETE FROM " + records;
@@ -88,5 +101,11 @@ final class Sql {
         changesAfter = "SELECT seq, record_id FROM " + changes + " WHERE seq > ? ORDER BY seq";
         lastChange = "SELECT MAX(seq) FROM " + changes;
         pruneChanges = "DELETE FROM " + changes + " WHERE changed_at < ? AND seq < ?";
+    }
+
+    private static String newNodeId() {
+        byte[] b = new byte[8];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
     }
 }

@@ -1,5 +1,6 @@
 package dev.tokenvault.engine.jdbc;
 
+import java.lang.reflect.Array;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -34,38 +35,73 @@ class WakeUp implements AutoCloseable {
 
     /**
      * A wait that PostgreSQL notifications on {@code channel} end early, listening on {@code first} (which it owns)
-     * and, when that is lost, on a connection it borrows again.
+     * and, when that is lost, on a connection it borrows again. Notifications whose payload is {@code ownNode} (this
+     * node's own commits, which it reports when it makes them) do not end it, and after a wake-up the next wait
+     * lets {@link #MIN_GAP} pass first: a stream of other nodes' commits is answered by one poll every few
+     * milliseconds, not by one poll per commit.
      */
-    static WakeUp listening(DataSource dataSource, String channel, Connection first) {
-        return new Listening(dataSource, channel, first);
+    static WakeUp listening(DataSource dataSource, String channel, String ownNode, Connection first) {
+        return new Listening(dataSource, channel, ownNode, first);
     }
+
+    /** The least time between two polls that notifications start. */
+    static final Duration MIN_GAP = Duration.ofMillis(5);
 
     private static final class Listening extends WakeUp {
         private final DataSource dataSource;
         private final String channel;
+        private final String ownNode;
         private Connection connection; // the poller thread's only
         private Object pgConnection;
         private Method getNotifications;
+        private Method getParameter;
+        private long wokenAt = System.nanoTime() - MIN_GAP.toNanos();
         private boolean closed;
         private Connection first; // taken at open, listening from the first wait on
 
-        Listening(DataSource dataSource, String channel, Connection first) {
+        Listening(DataSource dataSource, String channel, String ownNode, Connection first) {
             this.dataSource = dataSource;
             this.channel = channel;
+            this.ownNode = ownNode;
             this.first = first;
         }
 
         @Override
         void await(Duration interval) throws InterruptedException {
+            long deadline = System.nanoTime() + interval.toNanos();
+            long gap = wokenAt + MIN_GAP.toNanos() - System.nanoTime();
+            if (gap > 0) {
+                TimeUnit.NANOSECONDS.sleep(gap); // what arrives meanwhile waits in the driver for the next call
+            }
             if (!closed && (connection != null || listen())) {
                 try {
-                    getNotifications.invoke(pgConnection, (int) Math.max(1, interval.toMillis()));
+                    for (long left = deadline - System.nanoTime(); left > 0; left = deadline - System.nanoTime()) {
+                        Object got = getNotifications.invoke(pgConnection,
+                                (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                        if (fromAnotherNode(got)) {
+                            wokenAt = System.nanoTime();
+                            return;
+                        }
+                    }
                     return;
                 } catch (ReflectiveOperationException | RuntimeException e) {
                     drop();
                 }
             }
-            super.await(interval);
+            super.await(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        }
+
+        /** Whether {@code got} (the driver's array of notifications, or null) holds one that is not this node's. */
+        private boolean fromAnotherNode(Object got) throws ReflectiveOperationException {
+            if (got == null) {
+                return false;
+            }
+            for (int i = 0; i < Array.getLength(got); i++) {
+                if (!ownNode.equals(getParameter.invoke(Array.get(got, i)))) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private boolean listen() {
@@ -76,11 +112,12 @@ class WakeUp implements AutoCloseable {
                 try (Statement st = c.createStatement()) {
                     st.execute("LISTEN " + channel);
                 }
-                Class<?> pg = Class.forName("org.postgresql.PGConnection", false,
-                        c.getClass().getClassLoader() == null ? WakeUp.class.getClassLoader()
-                                : c.getClass().getClassLoader());
+                ClassLoader loader = c.getClass().getClassLoader() == null ? WakeUp.class.getClassLoader()
+                        : c.getClass().getClassLoader();
+                Class<?> pg = Class.forName("org.postgresql.PGConnection", false, loader);
                 pgConnection = c.unwrap(pg);
                 getNotifications = pg.getMethod("getNotifications", int.class);
+                getParameter = Class.forName("org.postgresql.PGNotification", false, loader).getMethod("getParameter");
                 return true;
             } catch (SQLException | ReflectiveOperationException | RuntimeException | LinkageError e) {
                 drop();

@@ -1,6 +1,11 @@
 package dev.tokenvault;
 
+import static dev.tokenvault.KeyMetadata.META_KEYRING;
+import static dev.tokenvault.KeyMetadata.META_KEY_CHECK;
+import static dev.tokenvault.KeyMetadata.META_SEALS;
+
 import dev.tokenvault.crypto.Keyring;
+import dev.tokenvault.crypto.RecordSeal;
 import dev.tokenvault.crypto.SealCount;
 import dev.tokenvault.crypto.SecretBytes;
 import dev.tokenvault.engine.RecordEngine;
@@ -32,9 +37,6 @@ final class SharedKeys {
      * seals more (a long {@code saveTokens} list) runs out, is run again, and this grows to twice what it needed.
      */
     static final long AHEAD = 512;
-    static final String META_KEY_CHECK = "keycheck";
-    static final String META_KEYRING = "keyring";
-    static final String META_SEALS = "seals.";
 
     /** Data keys other nodes added, which readers met in records and read from the store; wiped at close. */
     private final Map<Integer, SecretBytes> learned = new ConcurrentHashMap<>();
@@ -72,8 +74,26 @@ final class SharedKeys {
         failure = e;
     }
 
+    /**
+     * Seals {@code r} under the version of the block this node reserved, which {@code k} holds, counting one seal.
+     *
+     * @throws RuntimeException from {@link #ranOut} when the block is used up
+     */
+    byte[] seal(TokenRecord r, Keys k) {
+        int v = take(k.keyring().currentVersion());
+        if (v < 0) {
+            throw ranOut();
+        }
+        byte[] plain = r.encode();
+        try {
+            return RecordSeal.seal(v, k.keyring().dataKey(v), plain, k.storeId(), r.id());
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
     /** The version to seal under, counting one seal; {@code -1} when the block is used up (see {@link #ranOut}). */
-    int take(int currentVersion) {
+    private int take(int currentVersion) {
         if (version != currentVersion || next >= end) {
             return -1;
         }
@@ -86,7 +106,7 @@ final class SharedKeys {
      * What a seal beyond the block throws: why the reservation before the write failed, or {@link SealsRunOut}, after
      * which the next write starts with twice the seals this one needed.
      */
-    RuntimeException ranOut() {
+    private RuntimeException ranOut() {
         if (failure != null) {
             return failure;
         }

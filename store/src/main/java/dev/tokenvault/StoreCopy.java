@@ -52,7 +52,7 @@ public final class StoreCopy {
         List<String> metadataKeys;
         try {
             // read-only: learns the data key versions and checks the key, and writes nothing to the source
-            KeyState keys = KeyState.unlock(source, from.masterKey, VaultOpener.where(from), from.sealLimit,
+            KeyState keys = KeyUnlock.unlock(source, from.masterKey, VaultOpener.where(from), from.sealLimit,
                     new SecureRandom(), true);
             try {
                 metadataKeys = keys.metadataKeys();
@@ -70,7 +70,7 @@ public final class StoreCopy {
     }
 
     private static Report copy(RecordEngine source, List<String> metadataKeys, RecordEngine target, String where) {
-        if (!KeyState.isBlank(target) || target.getMeta(metadataKeys.get(0)) != null) {
+        if (!KeyMetadata.isBlank(target) || target.getMeta(metadataKeys.get(0)) != null) {
             throw new TokenStoreException(ErrorCode.CONFLICT, where + " is not empty; a copy goes into a new store"
                     + " only (remove it, or name another)");
         }

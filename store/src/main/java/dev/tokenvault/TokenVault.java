@@ -175,13 +175,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         if (newKey == null) {
             throw Errors.invalid("newKey must not be null");
         }
-        pipeline.exclusive(() -> keyState.rotateMasterKey(newKey, pipeline::commitNow));
+        pipeline.exclusive(() -> KeyRotation.rotateMasterKey(keyState, newKey, pipeline::commitNow));
     }
 
     /** Adds a data key version that seals from now on; records sealed under older versions stay readable. */
     public void rotateDataKey() {
         writable("rotateDataKey");
-        pipeline.exclusive(() -> keyState.rotateDataKey(pipeline::commitNow));
+        pipeline.exclusive(() -> KeyRotation.rotateDataKey(keyState, pipeline::commitNow));
     }
 
     /**

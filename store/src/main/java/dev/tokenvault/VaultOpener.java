@@ -32,13 +32,13 @@ final class VaultOpener {
         String where = where(b);
         SecureRandom random = new SecureRandom();
         try {
-            if (b.dataSource != null && (b.readOnly || !b.createIfMissing) && engine.getMeta(KeyState.META_HEADER) == null) {
+            if (b.dataSource != null && (b.readOnly || !b.createIfMissing) && engine.getMeta(KeyMetadata.META_HEADER) == null) {
                 throw new TokenStoreException(ErrorCode.NOT_FOUND, "the " + where + " holds no store yet, and "
                         + (b.readOnly ? "a readOnly() open" : "createIfMissing(false)") + " does not create one");
             }
             // nodes opening an empty shared store at once: the first initialises it, the others open what it wrote
             KeyState keyState = engine.exclusively(
-                    () -> KeyState.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly));
+                    () -> KeyUnlock.unlock(engine, b.masterKey, where, b.sealLimit, random, b.readOnly));
             return new TokenVault(engine, new OpenState(where), keyState, random, b);
         } catch (RuntimeException e) {
             throw closing(engine, e);

@@ -13,8 +13,8 @@ import org.mapdb.DB;
 import org.mapdb.HTreeMap;
 
 /**
- * Rewrites the live records, index entries and metadata of a store into {@code PATH.compacting} and renames it over
- * the store.
+ * Compaction of a store ({@link #compact}): rewrites its live records, index entries and metadata into
+ * {@code PATH.compacting}, renames that over the store, and opens the store again.
  *
  * <p>Crash safety: until the rename, {@code PATH} is the old store and {@code PATH.redo} holds only its changes;
  * a stale {@code PATH.compacting} is deleted at the next open. Before the rename the old store is checkpointed
@@ -27,6 +27,37 @@ final class Compaction {
     private static final int COMPACT_CHUNK = 4096;
 
     private Compaction() {
+    }
+
+    /**
+     * Compacts {@code store}: commits what is staged, then (for a store on disk) {@link #rewrite}s the file
+     * and opens it again. Called by {@link MapDbEngine#compact()} under its write lock.
+     *
+     * @throws EngineException as {@link RecoverableDb#commit()} and {@link #rewrite}; or {@code IO} when the store
+     *         could not be opened again, and the engine stopped
+     */
+    static void compact(RecoverableDb store) {
+        OpenDb old = store.live();
+        store.commit();
+        Path path = store.path();
+        if (path == null) {
+            return;
+        }
+        try {
+            rewrite(old.db(), path, store.indexCount());
+        } catch (RuntimeException | Error e) {
+            if (old.db().isClosed()) {
+                EngineException stoppedToo = store.reopen(e);
+                if (stoppedToo != null) {
+                    throw stoppedToo;
+                }
+            }
+            throw e;
+        }
+        EngineException stoppedAfter = store.reopen(null);
+        if (stoppedAfter != null) {
+            throw stoppedAfter;
+        }
     }
 
     /**

@@ -34,32 +34,19 @@ import org.mapdb.HTreeMap;
  * <p>Concurrency: reads share a read lock; staging, committing and discarding take the write lock, so no read sees
  * part of a batch. MapDB writes nothing to the volume until its commit, so what is staged and not committed lives in
  * MapDB's memory only: a failed commit or a discard goes back to the durable state by reopening the files (the redo
- * log replays what was durable), or, in memory, by MapDB's rollback.
+ * log replays what was durable), or, in memory, by MapDB's rollback ({@link RecoverableDb}, which holds the open
+ * store).
  */
 public final class MapDbEngine implements RecordEngine {
     /** Entries removed per commit when the engine discards a stale index generation at open. */
     private static final int DISCARD_CHUNK = 4000;
 
-    private final Path path; // null in memory
-    private final int indexCount;
-    private final StoreLock lock; // null in memory
-    private final CommitProbe probe;
-    /** Opened by {@link #openReadOnly}: every change fails, and nothing is ever written. */
-    private final boolean readOnly;
     private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
+    /** The open store and its recovery; changed only under {@link #rw}'s write lock. */
+    private final RecoverableDb store;
 
-    // guarded by rw's write lock (readers use them under the read lock)
-    private OpenDb db;
-    private boolean closed;
-    /** Set when a failed change could not be undone: the engine stopped, and every call says why. */
-    private EngineException stopped;
-
-    private MapDbEngine(Path path, int indexCount, StoreLock lock, CommitProbe probe, boolean readOnly) {
-        this.path = path;
-        this.indexCount = indexCount;
-        this.lock = lock;
-        this.probe = probe;
-        this.readOnly = readOnly;
+    private MapDbEngine(RecoverableDb store) {
+        this.store = store;
     }
 
     /** Opens the store at {@code path}, creating it when absent, with {@code indexCount} index maps. */
@@ -85,19 +72,17 @@ public final class MapDbEngine implements RecordEngine {
     public static MapDbEngine open(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
         Path abs = MapDbFiles.checkBeforeLocking(path, createIfMissing);
         StoreLock lock = StoreLock.acquire(abs);
-        MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, probe, false);
+        RecoverableDb store = null;
         try {
-            engine.db = MapDbFiles.openLocked(abs, indexCount, createIfMissing, probe);
+            store = new RecoverableDb(abs, indexCount, lock, probe, false,
+                    MapDbFiles.openLocked(abs, indexCount, createIfMissing, probe));
+            MapDbEngine engine = new MapDbEngine(store);
             engine.upgradeLayout();
             IndexGenerations.discardStale(engine, DISCARD_CHUNK);
             return engine;
         } catch (RuntimeException | Error e) {
-            if (engine.db != null && !engine.closed) { // opened, then the upgrade or the clean-up failed
-                try {
-                    engine.db.volume().abandon(); // releases the files; what was durable replays at the next open
-                } catch (RuntimeException | Error suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+            if (store != null) { // opened, then the upgrade or the clean-up failed
+                store.abandonAfterFailedOpen(e);
             }
             lock.releaseAfterFailedOpen(e);
             throw e;
@@ -117,10 +102,9 @@ public final class MapDbEngine implements RecordEngine {
     public static MapDbEngine openReadOnly(Path path, int indexCount) {
         Path abs = MapDbFiles.checkBeforeLocking(path, false);
         StoreLock lock = StoreLock.acquireShared(abs);
-        MapDbEngine engine = new MapDbEngine(abs, indexCount, lock, CommitProbe.NONE, true);
         try {
-            engine.db = MapDbFiles.openReadOnly(abs, indexCount);
-            return engine;
+            return new MapDbEngine(new RecoverableDb(abs, indexCount, lock, CommitProbe.NONE, true,
+                    MapDbFiles.openReadOnly(abs, indexCount)));
         } catch (RuntimeException | Error e) {
             if (lock != null) {
                 lock.release();
@@ -131,13 +115,13 @@ public final class MapDbEngine implements RecordEngine {
 
     /** Whether this engine was opened by {@link #openReadOnly}. */
     public boolean isReadOnly() {
-        return readOnly;
+        return store.readOnly();
     }
 
     /** Under no lock: fails a change of a read-only engine. */
     private void requireWritable() {
-        if (readOnly) {
-            throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + path
+        if (store.readOnly()) {
+            throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + store.path()
                     + " was opened read-only; it cannot be changed");
         }
     }
@@ -149,19 +133,14 @@ public final class MapDbEngine implements RecordEngine {
 
     /** {@link #inMemory(int)} with a test seam for the commit path. */
     public static MapDbEngine inMemory(int indexCount, CommitProbe probe) {
-        MapDbEngine engine = new MapDbEngine(null, indexCount, null, probe, false);
-        engine.db = MapDbFiles.inMemory(indexCount, probe);
-        return engine;
+        return new MapDbEngine(new RecoverableDb(null, indexCount, null, probe, false,
+                MapDbFiles.inMemory(indexCount, probe)));
     }
 
     // ---------------------------------------------------------------- reads
 
     private OpenDb live() {
-        if (closed) {
-            throw stopped != null ? new EngineException(EngineException.Kind.IO, stopped.getMessage(), stopped)
-                    : new EngineException(EngineException.Kind.CLOSED, "store is closed");
-        }
-        return db;
+        return store.live();
     }
 
     /**
@@ -180,7 +159,7 @@ public final class MapDbEngine implements RecordEngine {
         } catch (MapDbErrors.CallbackFailure e) {
             throw e.unwrap();
         } catch (RuntimeException | AssertionError e) {
-            throw MapDbErrors.damaged(path, e);
+            throw MapDbErrors.damaged(store.path(), e);
         } finally {
             rw.readLock().unlock();
         }
@@ -305,7 +284,7 @@ public final class MapDbEngine implements RecordEngine {
             try {
                 for (Batch.Op op : batch.ops()) {
                     o.apply(op);
-                    probe.reached("engine.applied");
+                    store.probe().reached("engine.applied");
                 }
             } catch (Throwable t) {
                 // A batch that failed half-way (whatever the Throwable, an OutOfMemoryError too) must neither reach
@@ -313,7 +292,7 @@ public final class MapDbEngine implements RecordEngine {
                 EngineException failure = t instanceof EngineException ee ? ee : new EngineException(
                         EngineException.Kind.IO, "storage failed while applying a change: "
                         + MapDbErrors.rootMessage(t), t);
-                discardLocked(failure);
+                store.discard(failure);
                 throw failure;
             }
         } finally {
@@ -326,41 +305,9 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            EngineException failure = commitLocked();
-            if (failure != null) {
-                throw failure;
-            }
+            store.commit();
         } finally {
             rw.writeLock().unlock();
-        }
-    }
-
-    /**
-     * Under the write lock: commits everything staged. Returns {@code null} once it is durable, else the failure,
-     * after the engine went back to its last durable state (or stopped). Never throws, whatever the Throwable.
-     *
-     * <p>The commit point is the redo record, written whole and synced ({@link RedoVolume#committed()}): a failure
-     * before it leaves the store as before; a failure after it leaves the commit durable (the next open replays it),
-     * so it counts as done, and the in-memory state is reloaded from the files all the same.
-     */
-    private EngineException commitLocked() {
-        OpenDb o;
-        try {
-            o = live();
-        } catch (EngineException e) {
-            return e;
-        }
-        long before = o.volume().committed();
-        try {
-            probe.reached("engine.commit");
-            o.db().commit();
-            probe.reached("engine.committed");
-            return null;
-        } catch (Throwable t) {
-            boolean durable = o.volume().committed() != before;
-            reloadAfterFailure(t);
-            return durable ? null : new EngineException(EngineException.Kind.IO,
-                    "commit failed: " + MapDbErrors.rootMessage(t), t);
         }
     }
 
@@ -368,106 +315,19 @@ public final class MapDbEngine implements RecordEngine {
     public void discardStaged(String reason) {
         rw.writeLock().lock();
         try {
-            if (!closed && !readOnly) { // a read-only engine never staged anything
-                discardLocked(new EngineException(EngineException.Kind.IO, reason));
+            if (!store.closed() && !store.readOnly()) { // a read-only engine never staged anything
+                store.discard(new EngineException(EngineException.Kind.IO, reason));
             }
         } finally {
             rw.writeLock().unlock();
         }
     }
 
-    /** Under the write lock: drops every staged change and goes back to the durable state. */
-    private void discardLocked(EngineException failure) {
-        if (path == null && !closed) {
-            // In memory there are no files to go back to, but nothing uncommitted has reached the volume yet (MapDB
-            // writes to it only inside commit): MapDB's rollback drops it all.
-            try {
-                db.db().rollback();
-                db.generations().afterRollback();
-                return;
-            } catch (Throwable t) {
-                failure.addSuppressed(t);
-            }
-        }
-        reloadAfterFailure(failure);
-    }
-
-    /**
-     * Under the write lock, after a failed change: forgets every uncommitted change by reopening the files (the redo
-     * log replays what was durable). When that fails too, or the store is in memory (there is nothing durable to go
-     * back to), the engine stops: it releases the files and every later call reports why. Never throws.
-     */
-    private void reloadAfterFailure(Throwable cause) {
-        if (closed) {
-            return;
-        }
-        try {
-            db.volume().abandon();
-        } catch (Throwable t) {
-            cause.addSuppressed(t);
-        }
-        if (path == null) {
-            stop(cause, "the in-memory store stopped after a failed change, and its contents are gone");
-            return;
-        }
-        reopen(cause);
-    }
-
-    /**
-     * Under the write lock: opens the files again, the one way back to the durable state (after a failed change, and
-     * after compaction swapped the file). When that fails, the engine stops, and this returns why.
-     */
-    private EngineException reopen(Throwable cause) {
-        try {
-            probe.reached("engine.reload");
-            db = readOnly ? MapDbFiles.openReadOnly(path, indexCount) : MapDbFiles.open(path, indexCount, probe);
-            return null;
-        } catch (Throwable t) {
-            if (cause != null) {
-                t.addSuppressed(cause);
-            }
-            stop(t, "the store " + path + " stopped: it could not be opened again after a change of its files; close"
-                    + " it and open it again (the redo log brings back its last durable state)");
-            return stopped;
-        }
-    }
-
-    private void stop(Throwable cause, String message) {
-        closed = true;
-        stopped = new EngineException(EngineException.Kind.IO, message + ": " + MapDbErrors.rootMessage(cause), cause);
-        if (lock != null) {
-            lock.release();
-        }
-    }
-
-    /**
-     * At open, before any read: rewrites a store of the first layout into the current one ({@link StoreLayout}), as
-     * one commit through the redo log, so that a crash leaves either layout whole. A first-layout map too damaged to
-     * read fails the open with {@code CORRUPT}, and the store is left as it was.
-     */
+    /** At open, before any read: upgrades a store of the first layout ({@link StoreLayout#upgradeAtOpen}). */
     private void upgradeLayout() {
         rw.writeLock().lock();
         try {
-            OpenDb o = live();
-            if (StoreLayout.of(o.db(), path) != StoreLayout.FIRST) {
-                return;
-            }
-            try {
-                StoreLayout.upgrade(o.db(), indexCount);
-            } catch (RuntimeException | Error e) {
-                EngineException failure = new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO
-                        : EngineException.Kind.CORRUPT, "cannot upgrade the store " + path + " to the current map"
-                        + " layout: " + MapDbErrors.rootMessage(e), e);
-                discardLocked(failure);
-                if (e instanceof Error err && !(e instanceof AssertionError)) {
-                    throw err; // AssertionError: MapDB's always-on checks meeting a damaged map, so CORRUPT
-                }
-                throw failure;
-            }
-            EngineException failure = commitLocked();
-            if (failure != null) {
-                throw failure;
-            }
+            StoreLayout.upgradeAtOpen(store);
         } finally {
             rw.writeLock().unlock();
         }
@@ -481,29 +341,7 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            OpenDb old = live();
-            EngineException failure = commitLocked();
-            if (failure != null) {
-                throw failure;
-            }
-            if (path == null) {
-                return;
-            }
-            try {
-                Compaction.rewrite(old.db(), path, indexCount);
-            } catch (RuntimeException | Error e) {
-                if (old.db().isClosed()) {
-                    EngineException stoppedToo = reopen(e);
-                    if (stoppedToo != null) {
-                        throw stoppedToo;
-                    }
-                }
-                throw e;
-            }
-            EngineException stoppedAfter = reopen(null);
-            if (stoppedAfter != null) {
-                throw stoppedAfter;
-            }
+            Compaction.compact(store);
         } finally {
             rw.writeLock().unlock();
         }
@@ -513,27 +351,7 @@ public final class MapDbEngine implements RecordEngine {
     public void close() {
         rw.writeLock().lock();
         try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            try {
-                if (!readOnly) { // a read-only engine holds nothing to commit and writes nothing, not even a header
-                    db.db().commit();
-                }
-                db.db().close();
-            } catch (RuntimeException | Error e) {
-                try {
-                    db.volume().abandon();
-                } catch (RuntimeException | Error suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw new EngineException(EngineException.Kind.IO, "close failed: " + MapDbErrors.rootMessage(e), e);
-            } finally {
-                if (lock != null) {
-                    lock.release();
-                }
-            }
+            store.close();
         } finally {
             rw.writeLock().unlock();
         }

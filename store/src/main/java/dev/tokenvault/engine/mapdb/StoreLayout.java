@@ -96,6 +96,32 @@ final class StoreLayout {
         markNew(db);
     }
 
+    /**
+     * At a writable open, before any read: when {@code store} is of the first layout, rewrites it into the current one
+     * ({@link #upgrade}) as one commit through the redo log, so that a crash leaves either layout whole. A first-layout
+     * map too damaged to read fails the open with {@code CORRUPT}, and the store is left as it was. Called by
+     * {@link MapDbEngine} under its write lock.
+     */
+    static void upgradeAtOpen(RecoverableDb store) {
+        OpenDb o = store.live();
+        if (of(o.db(), store.path()) != FIRST) {
+            return;
+        }
+        try {
+            upgrade(o.db(), store.indexCount());
+        } catch (RuntimeException | Error e) {
+            EngineException failure = new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO
+                    : EngineException.Kind.CORRUPT, "cannot upgrade the store " + store.path() + " to the current map"
+                    + " layout: " + MapDbErrors.rootMessage(e), e);
+            store.discard(failure);
+            if (e instanceof Error err && !(e instanceof AssertionError)) {
+                throw err; // AssertionError: MapDB's always-on checks meeting a damaged map, so CORRUPT
+            }
+            throw failure;
+        }
+        store.commit();
+    }
+
     private static HTreeMap<byte[], String> firstLayoutIndex(DB db, int generation, int index) {
         String name = IndexGenerations.firstLayoutName(generation, index);
         return db.exists(name) ? db.hashMap(name, Serializer.BYTE_ARRAY, Serializer.STRING).open() : null;

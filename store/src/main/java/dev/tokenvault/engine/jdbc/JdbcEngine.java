@@ -109,31 +109,14 @@ public final class JdbcEngine implements RecordEngine {
 
     @Override
     public byte[] get(String id) {
-        return connections.read("reading a record", (c, u) -> u != null ? record(u, id)
+        return connections.read("reading a record", (c, u) -> u != null ? u.record(id, sql)
                 : Jdbc.bytes(c, sql.getRecord, Jdbc.idBytes(id)));
-    }
-
-    /** The writer's read of a record: locked (in a locking unit) until the write ends, and read once. */
-    private byte[] record(WriteUnit u, String id) throws SQLException {
-        byte[] sealed = u.lockedRecord(id);
-        if (sealed != null) {
-            return sealed;
-        }
-        if (u.locking) {
-            sealed = u.lockRecord(id, sql);
-        } else {
-            sealed = Jdbc.bytes(u.connection, sql.getRecord, Jdbc.idBytes(id));
-            if (sealed != null) {
-                u.found(id, sealed);
-            }
-        }
-        return sealed;
     }
 
     @Override
     public int indexGeneration() {
         return connections.read("reading the index generation", (c, u) -> u != null ? u.generation(sql)
-                : (int) Jdbc.decodeLong(Jdbc.bytes(c, sql.getMeta, JdbcSchema.GENERATION), 0));
+                : JdbcSchema.generationOf(Jdbc.bytes(c, sql.getMeta, JdbcSchema.GENERATION)));
     }
 
     @Override
@@ -170,7 +153,7 @@ public final class JdbcEngine implements RecordEngine {
         if (id == null) {
             return null;
         }
-        return new Entry(id, record(u, id));
+        return new Entry(id, u.record(id, sql));
     }
 
     @Override

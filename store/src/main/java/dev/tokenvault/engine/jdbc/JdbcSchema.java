@@ -31,6 +31,11 @@ final class JdbcSchema {
     private JdbcSchema() {
     }
 
+    /** The index generation a {@link #GENERATION} value holds; 0 (the first) when there is none. */
+    static int generationOf(byte[] stored) {
+        return (int) Jdbc.decodeLong(stored, 0);
+    }
+
     /** Each table's columns, in order: a table of the same name with other columns is not a store's. */
     private static Map<String, List<String>> layout(Sql sql) {
         Map<String, List<String>> tables = new LinkedHashMap<>();

@@ -20,7 +20,6 @@ final class Sql {
     final String changes;
 
     final String getRecord;
-    final String lockRecord;
     /** A record locked, with the current index generation beside it (the subquery's row is not locked). */
     final String lockRecordAndGeneration;
     final String insertRecord;
@@ -66,7 +65,6 @@ final class Sql {
         changes = prefix + "_changes";
 
         getRecord = "SELECT sealed FROM " + records + " WHERE id = ?";
-        lockRecord = getRecord + " FOR UPDATE";
         lockRecordAndGeneration = "SELECT r.sealed, (SELECT m.value FROM " + meta + " m WHERE m.name = ?) FROM "
                 + records + " r WHERE r.id = ? FOR UPDATE";
         insertRecord = dialect.insertKeeping(records, "id, sealed", "?, ?", "id");

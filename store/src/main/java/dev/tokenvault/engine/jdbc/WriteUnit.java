@@ -48,36 +48,36 @@ final class WriteUnit {
         return owner == Thread.currentThread();
     }
 
-    void found(String id, byte[] sealed) {
-        held.put(id, sealed);
-    }
-
-    /** The sealed bytes of record {@code id} as this locking unit holds it locked, or {@code null} when it does not. */
-    byte[] lockedRecord(String id) {
-        return locking ? held.get(id) : null;
-    }
-
     /**
-     * Reads record {@code id} locked and, in the same statement, the current index generation (a write that reads its
-     * record by id, as a refresh does, needs both; the generation's row is read, not locked).
+     * The writer's read of record {@code id}, read once per unit: in a locking unit locked until the write ends, and
+     * the current index generation read in the same statement (a write that reads its record by id, as a refresh
+     * does, needs both; the generation's row is read, not locked).
      */
-    byte[] lockRecord(String id, Sql sql) throws SQLException {
-        return Jdbc.query(connection, sql.lockRecordAndGeneration, rs -> {
-            if (!rs.next()) {
-                return null;
-            }
-            byte[] sealed = rs.getBytes(1);
-            if (generation < 0) {
-                generation = (int) Jdbc.decodeLong(rs.getBytes(2), 0);
-            }
-            found(id, sealed);
+    byte[] record(String id, Sql sql) throws SQLException {
+        byte[] sealed = locking ? held.get(id) : null;
+        if (sealed != null) {
             return sealed;
-        }, JdbcSchema.GENERATION, Jdbc.idBytes(id));
+        }
+        byte[] key = Jdbc.idBytes(id);
+        sealed = !locking ? Jdbc.bytes(connection, sql.getRecord, key)
+                : Jdbc.query(connection, sql.lockRecordAndGeneration, rs -> {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    if (generation < 0) {
+                        generation = JdbcSchema.generationOf(rs.getBytes(2));
+                    }
+                    return rs.getBytes(1);
+                }, JdbcSchema.GENERATION, key);
+        if (sealed != null) {
+            held.put(id, sealed);
+        }
+        return sealed;
     }
 
     int generation(Sql sql) throws SQLException {
         if (generation < 0) {
-            generation = (int) Jdbc.decodeLong(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.GENERATION), 0);
+            generation = JdbcSchema.generationOf(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.GENERATION));
         }
         return generation;
     }
@@ -302,7 +302,7 @@ final class WriteUnit {
             Jdbc.bind(ps, (long) ids.length, JdbcSchema.SEQUENCE, (long) ids.length, now);
             ps.setArray(5, connection.createArrayOf("bytea", ids));
             if (ps.executeUpdate() != ids.length) {
-                requireCounter(null); // no counter row: nothing was inserted
+                throw missingCounter(); // no counter row: nothing was inserted
             }
         }
     }
@@ -311,11 +311,14 @@ final class WriteUnit {
     private long advanceSequence(Sql sql, int rows) throws SQLException {
         if (sql.dialect == Dialect.POSTGRESQL) { // UPDATE ... RETURNING value
             byte[] value = Jdbc.bytes(connection, sql.advanceCounter, (long) rows, JdbcSchema.SEQUENCE);
-            return requireCounter(value == null ? null : Jdbc.decodeLong(value, 0));
+            if (value == null) {
+                throw missingCounter();
+            }
+            return Jdbc.decodeLong(value, 0);
         }
         try (PreparedStatement ps = connection.prepareStatement(sql.advanceCounter, Statement.RETURN_GENERATED_KEYS)) {
             if (Jdbc.bind(ps, (long) rows, JdbcSchema.SEQUENCE).executeUpdate() != 1) {
-                return requireCounter(null);
+                throw missingCounter();
             }
             try (ResultSet keys = ps.getGeneratedKeys()) { // LAST_INSERT_ID(value)
                 if (keys.next() && keys.getLong(1) > 0) {
@@ -324,13 +327,10 @@ final class WriteUnit {
             }
         }
         // a driver that does not report it: the row is locked by this unit now, so a plain read is exact
-        return requireCounter(Jdbc.decodeLong(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.SEQUENCE), 0));
+        return Jdbc.decodeLong(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.SEQUENCE), 0);
     }
 
-    private static long requireCounter(Long value) throws SQLException {
-        if (value == null) {
-            throw new SQLException("the change log's counter row " + JdbcSchema.SEQUENCE + " is missing");
-        }
-        return value;
+    private static SQLException missingCounter() {
+        return new SQLException("the change log's counter row " + JdbcSchema.SEQUENCE + " is missing");
     }
 }

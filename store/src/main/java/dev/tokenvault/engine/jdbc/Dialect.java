@@ -27,7 +27,7 @@ enum Dialect {
         }
 
         @Override
-        String advanceCounter(String meta, String wakeChannel, String node) {
+        String advanceCounter(String meta) {
             // No UPDATE ... RETURNING on MariaDB 10.6 or MySQL: LAST_INSERT_ID(n) hands the new value back in the
             // statement's OK packet (read as its generated key); the value column is 8 bytes, big-endian
             return "UPDATE " + meta + " SET value = UNHEX(LPAD(HEX(LAST_INSERT_ID("
@@ -35,7 +35,7 @@ enum Dialect {
         }
 
         @Override
-        String appendChanges(String meta, String changes, String wakeChannel, String node) {
+        String appendChanges(String meta, String changes) {
             return null; // a data-modifying statement cannot feed an INSERT here
         }
     },
@@ -53,16 +53,14 @@ enum Dialect {
         }
 
         @Override
-        String advanceCounter(String meta, String wakeChannel, String node) {
-            // the notification rides on the same statement; PostgreSQL delivers it at the commit
-            return "UPDATE " + meta + " SET value = int8send(" + COUNTER + " + ?)"
-                    + " WHERE name = ? RETURNING value, pg_notify('" + wakeChannel + "', '" + node + "')";
+        String advanceCounter(String meta) {
+            return "UPDATE " + meta + " SET value = int8send(" + COUNTER + " + ?) WHERE name = ? RETURNING value";
         }
 
         @Override
-        String appendChanges(String meta, String changes, String wakeChannel, String node) {
+        String appendChanges(String meta, String changes) {
             return "WITH c AS (UPDATE " + meta + " SET value = int8send(" + COUNTER + " + ?) WHERE name = ?"
-                    + " RETURNING " + COUNTER + " AS last, pg_notify('" + wakeChannel + "', '" + node + "') AS woke)"
+                    + " RETURNING " + COUNTER + " AS last)"
                     + " INSERT INTO " + changes + " (seq, record_id, changed_at)"
                     + " SELECT c.last - ? + u.n, u.id, ? FROM c, unnest(?::bytea[]) WITH ORDINALITY AS u(id, n)";
         }
@@ -92,11 +90,9 @@ enum Dialect {
     /**
      * Adds {@code ?} (first parameter) to the 8-byte counter in the metadata row named by the second parameter, locking
      * the row until the transaction ends, and hands back the new value in one round trip: on PostgreSQL as the
-     * result's {@code value} column (and it wakes the other nodes' change feeds on {@code wakeChannel} at the
-     * commit, with {@code node}, the committing node's id, as the payload, so that its own feed can tell its own
-     * commits from the others'), on MariaDB/MySQL as the statement's generated key.
+     * result's {@code value} column, on MariaDB/MySQL as the statement's generated key.
      */
-    abstract String advanceCounter(String meta, String wakeChannel, String node);
+    abstract String advanceCounter(String meta);
 
     /**
      * The whole change log append of a write in one statement, or {@code null} where the database has no such form:
@@ -104,7 +100,7 @@ enum Dialect {
      * name), and inserts one row per id of the array in parameter 5, numbered after the counter's old value
      * (parameter 3: the number of rows again) in the array's order, each with the time in parameter 4.
      */
-    abstract String appendChanges(String meta, String changes, String wakeChannel, String node);
+    abstract String appendChanges(String meta, String changes);
 
     /** The dialect of the database behind {@code metaData}. */
     static Dialect of(DatabaseMetaData metaData) throws SQLException {

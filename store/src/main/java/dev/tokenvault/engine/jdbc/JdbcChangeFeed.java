@@ -13,8 +13,9 @@ import javax.sql.DataSource;
  * A node's view of the change log: a daemon thread polls it by sequence number every {@link #POLL_INTERVAL} and tells
  * the listener which records other nodes changed (its own commits are told at once, by {@link #committed}).
  *
- * <p>On PostgreSQL every commit also sends a notification ({@code pg_notify}), which wakes the poller at once
- * ({@link WakeUp}); the polls stay, as the fallback when a notification is lost with its connection.
+ * <p>On PostgreSQL a node's commits are followed by a notification ({@code pg_notify}, one per burst, sent by
+ * {@link CommitNotifier} outside the committing transaction), which wakes the other nodes' pollers at once
+ * ({@link WakeUp}); the polls stay, as the fallback when a notification is dropped or lost with its connection.
  *
  * <p>The staleness bound: the feed {@link #isCurrent() is current} while its last successful poll started less than
  * {@link #BOUND} ago; such a poll saw every change committed before it started, so a cache that serves only while the
@@ -36,6 +37,8 @@ final class JdbcChangeFeed implements ChangeFeed {
     private final Thread thread;
     /** Waits between polls: PostgreSQL's notifications end the wait early; elsewhere it sleeps. */
     private final WakeUp wakeUp;
+    /** Wakes the other nodes' feeds after this node's commits (PostgreSQL); {@link CommitNotifier#NONE} elsewhere. */
+    private final CommitNotifier notifier;
     private volatile Listener listener;
     private volatile boolean stopped;
     // written by the poller only
@@ -44,9 +47,11 @@ final class JdbcChangeFeed implements ChangeFeed {
     private volatile boolean behind;
     private long polls;
 
-    JdbcChangeFeed(DataSource dataSource, Sql sql, String where, long lastSeen, WakeUp wakeUp) {
+    JdbcChangeFeed(DataSource dataSource, Sql sql, String where, long lastSeen, WakeUp wakeUp,
+                   CommitNotifier notifier) {
         this.dataSource = dataSource;
         this.wakeUp = wakeUp;
+        this.notifier = notifier;
         this.sql = sql;
         this.where = where;
         this.lastSeen = lastSeen;
@@ -56,11 +61,13 @@ final class JdbcChangeFeed implements ChangeFeed {
 
     void start() {
         thread.start();
+        notifier.start();
     }
 
     void stop() {
         stopped = true;
         thread.interrupt(); // the poller ends within one interval, and releases its listening connection
+        notifier.stop();
     }
 
     @Override
@@ -73,8 +80,9 @@ final class JdbcChangeFeed implements ChangeFeed {
         return System.nanoTime() - lastPollStart < BOUND_NANOS && !behind;
     }
 
-    /** This node committed: tells the listener at once, on the committing thread. */
+    /** This node committed: tells the listener at once, on the committing thread, and the other nodes soon after. */
     void committed(boolean everything, Collection<String> ids) {
+        notifier.committed();
         Listener l = listener;
         if (l == null) {
             return;

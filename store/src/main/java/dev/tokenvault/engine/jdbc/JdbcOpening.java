@@ -53,7 +53,9 @@ final class JdbcOpening {
             throw e;
         }
         WakeUp wakeUp = listening == null ? WakeUp.SLEEP : WakeUp.listening(dataSource, WakeUp.channel(sql), sql.node, listening);
-        JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp);
+        CommitNotifier notifier = listening == null ? CommitNotifier.NONE
+                : CommitNotifier.postgres(dataSource, WakeUp.channel(sql), sql.node, "tokenvault-notify-" + sql.records);
+        JdbcChangeFeed feed = new JdbcChangeFeed(dataSource, sql, where, lastChange, wakeUp, notifier);
         JdbcEngine engine = new JdbcEngine(dataSource, sql, where, feed, leases);
         feed.start();
         return engine;

@@ -89,8 +89,8 @@ final class Sql {
         getMeta = "SELECT value FROM " + meta + " WHERE name = ?";
         lockMeta = getMeta + " FOR UPDATE";
         upsertMeta = dialect.upsert(meta, "name", "value");
-        advanceCounter = dialect.advanceCounter(meta, changes, node);
-        appendChanges = dialect.appendChanges(meta, changes, changes, node);
+        advanceCounter = dialect.advanceCounter(meta);
+        appendChanges = dialect.appendChanges(meta, changes);
         insertMetaKeeping = dialect.insertKeeping(meta, "name, value", "?, ?", "name");
         removeMeta = "DELETE FROM " + meta + " WHERE name = ?";
         clearRecords = "DELETE FROM " + records;

@@ -270,7 +270,7 @@ final class WriteUnit {
      * Appends the change log rows of this unit, numbered after the last under a lock on the counter, so that rows
      * become visible in the order of their numbers (a reader that saw number n has seen every number before it).
      * Taken last, just before the commit, so that it is held briefly and never waits while holding it. On PostgreSQL
-     * one statement advances the counter (locking it), inserts the rows and sends the other nodes' wake-up; on
+     * one statement advances the counter (locking it) and inserts the rows; on
      * MariaDB/MySQL two: the counter advanced (which returns the new last number), then the rows as one batch.
      */
     void appendChanges(Sql sql, long now) throws SQLException {

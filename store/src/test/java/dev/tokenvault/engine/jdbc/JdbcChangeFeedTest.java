@@ -45,7 +45,8 @@ class JdbcChangeFeedTest {
     }
 
     private JdbcChangeFeed feed(DataSource ds, Told told) {
-        JdbcChangeFeed feed = new JdbcChangeFeed(ds, new Sql(prefix, dialect()), "test", 0, WakeUp.SLEEP);
+        JdbcChangeFeed feed = new JdbcChangeFeed(ds, new Sql(prefix, dialect()), "test", 0, WakeUp.SLEEP,
+                CommitNotifier.NONE);
         feed.listen(told);
         return feed;
     }

@@ -53,6 +53,8 @@ final class Jdbc {
                 ps.setLong(i + 1, n);
             } else if (p == null) {
                 ps.setNull(i + 1, java.sql.Types.VARBINARY);
+            } else if (p instanceof java.sql.Array a) {
+                ps.setArray(i + 1, a);
             } else {
                 ps.setString(i + 1, (String) p);
             }

@@ -263,10 +263,7 @@ public final class JdbcEngine implements RecordEngine {
         }
         boolean changes = u.hasChanges();
         try {
-            if (changes) {
-                u.appendChanges(sql, System.currentTimeMillis());
-            }
-            u.connection.commit();
+            u.commit(sql, System.currentTimeMillis());
         } catch (SQLException e) {
             connections.abandonUnit(e);
             EngineException failure = SqlFailures.translate(e, "committing a change to the " + where);

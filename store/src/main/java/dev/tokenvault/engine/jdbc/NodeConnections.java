@@ -66,6 +66,7 @@ final class NodeConnections {
         WriteUnit u = own();
         try {
             if (u != null) {
+                u.sendDeferred(); // a read of the write sees what the write staged
                 return body.run(u.connection, u);
             }
             Connection mine = held.get();

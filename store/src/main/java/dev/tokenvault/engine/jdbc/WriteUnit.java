@@ -23,6 +23,13 @@ import java.util.Set;
  * they find ({@code SELECT ... FOR UPDATE}), and a record it found is updated in place; a record or an index entry it
  * did not find is inserted, never overwritten, so that when another node inserted the same key meanwhile the unit
  * fails with {@code RETRY} instead of replacing the other node's row.
+ *
+ * <p>Round trips: on PostgreSQL, the statements of a refresh whose outcome the write does not need at once (the update
+ * of a record it holds, the move of one index entry) are deferred and sent together with the next statement the unit
+ * runs, usually the change log's at the commit, as one multi-statement round trip; the driver sends them in one go and
+ * the server runs them in order. Every read of the unit, and every other statement, sends what is deferred first, so
+ * the unit always reads what it wrote. MariaDB and MySQL run each statement at once: their drivers take several
+ * statements in one only with an option of the caller's URL.
  */
 final class WriteUnit {
     final Connection connection;
@@ -38,6 +45,18 @@ final class WriteUnit {
     final Set<String> changed = new LinkedHashSet<>();
     boolean clearedAll;
     private int generation = -1; // the current index generation as this unit sees it; -1 until read
+    /** Statements waiting for the unit's next round trip (PostgreSQL only), in the order they were staged. */
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    /** A deferred statement, and what to do with its update count once it ran. */
+    private record Deferred(String sql, Object[] params, CountCheck check) { }
+
+    @FunctionalInterface
+    private interface CountCheck {
+        void accept(int count) throws SQLException;
+
+        CountCheck NONE = count -> { };
+    }
 
     WriteUnit(Connection connection, boolean locking) {
         this.connection = connection;
@@ -58,6 +77,7 @@ final class WriteUnit {
         if (sealed != null) {
             return sealed;
         }
+        sendDeferred();
         byte[] key = Jdbc.idBytes(id);
         sealed = !locking ? Jdbc.bytes(connection, sql.getRecord, key)
                 : Jdbc.query(connection, sql.lockRecordAndGeneration, rs -> {
@@ -77,6 +97,7 @@ final class WriteUnit {
 
     int generation(Sql sql) throws SQLException {
         if (generation < 0) {
+            sendDeferred();
             generation = JdbcSchema.generationOf(Jdbc.bytes(connection, sql.getMeta, JdbcSchema.GENERATION));
         }
         return generation;
@@ -151,6 +172,17 @@ final class WriteUnit {
         if (run.rows.isEmpty()) {
             return;
         }
+        if (run.rows.size() == 1 && defers(sql)) {
+            Object[] m = run.rows.get(0);
+            deferred.add(new Deferred(sql.moveEntry, m, count -> {
+                if (count == 0) { // not where the unit expected it
+                    moveByRemovalAndInsert(m, sql);
+                }
+            }));
+            run.rows.clear();
+            return;
+        }
+        sendDeferred();
         int[] counts = run.rows.size() == 1
                 ? new int[] {Jdbc.update(connection, sql.moveEntry, run.rows.get(0))}
                 : Jdbc.batch(connection, sql.moveEntry, run.rows);
@@ -171,6 +203,56 @@ final class WriteUnit {
         run.rows.clear();
     }
 
+    /** A move that found no entry to update: the old value's entry removed, the new one inserted with its check. */
+    private void moveByRemovalAndInsert(Object[] m, Sql sql) throws SQLException {
+        Jdbc.update(connection, sql.removeEntry, m[1], m[2], m[3]);
+        List<Object[]> insert = new ArrayList<>();
+        insert.add(new Object[] {m[1], m[2], m[0], m[4]});
+        insertEntries(insert, sql);
+    }
+
+    /** Whether this unit defers what it can to its next round trip: a locking unit on PostgreSQL. */
+    private boolean defers(Sql sql) {
+        return locking && sql.dialect == Dialect.POSTGRESQL;
+    }
+
+    /** Runs what is deferred, in one round trip, and checks each statement's update count. */
+    void sendDeferred() throws SQLException {
+        if (!deferred.isEmpty()) {
+            send(null);
+        }
+    }
+
+    /**
+     * Runs the deferred statements and then {@code last} (may be null) as one multi-statement round trip, checks the
+     * deferred statements' update counts, and returns {@code last}'s (or -1).
+     */
+    private int send(Deferred last) throws SQLException {
+        List<Deferred> all = new ArrayList<>(deferred);
+        deferred.clear(); // whatever happens next, they ran or the transaction is lost
+        if (last != null) {
+            all.add(last);
+        }
+        StringBuilder text = new StringBuilder();
+        List<Object> params = new ArrayList<>();
+        for (Deferred d : all) {
+            text.append(text.length() == 0 ? "" : ";\n").append(d.sql());
+            params.addAll(Arrays.asList(d.params()));
+        }
+        int[] counts = new int[all.size()];
+        try (PreparedStatement ps = Jdbc.bind(connection.prepareStatement(text.toString()), params.toArray())) {
+            boolean resultSet = ps.execute();
+            for (int i = 0; i < counts.length; i++) {
+                counts[i] = resultSet ? -1 : ps.getUpdateCount();
+                resultSet = ps.getMoreResults();
+            }
+        }
+        for (int i = 0; i < all.size(); i++) {
+            all.get(i).check().accept(counts[i]);
+        }
+        return last == null ? -1 : counts[counts.length - 1];
+    }
+
     /** Index entries of consecutive ops of one kind, as statement parameters. */
     private static final class EntryRun {
         final List<Object[]> rows = new ArrayList<>();
@@ -184,6 +266,7 @@ final class WriteUnit {
         if (run.rows.isEmpty()) {
             return;
         }
+        sendDeferred();
         if (run.rows.get(0).length == 3) { // removals: generation, field, blind
             Jdbc.batch(connection, sql.removeEntry, run.rows);
         } else if (!locking) {
@@ -198,7 +281,10 @@ final class WriteUnit {
         Connection c = connection;
         if (op instanceof Batch.PutRecord p) {
             putRecord(p.id(), p.sealed(), sql);
-        } else if (op instanceof Batch.RemoveRecord r) {
+            return;
+        }
+        sendDeferred();
+        if (op instanceof Batch.RemoveRecord r) {
             Jdbc.update(c, sql.removeRecord, Jdbc.idBytes(r.id()));
             held.remove(r.id());
             changed.add(r.id());
@@ -221,6 +307,13 @@ final class WriteUnit {
 
     private void putRecord(String id, byte[] sealed, Sql sql) throws SQLException {
         byte[] key = Jdbc.idBytes(id);
+        if (locking && held.containsKey(id) && defers(sql)) {
+            deferred.add(new Deferred(sql.updateRecord, new Object[] {sealed, key}, CountCheck.NONE));
+            held.put(id, sealed);
+            changed.add(id);
+            return;
+        }
+        sendDeferred();
         if (!locking) {
             Jdbc.update(connection, sql.upsertRecord, key, sealed);
         } else if (held.containsKey(id)) {
@@ -266,18 +359,31 @@ final class WriteUnit {
         }
     }
 
+    /** Commits the unit: what it deferred, its change log rows when it changed anything, then the commit itself. */
+    void commit(Sql sql, long now) throws SQLException {
+        if (hasChanges()) {
+            appendChanges(sql, now);
+        } else {
+            sendDeferred();
+        }
+        connection.commit();
+    }
+
     /**
      * Appends the change log rows of this unit, numbered after the last under a lock on the counter, so that rows
      * become visible in the order of their numbers (a reader that saw number n has seen every number before it).
-     * Taken last, just before the commit, so that it is held briefly and never waits while holding it. On PostgreSQL
-     * one statement advances the counter (locking it) and inserts the rows; on
-     * MariaDB/MySQL two: the counter advanced (which returns the new last number), then the rows as one batch.
+     * Taken last, just before the commit, so that it is held briefly. On PostgreSQL one statement advances the counter
+     * (locking it) and inserts the rows, sent in one round trip after the statements the unit deferred; a deferred
+     * entry move that found no entry is then done as a removal and an insert, the one case where the counter's lock is
+     * held while the write may wait for another node's row (a deadlock there is a {@code RETRY}). On MariaDB/MySQL two
+     * statements: the counter advanced (which returns the new last number), then the rows as one batch.
      */
-    void appendChanges(Sql sql, long now) throws SQLException {
+    private void appendChanges(Sql sql, long now) throws SQLException {
         if (sql.appendChanges != null && !clearedAll) {
             appendAtOnce(sql, now);
             return;
         }
+        sendDeferred();
         int rows = clearedAll ? 1 : changed.size();
         long next = advanceSequence(sql, rows) - rows;
         try (PreparedStatement ps = connection.prepareStatement(sql.appendChange)) {
@@ -298,12 +404,11 @@ final class WriteUnit {
         for (String id : changed) {
             ids[i++] = Jdbc.idBytes(id);
         }
-        try (PreparedStatement ps = connection.prepareStatement(sql.appendChanges)) {
-            Jdbc.bind(ps, (long) ids.length, JdbcSchema.SEQUENCE, (long) ids.length, now);
-            ps.setArray(5, connection.createArrayOf("bytea", ids));
-            if (ps.executeUpdate() != ids.length) {
-                throw missingCounter(); // no counter row: nothing was inserted
-            }
+        // with what the write deferred: a refresh's record update and entry move go in the same round trip
+        int inserted = send(new Deferred(sql.appendChanges, new Object[] {(long) ids.length, JdbcSchema.SEQUENCE,
+                (long) ids.length, now, connection.createArrayOf("bytea", ids)}, CountCheck.NONE));
+        if (inserted != ids.length) {
+            throw missingCounter(); // no counter row: nothing was inserted
         }
     }
 

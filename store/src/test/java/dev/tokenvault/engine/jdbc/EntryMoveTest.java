@@ -115,6 +115,43 @@ class EntryMoveTest {
         assertEquals("sealed a", new String(engine.get("a"), StandardCharsets.UTF_8));
     }
 
+    /** On PostgreSQL the record update and the move wait for the unit's next round trip: a read of the write sends them. */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void aReadInsideTheWriteSeesTheMoveItStaged(TestDatabase database) {
+        open(database);
+        engine.beginWrite();
+        engine.get("a");
+        engine.stage(new Batch().putRecord("a", bytes("sealed a2")).removeIndex(ACCESS, key("a1"))
+                .putIndex(ACCESS, key("a2"), "a"));
+        int generation = engine.indexGeneration();
+        assertEquals("a", engine.getIndex(generation, ACCESS, key("a2")));
+        assertNull(engine.getIndex(generation, ACCESS, key("a1")));
+        engine.commitStaged();
+        assertEquals("a", entry(ACCESS, "a2"));
+        assertNull(entry(ACCESS, "a1"));
+        assertEquals("sealed a2", new String(engine.get("a"), StandardCharsets.UTF_8));
+    }
+
+    /** MariaDB runs the move at the stage, PostgreSQL with the write's next round trip, here a read. */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void aMoveOntoATakenValueFailsAtTheStageOrTheWritesNextReadAndChangesNothing(TestDatabase database) {
+        open(database);
+        engine.beginWrite();
+        engine.get("a");
+        EngineException e = assertThrows(EngineException.class, () -> {
+            engine.stage(new Batch().putRecord("a", bytes("sealed a2")).removeIndex(ACCESS, key("a1"))
+                    .putIndex(ACCESS, key("b1"), "a"));
+            engine.getIndex(engine.indexGeneration(), REFRESH, key("a-refresh"));
+        });
+        assertEquals(EngineException.Kind.RETRY, e.kind(), e.getMessage());
+        engine.discardStaged("test");
+        assertEquals("a", entry(ACCESS, "a1"));
+        assertEquals("b", entry(ACCESS, "b1"));
+        assertEquals("sealed a", new String(engine.get("a"), StandardCharsets.UTF_8));
+    }
+
     private static byte[] key(String value) {
         byte[] k = new byte[16];
         byte[] v = value.getBytes(StandardCharsets.UTF_8);

@@ -102,14 +102,23 @@ class EntryMoveTest {
     @EnumSource(TestDatabase.class)
     void aMoveOntoAValueAnotherRecordHoldsIsRetryAndChangesNothing(TestDatabase database) {
         open(database);
-        engine.beginWrite();
-        engine.get("a");
         EngineException e = assertThrows(EngineException.class, () -> {
-            engine.stage(new Batch().putRecord("a", bytes("sealed a2")).removeIndex(ACCESS, key("a1"))
-                    .putIndex(ACCESS, key("b1"), "a"));
+            stageMoveOntoBsValue();
             engine.commitStaged();
         });
         assertEquals(EngineException.Kind.RETRY, e.kind(), e.getMessage());
+        assertNothingChanged();
+    }
+
+    /** In a write that read record a, stages a's move from its access token a1 to b1, which record b holds. */
+    private void stageMoveOntoBsValue() {
+        engine.beginWrite();
+        engine.get("a");
+        engine.stage(new Batch().putRecord("a", bytes("sealed a2")).removeIndex(ACCESS, key("a1"))
+                .putIndex(ACCESS, key("b1"), "a"));
+    }
+
+    private void assertNothingChanged() {
         assertEquals("a", entry(ACCESS, "a1"));
         assertEquals("b", entry(ACCESS, "b1"));
         assertEquals("sealed a", new String(engine.get("a"), StandardCharsets.UTF_8));
@@ -138,18 +147,13 @@ class EntryMoveTest {
     @EnumSource(TestDatabase.class)
     void aMoveOntoATakenValueFailsAtTheStageOrTheWritesNextReadAndChangesNothing(TestDatabase database) {
         open(database);
-        engine.beginWrite();
-        engine.get("a");
         EngineException e = assertThrows(EngineException.class, () -> {
-            engine.stage(new Batch().putRecord("a", bytes("sealed a2")).removeIndex(ACCESS, key("a1"))
-                    .putIndex(ACCESS, key("b1"), "a"));
+            stageMoveOntoBsValue();
             engine.getIndex(engine.indexGeneration(), REFRESH, key("a-refresh"));
         });
         assertEquals(EngineException.Kind.RETRY, e.kind(), e.getMessage());
         engine.discardStaged("test");
-        assertEquals("a", entry(ACCESS, "a1"));
-        assertEquals("b", entry(ACCESS, "b1"));
-        assertEquals("sealed a", new String(engine.get("a"), StandardCharsets.UTF_8));
+        assertNothingChanged();
     }
 
     private static byte[] key(String value) {

@@ -31,27 +31,6 @@ public final class OAuthToken {
         return new Builder();
     }
 
-    /**
-     * A new token holding {@code values}, the ten fields in declaration order, for the store's copies. The allocation
-     * is in here with the stores, so that the JIT compiles a small method it inlines whole: ten setter calls on a new
-     * token compiled on their own, with a GC barrier per store, too large to inline (a hit by id spent 13 to 15 ns on
-     * its copy, {@link #copy()} 4: bench/README.md).
-     */
-    static OAuthToken of(String[] values) {
-        OAuthToken t = new OAuthToken();
-        t.id = values[0];
-        t.userName = values[1];
-        t.clientId = values[2];
-        t.clientSecret = values[3];
-        t.refreshToken = values[4];
-        t.accessToken = values[5];
-        t.grantToken = values[6];
-        t.expiryTime = values[7];
-        t.redirectUrl = values[8];
-        t.apiDomain = values[9];
-        return t;
-    }
-
     /** A new token with the same field values. */
     public OAuthToken copy() {
         OAuthToken c = new OAuthToken();

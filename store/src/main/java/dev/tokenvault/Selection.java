@@ -48,12 +48,11 @@ final class Selection {
     /** What a save decided: the record it updates ({@code null}: a new one) and the record it writes. */
     record SaveDecision(TokenRecord existing, TokenRecord merged) { }
 
-    /** {@code findToken}: branches 1 to 4 of the contract; the first that applies decides. */
-    static TokenRecord select(Fields q, Reader reader) {
-        return select(q, ContentBranch.of(q), reader);
-    }
-
-    /** {@link #select(Fields, Reader)} with the query's branch, {@code ContentBranch.of(q)}, known. */
+    /**
+     * {@code findToken}: branches 1 to 4 of the contract; the first that applies decides.
+     *
+     * @param branch {@code ContentBranch.of(q)}, which the caller has computed for {@link #lookupField} already
+     */
     static TokenRecord select(Fields q, ContentBranch branch, Reader reader) {
         if (branch != ContentBranch.NONE) {
             return selectByContent(q, branch, reader);

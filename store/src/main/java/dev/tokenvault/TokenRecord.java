@@ -150,9 +150,11 @@ final class TokenRecord implements Selection.Fields {
         return new TokenRecord(v);
     }
 
-    /** A new caller-owned token with every field; through {@code OAuthToken.of}, which says why. */
+    /** A new caller-owned token with every field. */
     OAuthToken toToken() {
-        return OAuthToken.of(values);
+        OAuthToken t = new OAuthToken();
+        copyInto(t);
+        return t;
     }
 
     /** Sets every field of {@code target} to this record's value (absent fields become null). */

@@ -82,9 +82,8 @@ public final class TokenVault implements TokenStore, AutoCloseable {
         Query q = Query.of(query);
         Selection.ContentBranch branch = Selection.ContentBranch.of(q);
         q.validateExcept(Selection.lookupField(q, branch)); // the cache checks the lookup value before the store does
-        // The lease path reads the query anew rather than capture q: an object no lambda captures stays in registers
         TokenRecord found = leases == null ? Selection.select(q, branch, cache)
-                : leases.find(from -> Selection.select(Query.of(query), from)); // off, the only cost: a field check
+                : leases.find(from -> Selection.select(q, branch, from)); // the only cost when off: one field check
         if (found == null) {
             return null;
         }

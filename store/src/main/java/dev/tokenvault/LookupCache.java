@@ -204,7 +204,7 @@ final class LookupCache implements Selection.Reader {
         for (int stale = 0; ; stale++) {
             lookups.increment();
             // A hit reads the entry with getIfPresent: Caffeine's get(key, loader) is one large method that the JIT
-            // does not inline, and it took 22 ns where getIfPresent takes 12 (bench/README.md). A miss then loads
+            // does not inline, and it took 19 to 22 ns where getIfPresent takes 11 (bench/README.md). A miss then loads
             // through get, which makes concurrent misses of the key wait for one load. Each call makes its own key, so
             // that the hit's, which escapes nowhere, may be kept out of the heap by the JIT.
             Cached c = cache.getIfPresent(new LookupKey(field, value));

@@ -1,10 +1,10 @@
 package dev.tokenvault;
 
 /**
- * A caller's {@code findToken} query, read in place: {@link Selection} reads its fields through the getters, and the
- * field rules are checked on them there. A cache hit by user name spent a third of its time copying the query into a
- * {@link TokenRecord} (an array of ten, allocated on every call) before reading it (bench/README.md); the query is
- * the caller's and is not changed while it is read, so nothing needs the copy.
+ * A caller's {@code findToken} query, read in place: {@link Selection} reads its fields through the getters, and
+ * {@link #validateExcept} checks them against the field rules. Copying the query into a {@link TokenRecord} (an array of ten, allocated on
+ * every call) and checking the copy took half the samples of a cache hit by user name (bench/README.md); the query is
+ * the caller's, which does not change it during the call, so nothing needs the copy.
  */
 final class Query implements Selection.Fields {
     private final OAuthToken token;
@@ -42,7 +42,7 @@ final class Query implements Selection.Fields {
     /**
      * Checks the rules of every present field but {@code skipped}: the field the query is looked up by, whose value
      * {@link LookupCache#find} checks before it reaches the store. Field by field through the getters: a loop over
-     * the fields through {@link #get} cost a hit by user name a third of its time (bench/README.md).
+     * the fields through {@link #get} took a third of the samples of a hit by user name (bench/README.md).
      */
     void validateExcept(Field skipped) {
         check(Field.ID, token.getId(), skipped);

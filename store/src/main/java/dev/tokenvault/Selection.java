@@ -17,11 +17,19 @@ final class Selection {
         TokenRecord find(Field field, String value);
     }
 
+    /**
+     * The fields a selection reads, each absent as {@code null}: a token being saved ({@link TokenRecord}) or a
+     * {@code findToken} query read in place ({@link Query}).
+     */
+    interface Fields {
+        String get(Field f);
+    }
+
     /** Which of the contract's branches 1 to 3 applies to a query; the conditions are written here only. */
     enum ContentBranch {
         USER_NAME, ACCESS_TOKEN, GRANT_OR_REFRESH, NONE;
 
-        static ContentBranch of(TokenRecord q) {
+        static ContentBranch of(Fields q) {
             boolean clientId = q.get(Field.CLIENT_ID) != null;
             boolean clientSecret = q.get(Field.CLIENT_SECRET) != null;
             if (q.get(Field.USER_NAME) != null) {
@@ -40,13 +48,16 @@ final class Selection {
     /** What a save decided: the record it updates ({@code null}: a new one) and the record it writes. */
     record SaveDecision(TokenRecord existing, TokenRecord merged) { }
 
-    /** {@code findToken}: branches 1 to 4 of the contract; the first that applies decides. */
-    static TokenRecord select(TokenRecord q, Reader reader) {
-        ContentBranch branch = ContentBranch.of(q);
+    /**
+     * {@code findToken}: branches 1 to 4 of the contract; the first that applies decides.
+     *
+     * @param branch {@code ContentBranch.of(q)}, which the caller has computed for {@link #lookupField} already
+     */
+    static TokenRecord select(Fields q, ContentBranch branch, Reader reader) {
         if (branch != ContentBranch.NONE) {
             return selectByContent(q, branch, reader);
         }
-        String id = q.id();
+        String id = q.get(Field.ID);
         return id == null ? null : reader.find(Field.ID, id);
     }
 
@@ -54,18 +65,20 @@ final class Selection {
      * The field {@link #select} looks {@code q} up by first: the user name, the access token, the grant token (else
      * the refresh token), or the id; {@code null} when no branch applies. Any other field it may read by (the refresh
      * token after a grant token that matched nothing) is not this one.
+     *
+     * @param branch {@code ContentBranch.of(q)}
      */
-    static Field lookupField(TokenRecord q) {
-        return switch (ContentBranch.of(q)) {
+    static Field lookupField(Fields q, ContentBranch branch) {
+        return switch (branch) {
             case USER_NAME -> Field.USER_NAME;
             case ACCESS_TOKEN -> Field.ACCESS_TOKEN;
             case GRANT_OR_REFRESH -> q.get(Field.GRANT_TOKEN) != null ? Field.GRANT_TOKEN : Field.REFRESH_TOKEN;
-            case NONE -> q.id() != null ? Field.ID : null;
+            case NONE -> q.get(Field.ID) != null ? Field.ID : null;
         };
     }
 
     /** Branches 1 to 3; {@code null} when none applies or the one that applies matches nothing. */
-    private static TokenRecord selectByContent(TokenRecord q, ContentBranch branch, Reader reader) {
+    private static TokenRecord selectByContent(Fields q, ContentBranch branch, Reader reader) {
         switch (branch) {
             case USER_NAME:
                 return reader.find(Field.USER_NAME, q.get(Field.USER_NAME));

@@ -14,7 +14,7 @@ import java.util.Arrays;
  * <p>Plaintext encoding (inside the seal): {@code version(1) = 1}, then for each of the ten fields in {@link Field}
  * order a varint {@code n} ({@code 0} = absent, else {@code n - 1} UTF-8 bytes follow) and the bytes.
  */
-final class TokenRecord {
+final class TokenRecord implements Selection.Fields {
     static final int MAX_FIELD_BYTES = 16 * 1024;
     static final int MAX_ID_LENGTH = 128;
     private static final byte ENCODING_VERSION = 1;
@@ -25,7 +25,8 @@ final class TokenRecord {
         this.values = values;
     }
 
-    String get(Field f) {
+    @Override
+    public String get(Field f) {
         return values[f.ordinal()];
     }
 
@@ -35,41 +36,28 @@ final class TokenRecord {
 
     /**
      * Copies and validates a caller's token: empty strings become absent; every rule failure is INVALID_ARGUMENT
-     * naming the field and the rule, never the value.
+     * naming the field and the rule, never the value. Reads the getters directly: ten calls the JIT inlines.
      */
     static TokenRecord from(OAuthToken token, String what) {
-        TokenRecord r = unvalidated(token, what);
-        r.validateExcept(null);
-        return r;
-    }
-
-    /**
-     * Copies a caller's token without checking the field rules (empty strings become absent): for a query, whose
-     * fields the caller checks with {@link #validateExcept}. Reads the getters directly: ten calls the JIT inlines.
-     */
-    static TokenRecord unvalidated(OAuthToken token, String what) {
         if (token == null) {
             throw new TokenStoreException(ErrorCode.INVALID_ARGUMENT, what + " must not be null");
         }
-        return new TokenRecord(new String[] {
+        TokenRecord r = new TokenRecord(new String[] {
             present(token.getId()), present(token.getUserName()), present(token.getClientId()),
             present(token.getClientSecret()), present(token.getRefreshToken()), present(token.getAccessToken()),
             present(token.getGrantToken()), present(token.getExpiryTime()), present(token.getRedirectUrl()),
             present(token.getApiDomain())});
+        for (Field f : Field.ALL) {
+            String s = r.values[f.ordinal()];
+            if (s != null) {
+                validate(f, s);
+            }
+        }
+        return r;
     }
 
     private static String present(String s) {
         return s == null || s.isEmpty() ? null : s;
-    }
-
-    /** Checks the rules of every present field but {@code skipped} (may be null: every field). */
-    void validateExcept(Field skipped) {
-        for (Field f : Field.ALL) {
-            String s = values[f.ordinal()];
-            if (s != null && f != skipped) {
-                validate(f, s);
-            }
-        }
     }
 
     static void validate(Field f, String s) {
@@ -165,41 +153,60 @@ final class TokenRecord {
     /** A new caller-owned token with every field. */
     OAuthToken toToken() {
         OAuthToken t = new OAuthToken();
-        writeInto(t, false);
+        copyInto(t);
         return t;
     }
 
     /** Sets every field of {@code target} to this record's value (absent fields become null). */
     void copyInto(OAuthToken target) {
-        writeInto(target, false);
-    }
-
-    /** Fills the absent fields of {@code query} and sets its id; present fields stay. */
-    void fillInto(OAuthToken query) {
-        writeInto(query, true);
-    }
-
-    /**
-     * Writes this record into {@code t}, the id always, the other fields all or ({@code onlyAbsent}) where {@code t}
-     * has none. Direct getter and setter calls in {@link Field} order: a hit copies a record on every call, and ten
-     * inlined field moves cost a few nanoseconds where a lambda per field did not inline.
-     */
-    private void writeInto(OAuthToken t, boolean onlyAbsent) {
         String[] v = values;
-        t.setId(v[0]);
-        t.setUserName(pick(onlyAbsent, t.getUserName(), v[1]));
-        t.setClientId(pick(onlyAbsent, t.getClientId(), v[2]));
-        t.setClientSecret(pick(onlyAbsent, t.getClientSecret(), v[3]));
-        t.setRefreshToken(pick(onlyAbsent, t.getRefreshToken(), v[4]));
-        t.setAccessToken(pick(onlyAbsent, t.getAccessToken(), v[5]));
-        t.setGrantToken(pick(onlyAbsent, t.getGrantToken(), v[6]));
-        t.setExpiryTime(pick(onlyAbsent, t.getExpiryTime(), v[7]));
-        t.setRedirectUrl(pick(onlyAbsent, t.getRedirectUrl(), v[8]));
-        t.setApiDomain(pick(onlyAbsent, t.getApiDomain(), v[9]));
+        target.setId(v[0]);
+        target.setUserName(v[1]);
+        target.setClientId(v[2]);
+        target.setClientSecret(v[3]);
+        target.setRefreshToken(v[4]);
+        target.setAccessToken(v[5]);
+        target.setGrantToken(v[6]);
+        target.setExpiryTime(v[7]);
+        target.setRedirectUrl(v[8]);
+        target.setApiDomain(v[9]);
     }
 
-    private static String pick(boolean onlyAbsent, String current, String stored) {
-        return onlyAbsent && current != null && !current.isEmpty() ? current : stored;
+    /** Fills the absent fields of {@code query} (null or empty) and sets its id; present fields stay. */
+    void fillInto(OAuthToken query) {
+        String[] v = values;
+        query.setId(v[0]);
+        if (absent(query.getUserName())) {
+            query.setUserName(v[1]);
+        }
+        if (absent(query.getClientId())) {
+            query.setClientId(v[2]);
+        }
+        if (absent(query.getClientSecret())) {
+            query.setClientSecret(v[3]);
+        }
+        if (absent(query.getRefreshToken())) {
+            query.setRefreshToken(v[4]);
+        }
+        if (absent(query.getAccessToken())) {
+            query.setAccessToken(v[5]);
+        }
+        if (absent(query.getGrantToken())) {
+            query.setGrantToken(v[6]);
+        }
+        if (absent(query.getExpiryTime())) {
+            query.setExpiryTime(v[7]);
+        }
+        if (absent(query.getRedirectUrl())) {
+            query.setRedirectUrl(v[8]);
+        }
+        if (absent(query.getApiDomain())) {
+            query.setApiDomain(v[9]);
+        }
+    }
+
+    private static boolean absent(String s) {
+        return s == null || s.isEmpty();
     }
 
     byte[] encode() {

@@ -79,10 +79,11 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     @Override
     public OAuthToken findToken(OAuthToken query) {
         state.check();
-        TokenRecord q = TokenRecord.unvalidated(query, "query");
-        q.validateExcept(Selection.lookupField(q)); // the cache checks the lookup value before it reaches the store
-        TokenRecord found = leases == null ? Selection.select(q, cache)
-                : leases.find(from -> Selection.select(q, from)); // the only cost when off: one field check
+        Query q = Query.of(query);
+        Selection.ContentBranch branch = Selection.ContentBranch.of(q);
+        q.validateExcept(Selection.lookupField(q, branch)); // the cache checks the lookup value before the store does
+        TokenRecord found = leases == null ? Selection.select(q, branch, cache)
+                : leases.find(from -> Selection.select(q, branch, from)); // the only cost when off: one field check
         if (found == null) {
             return null;
         }

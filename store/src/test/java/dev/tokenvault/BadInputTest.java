@@ -270,6 +270,39 @@ class BadInputTest {
         }
     }
 
+    /**
+     * A query found in the cache by user name or by id still has every other present field checked against its rules,
+     * field by field: each field in turn holds a value that breaks them (by id, a bad user name or token makes that
+     * the lookup value instead, which is refused too).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "FILE_CACHED"})
+    void aCacheHitRefusesAQueryWithAnyOtherFieldBreakingTheRules(Variant variant) {
+        try (TokenVault v = variant.open(dir)) {
+            OAuthToken stored = saved(v, full("hit"));
+            for (String lookup : List.of("userName", "id")) {
+                OAuthToken query = new OAuthToken();
+                SETTERS.get(lookup).accept(query, GETTERS.get(lookup).apply(stored));
+                assertEquals(stored, v.findToken(query.copy())); // cached now
+                for (String field : SETTERS.keySet()) {
+                    if (field.equals(lookup)) {
+                        continue;
+                    }
+                    String bad = field.equals("id") ? "bad\u0001id" : field.equals("expiryTime") ? "12a"
+                            : "S3CR3T\uD800";
+                    OAuthToken q = query.copy();
+                    SETTERS.get(field).accept(q, bad);
+                    TokenStoreException e = assertThrows(TokenStoreException.class, () -> v.findToken(q),
+                            lookup + " hit with a bad " + field);
+                    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code(), e.getMessage());
+                    assertTrue(e.getMessage().contains(field), e.getMessage());
+                    assertFalse(e.getMessage().contains("S3CR3T"), e.getMessage());
+                    assertEquals(bad, GETTERS.get(field).apply(q)); // the query is left as it was
+                }
+            }
+        }
+    }
+
     private Set<String> files() throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.map(p -> dir.relativize(p).toString()).collect(Collectors.toCollection(TreeSet::new));

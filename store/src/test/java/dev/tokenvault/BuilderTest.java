@@ -126,4 +126,39 @@ class BuilderTest {
             assertEquals(3.0 / 6, v.stats().cacheHitRate(), 1e-9);
         }
     }
+
+    /** The hit rate counts each lookup through the cache once: a hit, or a miss that loads (found or not). */
+    @Test
+    void cacheHitRateIsZeroBeforeAnyLookupAndCountsHitsAndMisses() {
+        try (TokenVault v = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            assertEquals(0.0, v.stats().cacheHitRate()); // "0 with the cache off or unused" (Caffeine's said 1)
+            OAuthToken t = saved(v, full("s"));
+            v.findTokenById(t.getId());                                            // miss
+            v.findTokenById(t.getId());                                            // hit
+            OAuthToken q = OAuthToken.builder().userName(t.getUserName()).build();
+            v.findToken(q.copy());                                                 // miss
+            v.findToken(q.copy());                                                 // hit
+            v.findToken(q.copy());                                                 // hit
+            assertEquals(3.0 / 5, v.stats().cacheHitRate(), 1e-9);
+            v.findToken(OAuthToken.builder().userName("nobody").build());          // miss, nothing found
+            assertEquals(3.0 / 6, v.stats().cacheHitRate(), 1e-9);
+        }
+    }
+
+    /** A save evicts the cached lookups of its record: the next lookup is a miss that reads the new record. */
+    @Test
+    void aSaveEvictsTheCachedLookupOfItsRecord() {
+        try (TokenVault v = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {
+            OAuthToken t = saved(v, full("v"));
+            OAuthToken q = OAuthToken.builder().userName(t.getUserName()).build();
+            v.findToken(q.copy());                                                 // miss
+            assertEquals(t, v.findToken(q.copy()));                                // hit
+            v.saveToken(OAuthToken.builder().id(t.getId()).accessToken("access-2").build());
+            OAuthToken after = v.findToken(q.copy());                              // evicted: a miss
+            assertEquals("access-2", after.getAccessToken());
+            assertEquals(1.0 / 3, v.stats().cacheHitRate(), 1e-9);
+            assertEquals(after, v.findToken(q.copy()));                            // and cached again
+            assertEquals(2.0 / 4, v.stats().cacheHitRate(), 1e-9);
+        }
+    }
 }

@@ -48,9 +48,11 @@ class TokenRecordTest {
     void emptyStringsAreAbsent() {
         OAuthToken t = new OAuthToken();
         BadInputTest.SETTERS.values().forEach(s -> s.accept(t, ""));
-        TokenRecord r = TokenRecord.unvalidated(t, "query");
+        TokenRecord r = TokenRecord.from(t, "token");
+        Query q = Query.of(t);
         for (Field f : Field.ALL) {
             assertNull(r.get(f), f.label);
+            assertNull(q.get(f), "query's " + f.label);
         }
     }
 

@@ -44,7 +44,10 @@ public abstract class RecordEngineContract {
 
     @AfterEach
     void closeEngine() {
-        engine.close();
+        // null when open() was skipped by an assumption (a database that is not running)
+        if (engine != null) {
+            engine.close();
+        }
     }
 
     private static byte[] bytes(String s) {

@@ -21,8 +21,9 @@ import javax.sql.DataSource;
  * {@link #BOUND} ago; such a poll saw every change committed before it started, so a cache that serves only while the
  * feed is current serves nothing older than the bound. A poll that fails, or finds that the log was pruned past the
  * last number it saw (a gap), leaves the feed behind: when a poll succeeds again, the listener is told that everything
- * changed before the feed is current again. The log is pruned of rows older than {@link #KEEP} by every node about
- * once a minute (the newest row always stays, so a node that slept through the pruning sees the gap).
+ * changed before the feed is current again. The log is pruned of rows older than {@link #KEEP} by every node at its
+ * first poll and then about once a minute (the newest row always stays, so a node that slept through the pruning sees
+ * the gap).
  */
 final class JdbcChangeFeed implements ChangeFeed {
     static final Duration POLL_INTERVAL = Duration.ofMillis(100);
@@ -99,7 +100,8 @@ final class JdbcChangeFeed implements ChangeFeed {
             while (!stopped) {
                 try {
                     poll();
-                    if (++polls % POLLS_PER_PRUNE == 0) {
+                    // at the first poll too: a fleet of short-lived processes (none living a minute) must prune
+                    if (polls++ % POLLS_PER_PRUNE == 0) {
                         prune();
                     }
                 } catch (SQLException | RuntimeException e) {

@@ -130,6 +130,27 @@ class JdbcChangeFeedTest {
 
     @ParameterizedTest
     @EnumSource(TestDatabase.class)
+    void aNodePrunesTheLogAtItsFirstPollSoShortLivedNodesKeepItSmall(TestDatabase server) throws Exception {
+        open(server);
+        for (int i = 0; i < 3; i++) {
+            other.commit(new Batch().putRecord("r" + i, bytes("v")));
+        }
+        long old = System.currentTimeMillis() - JdbcChangeFeed.KEEP.toMillis() - 60_000;
+        db.execute("UPDATE " + prefix + "_changes SET changed_at = " + old);
+        other.commit(new Batch().putRecord("fresh", bytes("v")));
+        assertEquals(4, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_changes"));
+        try (JdbcEngine node = JdbcEngine.open(db.dataSource(), prefix)) {
+            long deadline = System.nanoTime() + JdbcChangeFeed.BOUND.toNanos() * 5;
+            while (db.queryLong("SELECT COUNT(*) FROM " + prefix + "_changes") > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_changes"),
+                    "a node that has just opened pruned the rows older than the log keeps");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
     void aFailedPollLeavesTheFeedBehindUntilAPollSucceedsAndTellsThatEverythingChanged(TestDatabase server)
             throws SQLException {
         open(server);

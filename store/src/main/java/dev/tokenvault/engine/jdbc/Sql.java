@@ -28,7 +28,7 @@ final class Sql {
     final String removeRecord;
     final String countRecords;
     final String allRecords;
-    /** One row whatever the index holds: the current generation, and the entry of the asked one with its record. */
+    /** An entry of the asked generation with its record (the record's columns null when it is missing). */
     final String lookup;
     final String lockEntry;
     final String getEntry;
@@ -73,9 +73,8 @@ final class Sql {
         removeRecord = "DELETE FROM " + records + " WHERE id = ?";
         countRecords = "SELECT COUNT(*) FROM " + records;
         allRecords = "SELECT id, sealed FROM " + records;
-        lookup = "SELECT m.value, e.record_id, r.sealed FROM " + meta + " m"
-                + " LEFT JOIN " + index + " e ON e.generation = ? AND e.field = ? AND e.blind = ?"
-                + " LEFT JOIN " + records + " r ON r.id = e.record_id WHERE m.name = ?";
+        lookup = "SELECT e.record_id, r.sealed FROM " + index + " e LEFT JOIN " + records + " r ON r.id = e.record_id"
+                + " WHERE e.generation = ? AND e.field = ? AND e.blind = ?";
         getEntry = "SELECT record_id FROM " + index + " WHERE generation = ? AND field = ? AND blind = ?";
         lockEntry = getEntry + " FOR UPDATE";
         insertEntry = dialect.insertKeeping(index, "generation, field, blind, record_id", "?, ?, ?, ?",

@@ -45,6 +45,8 @@ final class WriteUnit {
     final Set<String> changed = new LinkedHashSet<>();
     boolean clearedAll;
     private int generation = -1; // the current index generation as this unit sees it; -1 until read
+    /** The index generation this unit switched to ({@link Batch.SwitchIndexGeneration}), or -1. */
+    int switchedTo = -1;
     /** Statements waiting for the unit's next round trip (PostgreSQL only), in the order they were staged. */
     private final List<Deferred> deferred = new ArrayList<>();
 
@@ -300,6 +302,7 @@ final class WriteUnit {
         } else if (op instanceof Batch.SwitchIndexGeneration s) {
             Jdbc.update(c, sql.upsertMeta, JdbcSchema.GENERATION, Jdbc.encodeLong(s.generation()));
             generation = s.generation();
+            switchedTo = s.generation();
         } else {
             throw new IllegalArgumentException("unknown batch operation " + op.getClass().getSimpleName());
         }

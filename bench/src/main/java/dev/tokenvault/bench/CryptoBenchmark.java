@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
-@Fork(1)
+@Fork(value = 1, jvmArgsAppend = "-XX:+AlwaysPreTouch")
 public class CryptoBenchmark {
     private final byte[] key = new byte[32];
     private final byte[] plaintext = new byte[400];

@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx8g"})
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx8g", "-XX:+AlwaysPreTouch"})
 public class FindTokenBenchmark extends FindTokenBase {
     @Param({"tokenvault", "tokenvault-nocache", "tuned-sqlite", "map", "map-copy"})
     public String store;

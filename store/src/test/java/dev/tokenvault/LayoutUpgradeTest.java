@@ -61,10 +61,10 @@ class LayoutUpgradeTest {
     void aFirstLayoutStoreIsUpgradedAtOpenAndEveryPathFindsEveryRecord() throws IOException {
         Path p = fixture("old.db");
         try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
-            assertEveryRecordOnEveryPath(vault);
+            assertEveryRecordOnEveryPath(vault, TOKENS);
             assertTrue(vault.verify().isClean(), vault.verify().problems().toString());
             vault.compact(); // moves every record to a new slot: the index entries must follow
-            assertEveryRecordOnEveryPath(vault);
+            assertEveryRecordOnEveryPath(vault, TOKENS);
             OAuthToken fresh = StoreFixtures.saved(vault, full("after-upgrade"));
             assertEquals(fresh, vault.findToken(OAuthToken.builder().userName(fresh.getUserName()).build()));
         }
@@ -108,13 +108,13 @@ class LayoutUpgradeTest {
         }
         assertTrue(fired.get(), "the upgrade never reached " + step);
         try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).cacheMaximumSize(0).open()) {
-            assertEveryRecordOnEveryPath(vault);
+            assertEveryRecordOnEveryPath(vault, TOKENS);
             assertTrue(vault.verify().isClean(), vault.verify().problems().toString());
         }
     }
 
     /** The fixture's 200 tokens, each found by user name, access token, refresh and grant token with client, and id. */
-    private static void assertEveryRecordOnEveryPath(TokenVault vault) {
+    static void assertEveryRecordOnEveryPath(TokenVault vault, int tokens) {
         List<OAuthToken> all = vault.getTokens();
         Set<String> users = new TreeSet<>();
         for (OAuthToken t : all) {
@@ -127,7 +127,7 @@ class LayoutUpgradeTest {
                     .clientId(t.getClientId()).clientSecret(t.getClientSecret()).build()));
             assertEquals(t, vault.findTokenById(t.getId()));
         }
-        for (int i = 0; i < TOKENS; i++) {
+        for (int i = 0; i < tokens; i++) {
             OAuthToken expected = full("t" + i);
             assertTrue(users.contains(expected.getUserName()), "missing " + expected.getUserName());
             OAuthToken found = vault.findToken(OAuthToken.builder().userName(expected.getUserName()).build());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.StoreFixtures.Variant;
 import dev.tokenvault.engine.jdbc.TestDatabase;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,9 +117,13 @@ class ModelTest {
         Map<String, Integer> counts = new HashMap<>();
         // This test checks the contract, not durability: file stores live in memory-backed /dev/shm when there is
         // one, where an fsync costs nothing (CrashTest covers durability on a real disk).
+        // The directory is named after this JVM's pid, so that a run removes what a killed one left (memory, in /dev/shm).
         Path shm = Path.of("/dev/shm");
-        Path base = Files.isDirectory(shm) && Files.isWritable(shm)
-                ? Files.createTempDirectory(shm, "tokenvault-model-") : dir;
+        boolean inMemory = Files.isDirectory(shm) && Files.isWritable(shm);
+        if (inMemory) {
+            removeLeftoversOfDeadRuns(shm);
+        }
+        Path base = inMemory ? Files.createTempDirectory(shm, SHM_PREFIX + ProcessHandle.current().pid() + "-") : dir;
         try {
             for (int s = 0; s < sequences; s++) {
                 Variant variant = variants[s % variants.length];
@@ -128,18 +133,49 @@ class ModelTest {
                 if (variant.db != null) {
                     variant.db.drop(variant.db.prefixFor(seqDir));
                 }
+                deleteTree(seqDir);
             }
         } finally {
             if (!base.equals(dir)) {
-                try (var files = Files.walk(base)) {
-                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
+                deleteTree(base);
             }
         }
         System.out.println("ModelTest (" + what + "): outcomes " + new java.util.TreeMap<>(counts));
         return counts;
+    }
+
+    private static final String SHM_PREFIX = "tokenvault-model-";
+
+    /** Removes {@code tokenvault-model-<pid>-*} directories whose JVM is gone (killed before its cleanup ran). */
+    private static void removeLeftoversOfDeadRuns(Path shm) throws IOException {
+        try (var dirs = Files.list(shm)) {
+            for (Path d : dirs.toList()) {
+                String name = d.getFileName().toString();
+                if (!name.startsWith(SHM_PREFIX)) {
+                    continue;
+                }
+                String[] parts = name.substring(SHM_PREFIX.length()).split("-", 2);
+                try {
+                    long pid = Long.parseLong(parts[0]);
+                    if (parts.length == 2 && ProcessHandle.of(pid).isEmpty()) {
+                        deleteTree(d);
+                    }
+                } catch (NumberFormatException e) {
+                    // not one of ours (an older run's name without a pid): left alone
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var files = Files.walk(root)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ the model

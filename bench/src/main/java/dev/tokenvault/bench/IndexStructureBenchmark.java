@@ -60,7 +60,7 @@ public class IndexStructureBenchmark {
     private static final int SAMPLE = 65536;
 
     @Param({"htree-two-walks", "htree-id-only", "htree-recid", "longlong-recid", "slots-by-index", "slots-by-id",
-        "slots-by-index-32x5", "slots-by-index-16x7"})
+        "slots-by-index-32x5", "slots-by-index-16x7", "slots-by-index-128x3"})
     public String structure;
 
     @Param({"1000", "100000", "1000000"})
@@ -75,6 +75,7 @@ public class IndexStructureBenchmark {
     private HTreeMap<String, Long> idToSlot;
     private HTreeMap<byte[], byte[]> indexToSlot32;
     private HTreeMap<byte[], byte[]> indexToSlot16;
+    private HTreeMap<byte[], byte[]> indexToSlot3;
     private byte[][] keys;
     private String[] ids;
 
@@ -90,6 +91,7 @@ public class IndexStructureBenchmark {
         idToSlot = db.hashMap("idToSlot", Serializer.STRING, Serializer.LONG).open();
         indexToSlot32 = db.hashMap("indexToSlot32", Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open();
         indexToSlot16 = db.hashMap("indexToSlot16", Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open();
+        indexToSlot3 = db.hashMap("indexToSlot3", Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open();
         keys = new byte[SAMPLE][];
         ids = new String[SAMPLE];
         SplittableRandom pick = new SplittableRandom(42);
@@ -141,6 +143,8 @@ public class IndexStructureBenchmark {
                 return slotOf(indexToSlot32.get(keys[k]));
             case "slots-by-index-16x7":
                 return slotOf(indexToSlot16.get(keys[k]));
+            case "slots-by-index-128x3":
+                return slotOf(indexToSlot3.get(keys[k]));
             case "slots-by-id": {
                 Long recid = idToSlot.get(ids[k]);
                 return recid == null ? null : db.getStore().get(recid, Serializer.BYTE_ARRAY);
@@ -179,11 +183,11 @@ public class IndexStructureBenchmark {
     }
 
     private static Path built(int n) {
-        Path dir = Stores.dataRoot().resolve("mapdb-structures-v2-" + n);
+        Path dir = Stores.dataRoot().resolve("mapdb-structures-v3-" + n);
         if (Files.isDirectory(dir)) {
             return dir;
         }
-        Path building = Stores.dataRoot().resolve("mapdb-structures-v2-" + n + ".building");
+        Path building = Stores.dataRoot().resolve("mapdb-structures-v3-" + n + ".building");
         try {
             Stores.deleteTree(building);
             Files.createDirectories(building);
@@ -204,6 +208,9 @@ public class IndexStructureBenchmark {
                     Serializer.BYTE_ARRAY).valueInline().layout(8, 32, 5).create();
             HTreeMap<byte[], byte[]> indexToSlot16 = db.hashMap("indexToSlot16", Serializer.BYTE_ARRAY,
                     Serializer.BYTE_ARRAY).valueInline().layout(8, 16, 7).create();
+            // one level fewer than the default: 2^24 buckets, still 16 per entry at 1,000,000 entries
+            HTreeMap<byte[], byte[]> indexToSlot3 = db.hashMap("indexToSlot3", Serializer.BYTE_ARRAY,
+                    Serializer.BYTE_ARRAY).valueInline().layout(8, 128, 3).create();
             SplittableRandom random = new SplittableRandom(7);
             for (int i = 0; i < n; i++) {
                 byte[] sealed = new byte[RECORD_BYTES];
@@ -221,6 +228,7 @@ public class IndexStructureBenchmark {
                 indexToSlot.put(key, entry);
                 indexToSlot32.put(key, entry);
                 indexToSlot16.put(key, entry);
+                indexToSlot3.put(key, entry);
                 idToSlot.put(id, slot);
                 if (i % 10_000 == 9_999) {
                     db.commit();

@@ -60,12 +60,23 @@ final class RecordSlots {
         return new RecordSlots(db.getStore(), map(db, MAP, Serializer.STRING, Serializer.LONG));
     }
 
+    /** Segments, directory node size and levels of the maps this engine creates: 2^28 hash buckets. */
+    static final int SEGMENTS = 8;
+    static final int NODE_SLOTS = 32;
+    static final int LEVELS = 5;
+
     /**
      * A map of the slot layout (the slot map, and each index map): values inline in the map's leaves, so that reading
      * an entry reads no record besides the leaf.
+     *
+     * <p>Directory nodes of {@value #NODE_SLOTS} slots over {@value #LEVELS} levels, not MapDB's default of 128 over
+     * 4: MapDB's write-ahead store deserialises a whole node at each level of a walk, and the narrower nodes made a
+     * lookup 20 to 35 % faster at 1,000 to 1,000,000 entries ({@code IndexStructureBenchmark}, bench/README.md). A
+     * map keeps the layout it was created with (MapDB records it in its catalog), so the maps of older stores keep
+     * theirs until {@code compact()} or an index-key rotation creates them anew.
      */
     static <K, V> HTreeMap<K, V> map(DB db, String name, Serializer<K> keys, Serializer<V> values) {
-        return db.hashMap(name, keys, values).valueInline().createOrOpen();
+        return db.hashMap(name, keys, values).valueInline().layout(SEGMENTS, NODE_SLOTS, LEVELS).createOrOpen();
     }
 
     /** The sealed record of {@code id}, or {@code null}. */

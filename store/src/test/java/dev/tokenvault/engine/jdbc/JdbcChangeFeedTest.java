@@ -111,16 +111,22 @@ class JdbcChangeFeedTest {
         assertEquals(List.of("next"), told.ids, "caught up: single changes again");
     }
 
-    @ParameterizedTest
-    @EnumSource(TestDatabase.class)
-    void pruningRemovesOldRowsButNeverTheNewest(TestDatabase server) throws SQLException {
-        open(server);
+    /** Commits three changes dated older than the log keeps, then a fresh one; returns the old date. */
+    private long threeOldRowsAndAFreshOne() throws SQLException {
         for (int i = 0; i < 3; i++) {
             other.commit(new Batch().putRecord("r" + i, bytes("v")));
         }
         long old = System.currentTimeMillis() - JdbcChangeFeed.KEEP.toMillis() - 60_000;
         db.execute("UPDATE " + prefix + "_changes SET changed_at = " + old);
         other.commit(new Batch().putRecord("fresh", bytes("v")));
+        return old;
+    }
+
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void pruningRemovesOldRowsButNeverTheNewest(TestDatabase server) throws SQLException {
+        open(server);
+        long old = threeOldRowsAndAFreshOne();
         feed(db.dataSource(), new Told()).prune();
         assertEquals(1, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_changes"), "the fresh row stays");
         db.execute("UPDATE " + prefix + "_changes SET changed_at = " + old);
@@ -132,12 +138,7 @@ class JdbcChangeFeedTest {
     @EnumSource(TestDatabase.class)
     void aNodePrunesTheLogAtItsFirstPollSoShortLivedNodesKeepItSmall(TestDatabase server) throws Exception {
         open(server);
-        for (int i = 0; i < 3; i++) {
-            other.commit(new Batch().putRecord("r" + i, bytes("v")));
-        }
-        long old = System.currentTimeMillis() - JdbcChangeFeed.KEEP.toMillis() - 60_000;
-        db.execute("UPDATE " + prefix + "_changes SET changed_at = " + old);
-        other.commit(new Batch().putRecord("fresh", bytes("v")));
+        threeOldRowsAndAFreshOne();
         assertEquals(4, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_changes"));
         try (JdbcEngine node = JdbcEngine.open(db.dataSource(), prefix)) {
             long deadline = System.nanoTime() + JdbcChangeFeed.BOUND.toNanos() * 5;

@@ -292,16 +292,17 @@ public final class JdbcEngine implements RecordEngine {
             return;
         }
         boolean changes = u.hasChanges();
-        long switchStamp = u.switchedTo < 0 ? 0 : switching.writeLock();
+        long switchStamp = 0;
+        if (u.switchedTo >= 0) {
+            switchStamp = switching.writeLock();
+            generation = -1; // unknown until the commit returns: a failed one may or may not have switched
+        }
         try {
             u.commit(sql, System.currentTimeMillis());
             if (switchStamp != 0) {
                 generation = u.switchedTo;
             }
         } catch (SQLException e) {
-            if (switchStamp != 0) {
-                generation = -1; // the switch may or may not have committed: the next read asks the database
-            }
             connections.abandonUnit(e);
             EngineException failure = SqlFailures.translate(e, "committing a change to the " + where);
             if (SqlFailures.isConnectionLost(e)) {
@@ -310,9 +311,6 @@ public final class JdbcEngine implements RecordEngine {
             }
             throw failure;
         } catch (RuntimeException | Error e) {
-            if (switchStamp != 0) {
-                generation = -1;
-            }
             connections.abandonUnit(e);
             throw e;
         } finally {

@@ -47,6 +47,11 @@ final class RecordSlots {
         }
     };
 
+    /** Segments, directory node size and levels of the maps this engine creates: 2^28 hash buckets. */
+    private static final int SEGMENTS = 8;
+    private static final int NODE_SLOTS = 32;
+    private static final int LEVELS = 5;
+
     private final Store store;
     private final HTreeMap<String, Long> recids;
 
@@ -59,11 +64,6 @@ final class RecordSlots {
     static RecordSlots of(DB db) {
         return new RecordSlots(db.getStore(), map(db, MAP, Serializer.STRING, Serializer.LONG));
     }
-
-    /** Segments, directory node size and levels of the maps this engine creates: 2^28 hash buckets. */
-    static final int SEGMENTS = 8;
-    static final int NODE_SLOTS = 32;
-    static final int LEVELS = 5;
 
     /**
      * A map of the slot layout (the slot map, and each index map): values inline in the map's leaves, so that reading

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,9 +30,9 @@ import org.mapdb.Serializer;
  * cleanly, under the master key of {@link #KEY_SEED}, written by tokenvault before the slot layout (first map layout:
  * a lookup walked an index map, then the records map). Two tests flip a bit of that file at an offset found by
  * flipping its bits and running the old code: the damage shows before the upgrade to the slot layout reads a map.
- * The others make, in the upgraded store, the structural damage such flips made in the first layout (a leaf whose
- * entry count is off, a hash-tree node that names one leaf in place of another), through MapDB itself: the offsets of
- * the old file mean nothing in the new layout.
+ * The others make, in the upgraded store, the structural damage such flips made in the first layout (an index page
+ * whose byte count is off, as a leaf's entry count was; a hash-tree node that names one leaf in place of another),
+ * through MapDB itself: the offsets of the old file mean nothing in the new layout.
  */
 class StructureDamageRegressionTest {
     /** The store's master key is 32 bytes of {@code new Random(1)}. */
@@ -205,18 +206,32 @@ class StructureDamageRegressionTest {
     }
 
     /**
-     * A copy of the upgraded store in which one leaf of the current generation's refresh token index map has its
-     * entry count off by one bit (its first byte), as a bit flip made it in the first layout.
+     * A copy of the upgraded store in which one page of the current generation's refresh token index table has its
+     * byte count off by one bit (its first byte), as a bit flip made a leaf's entry count in the first layout. Reads
+     * the table's records as {@code IndexTable} lays them out: header (directory list recid at byte 28), directory
+     * list, first directory chunk, pages.
      */
     private Path damagedRefreshLeaf() throws IOException {
         return damaged("leaf.db", db -> {
-            HTreeMap<?, ?> refresh = db.hashMap("gen" + currentGeneration(db) + ".entries" + Field.REFRESH_TOKEN.index)
-                    .open();
-            long leaf = leavesOf(refresh).get(0)[2];
-            byte[] bytes = db.getStore().get(leaf, Serializer.BYTE_ARRAY_NOSIZE);
-            bytes[0] ^= 1 << 6;
-            db.getStore().update(leaf, bytes, Serializer.BYTE_ARRAY_NOSIZE);
+            HTreeMap<String, Long> tables = db.hashMap("indexTables", Serializer.STRING, Serializer.LONG).open();
+            long header = tables.get("gen" + currentGeneration(db) + ".table" + Field.REFRESH_TOKEN.index);
+            long list = ByteBuffer.wrap(raw(db, header)).getLong(28);
+            ByteBuffer chunk = ByteBuffer.wrap(raw(db, ByteBuffer.wrap(raw(db, list)).getLong(4)));
+            for (int i = 0; i < chunk.getInt(0); i++) {
+                long page = chunk.getLong(4 + 8 * i);
+                byte[] bytes = raw(db, page);
+                if (ByteBuffer.wrap(bytes).getInt(4) > 0) { // a page that holds entries
+                    bytes[0] ^= 1 << 6;
+                    db.getStore().update(page, bytes, Serializer.BYTE_ARRAY_NOSIZE);
+                    return;
+                }
+            }
+            throw new IllegalStateException("no page of the refresh token table holds an entry");
         });
+    }
+
+    private static byte[] raw(DB db, long recid) {
+        return db.getStore().get(recid, Serializer.BYTE_ARRAY_NOSIZE);
     }
 
     /**

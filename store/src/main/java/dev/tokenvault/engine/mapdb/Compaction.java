@@ -107,12 +107,12 @@ final class Compaction {
     }
 
     /**
-     * Copies every named MapDB object of {@code from} (records, metadata, the current generation's index maps and the
+     * Copies every named MapDB object of {@code from} (records, metadata, the current generation's index tables and the
      * engine's own counters) into {@code to} under the same name, so the new file opens exactly as the old one did.
      * Records move to new slots ({@link RecordSlots#copy}), and the index entries are pointed at them.
-     * The index maps of other generations are never read again (compaction runs with no index build under way): they
-     * are created empty, so their names, and so the generation numbers used, stay; a damaged one that could not be
-     * emptied is left behind instead of failing every compaction.
+     * The index tables of other generations are never read again (compaction runs with no index build under way), nor
+     * are the maps of earlier layouts (emptied by the upgrade at open): they are created empty, so their names, and so
+     * the generation numbers used, stay; a damaged one is left behind instead of failing every compaction.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static void copyAll(DB from, DB to, int indexCount) {
@@ -123,20 +123,22 @@ final class Compaction {
             if (name.equals(RecordSlots.MAP)) {
                 continue;
             }
+            if (name.equals(IndexGenerations.TABLES)) {
+                copyTables(from, to, current, indexCount, slots);
+                continue;
+            }
             Object o = from.get(name);
             if (o instanceof HTreeMap m) {
                 HTreeMap target = m.getValueInline()
                         ? RecordSlots.map(to, name, m.getKeySerializer(), m.getValueSerializer())
                         : to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
-                if (IndexGenerations.isOtherGeneration(name, current, indexCount)) {
+                if (IndexGenerations.isEarlierLayoutMap(name, indexCount)) {
                     continue;
                 }
-                boolean pointsAtSlots = IndexGenerations.isCurrentGeneration(name, current, indexCount);
                 int n = 0;
                 for (Object e : m.getEntries()) {
                     Map.Entry entry = (Map.Entry) e;
-                    target.put(entry.getKey(), pointsAtSlots
-                            ? IndexEntry.retarget((byte[]) entry.getValue(), slots) : entry.getValue());
+                    target.put(entry.getKey(), entry.getValue());
                     if (++n % COMPACT_CHUNK == 0) {
                         to.commit(); // the new file is not live until the rename: partial commits are harmless
                     }
@@ -148,6 +150,27 @@ final class Compaction {
             } else {
                 throw new IllegalStateException("compaction cannot copy " + name + " ("
                         + (o == null ? "unknown" : o.getClass().getName()) + ")");
+            }
+        }
+    }
+
+    /**
+     * Creates every index table of {@code from} in {@code to}, and copies the entries of the current generation's,
+     * each pointed at its record's slot in {@code slots}.
+     */
+    private static void copyTables(DB from, DB to, int current, int indexCount, RecordSlots slots) {
+        HTreeMap<String, Long> source = IndexGenerations.registry(from);
+        HTreeMap<String, Long> target = IndexGenerations.registry(to);
+        int[] n = {0};
+        for (String name : source.keySet()) {
+            IndexTable copy = IndexGenerations.table(to, target, name);
+            if (IndexGenerations.tableGeneration(name, indexCount) == current) {
+                IndexGenerations.table(from, source, name).forEach((key, entry) -> {
+                    copy.put(key, IndexEntry.retarget(entry, slots));
+                    if (++n[0] % COMPACT_CHUNK == 0) {
+                        to.commit(); // the new file is not live until the rename: partial commits are harmless
+                    }
+                });
             }
         }
     }

@@ -17,35 +17,46 @@ import org.mapdb.Serializer;
  * and the maps of other generations opened so far. One instance per {@code DB} instance, so every path that reopens
  * the file starts afresh.
  *
- * <p>Generation {@code g} keeps index {@code i} in the map {@code gen<g>.entries<i>}, whose values are
- * {@link IndexEntry}s (the slot layout, {@link StoreLayout}). Stores of the first layout named them
- * {@code gen<g>.index<i>} (generation 0: {@code index<i>}) and held ids only; the upgrade empties those maps, and
- * their names still count as used. MapDB cannot drop a named map, so emptied maps keep their names in the catalog and
- * a generation number is never used twice. Creating maps writes MapDB's catalog: only under the engine's write lock.
+ * <p>Generation {@code g} keeps index {@code i} in an {@link IndexTable} whose header recid the map
+ * {@code indexTables} holds under the name {@code gen<g>.table<i>}; its values are {@link IndexEntry}s ({@link StoreLayout#TABLES}). Stores of earlier
+ * layouts kept them in {@code HTreeMap}s named {@code gen<g>.entries<i>} ({@link StoreLayout#SLOTS}) or
+ * {@code gen<g>.index<i>} (generation 0: {@code index<i>}; {@link StoreLayout#FIRST}); the upgrade empties those maps,
+ * and their names still count as used. MapDB cannot drop a name, so emptied maps keep their names in the catalog, and
+ * emptied tables stay in {@code indexTables}: a generation number is never used twice. Tables are named in a map of
+ * the engine's own rather than in MapDB's catalog because MapDB keeps the objects of its catalog cached across a
+ * rollback: a table named there in a discarded batch would come back with the discarded recid. Changes only under the
+ * engine's write lock.
  */
 final class IndexGenerations {
     /** MapDB's own record of the current index generation; not in {@code meta}, which belongs to the caller. */
     static final String CURRENT = "indexGeneration";
     private static final String PREFIX = "gen";
-    private static final String MAP_SUFFIX = ".entries";
+    private static final String TABLE_SUFFIX = ".table";
+    /** The slot layout's suffix ({@link StoreLayout#SLOTS}). */
+    private static final String SLOTS_LAYOUT_SUFFIX = ".entries";
     /** The first layout's suffix ({@link StoreLayout#FIRST}). */
     private static final String FIRST_LAYOUT_SUFFIX = ".index";
 
+    /** The map from table names to their header recids ({@link #tableName}). */
+    static final String TABLES = "indexTables";
+
     private final DB db;
     private final int indexCount;
+    private final HTreeMap<String, Long> registry;
     private final Atomic.Integer current;
-    private final Map<Integer, HTreeMap<byte[], byte[]>[]> others = new ConcurrentHashMap<>();
+    private final Map<Integer, IndexTable[]> others = new ConcurrentHashMap<>();
     /**
      * What {@link #current} holds, and its maps. Kept here because reading MapDB's atomic is a store read of its own
      * on every index lookup; it changes only through {@link #switchTo} and {@link #afterRollback}, under the write lock.
      */
     private volatile int currentGeneration;
-    private volatile HTreeMap<byte[], byte[]>[] currentMaps;
+    private volatile IndexTable[] currentMaps;
 
     IndexGenerations(DB db, int indexCount) {
         this.db = db;
         this.indexCount = indexCount;
         this.current = db.atomicInteger(CURRENT).createOrOpen();
+        this.registry = registry(db);
         this.currentGeneration = current.get();
         this.currentMaps = open(currentGeneration);
     }
@@ -56,22 +67,22 @@ final class IndexGenerations {
     }
 
     /** The index maps of the current generation. */
-    HTreeMap<byte[], byte[]>[] currentMaps() {
+    IndexTable[] currentMaps() {
         return currentMaps;
     }
 
     /**
-     * The index maps of {@code generation}; {@code null} when they do not exist and {@code create} is false.
+     * The index tables of {@code generation}; {@code null} when they do not exist and {@code create} is false.
      */
-    HTreeMap<byte[], byte[]>[] maps(int generation, boolean create) {
+    IndexTable[] maps(int generation, boolean create) {
         if (generation == currentGeneration) {
             return currentMaps;
         }
-        HTreeMap<byte[], byte[]>[] maps = others.get(generation);
+        IndexTable[] maps = others.get(generation);
         if (maps != null) {
             return maps;
         }
-        if (!create && !db.exists(mapName(generation, 0))) {
+        if (!create && !registry.containsKey(tableName(generation, 0))) {
             return null;
         }
         maps = open(generation);
@@ -81,7 +92,7 @@ final class IndexGenerations {
 
     /** Makes {@code generation} current (part of a batch: it commits with it). Under the write lock. */
     void switchTo(int generation) {
-        HTreeMap<byte[], byte[]>[] maps = maps(generation, true);
+        IndexTable[] maps = maps(generation, true);
         others.remove(generation);
         others.put(currentGeneration, currentMaps);
         current.set(generation);
@@ -89,8 +100,12 @@ final class IndexGenerations {
         currentMaps = maps;
     }
 
-    /** After MapDB rolled back uncommitted changes: forgets maps opened since and follows the rolled-back record. */
-    void afterRollback() {
+    /**
+     * Reads the generations and their tables from the store again: after MapDB rolled back uncommitted changes, and
+     * after the tables were changed through other instances (the layout upgrade). An {@link IndexTable} keeps its
+     * directory in memory, so no stale instance may be read after either.
+     */
+    void reload() {
         others.clear();
         currentGeneration = current.get();
         currentMaps = open(currentGeneration);
@@ -98,13 +113,13 @@ final class IndexGenerations {
 
     /** Empties every index map of every generation (part of a batch that removes every record). */
     void clearAll() {
-        for (HTreeMap<byte[], byte[]> index : currentMaps) {
+        for (IndexTable index : currentMaps) {
             index.clear();
         }
         for (int g : named()) {
-            HTreeMap<byte[], byte[]>[] maps = maps(g, false);
+            IndexTable[] maps = maps(g, false);
             if (maps != null && maps != currentMaps) {
-                for (HTreeMap<byte[], byte[]> index : maps) {
+                for (IndexTable index : maps) {
                     index.clear();
                 }
             }
@@ -116,7 +131,7 @@ final class IndexGenerations {
         int now = currentGeneration;
         SortedSet<Integer> out = new TreeSet<>();
         for (int g : named()) {
-            HTreeMap<byte[], byte[]>[] maps = maps(g, false);
+            IndexTable[] maps = maps(g, false);
             if (g == now || (maps != null && Arrays.stream(maps).anyMatch(m -> !m.isEmpty()))) {
                 out.add(g);
             }
@@ -128,11 +143,17 @@ final class IndexGenerations {
     SortedSet<Integer> named() {
         SortedSet<Integer> out = new TreeSet<>();
         out.add(currentGeneration);
+        for (String name : registry.keySet()) {
+            int g = tableGeneration(name, indexCount);
+            if (g >= 0) {
+                out.add(g);
+            }
+        }
         for (String name : db.getAllNames()) {
             if (name.equals(firstLayoutName(0, 0))) {
                 out.add(0);
             } else {
-                int g = generationOf(name, MAP_SUFFIX + 0);
+                int g = generationOf(name, SLOTS_LAYOUT_SUFFIX + 0);
                 if (g < 0) {
                     g = generationOf(name, FIRST_LAYOUT_SUFFIX + 0);
                 }
@@ -190,61 +211,72 @@ final class IndexGenerations {
 
     /** Up to {@code max} removals of the entries of {@code generation}; {@code null} when it holds none. */
     Batch removals(int generation, int max) {
-        HTreeMap<byte[], byte[]>[] generationMaps = maps(generation, false);
+        IndexTable[] generationMaps = maps(generation, false);
         if (generationMaps == null) {
             return null;
         }
         Batch batch = new Batch();
         for (int i = 0; i < generationMaps.length && batch.ops().size() < max; i++) {
-            for (byte[] key : generationMaps[i].keySet()) {
+            for (byte[] key : generationMaps[i].keys(max - batch.ops().size())) {
                 batch.removeIndexIn(generation, i, key);
-                if (batch.ops().size() >= max) {
-                    break;
-                }
             }
         }
         return batch.isEmpty() ? null : batch;
     }
 
-    /**
-     * Whether {@code name} is an index map of a generation other than {@code current}: left over from a switch or an
-     * unfinished build, never read again.
-     */
-    static boolean isOtherGeneration(String name, int current, int indexCount) {
+    /** The generation of {@code name} when it names an index table, else -1. */
+    static int tableGeneration(String name, int indexCount) {
         for (int i = 0; i < indexCount; i++) {
-            String suffix = MAP_SUFFIX + i;
-            if (name.startsWith(PREFIX) && name.endsWith(suffix)) {
-                String number = name.substring(PREFIX.length(), name.length() - suffix.length());
-                return !number.equals(Integer.toString(current));
+            int g = generationOf(name, TABLE_SUFFIX + i);
+            if (g >= 0) {
+                return g;
             }
         }
-        return false;
+        return -1;
     }
 
-    /**
-     * Whether {@code name} is an index map of the current generation, whose entries point at slots: a copy of the
-     * store must point them at the copy's slots ({@link IndexEntry#retarget}).
-     */
-    static boolean isCurrentGeneration(String name, int current, int indexCount) {
+    /** Whether {@code name} is an index map of an earlier layout (emptied by the upgrade, kept for its name). */
+    static boolean isEarlierLayoutMap(String name, int indexCount) {
         for (int i = 0; i < indexCount; i++) {
-            if (name.equals(mapName(current, i))) {
+            if (name.equals("index" + i) || generationOf(name, SLOTS_LAYOUT_SUFFIX + i) >= 0
+                    || generationOf(name, FIRST_LAYOUT_SUFFIX + i) >= 0) {
                 return true;
             }
         }
         return false;
     }
 
-    @SuppressWarnings("unchecked")
-    private HTreeMap<byte[], byte[]>[] open(int generation) {
-        HTreeMap<byte[], byte[]>[] maps = new HTreeMap[indexCount];
+    private IndexTable[] open(int generation) {
+        IndexTable[] tables = new IndexTable[indexCount];
         for (int i = 0; i < indexCount; i++) {
-            maps[i] = RecordSlots.map(db, mapName(generation, i), Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY);
+            tables[i] = table(db, registry, tableName(generation, i));
         }
-        return maps;
+        return tables;
     }
 
-    static String mapName(int generation, int index) {
-        return PREFIX + generation + MAP_SUFFIX + index;
+    /** The map of {@code db} that names its index tables ({@link #TABLES}), created (uncommitted) when absent. */
+    static HTreeMap<String, Long> registry(DB db) {
+        return db.hashMap(TABLES, Serializer.STRING, Serializer.LONG).createOrOpen();
+    }
+
+    /** The index table {@code registry} names {@code name}, created (uncommitted) when absent. */
+    static IndexTable table(DB db, HTreeMap<String, Long> registry, String name) {
+        Long header = registry.get(name);
+        if (header != null) {
+            return IndexTable.open(db.getStore(), header);
+        }
+        IndexTable table = IndexTable.create(db.getStore());
+        registry.put(name, table.id());
+        return table;
+    }
+
+    static String tableName(int generation, int index) {
+        return PREFIX + generation + TABLE_SUFFIX + index;
+    }
+
+    /** The name of index {@code index} of {@code generation} in the slot layout (an {@code HTreeMap}). */
+    static String slotsLayoutName(int generation, int index) {
+        return PREFIX + generation + SLOTS_LAYOUT_SUFFIX + index;
     }
 
     /** The name of index {@code index} of {@code generation} in the first layout (values: ids). */

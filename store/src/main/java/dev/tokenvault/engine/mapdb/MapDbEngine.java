@@ -5,19 +5,18 @@ import dev.tokenvault.engine.CommitProbe;
 import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.SortedSet;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
-import org.mapdb.HTreeMap;
 
 /**
  * The embedded {@link RecordEngine}: one MapDB file holding each sealed record in a slot of its own
- * ({@link RecordSlots}, named by id in the map {@code recordSlots}), one {@code HTreeMap} per blind index and
- * generation ({@link IndexGenerations}) whose entries point at the record's slot ({@link IndexEntry}), and a
- * {@code meta} map. A lookup by an indexed value walks one index map and reads the slot directly; a lookup by id walks
- * {@code recordSlots} and reads the slot. {@link StoreLayout} upgrades a store of the first layout at open.
+ * ({@link RecordSlots}, named by id in the map {@code recordSlots}), one hash table of its own per blind index and
+ * generation ({@link IndexTable}, {@link IndexGenerations}) whose entries point at the record's slot
+ * ({@link IndexEntry}), and a {@code meta} map. A lookup by an indexed value reads one page of an index table and then
+ * the slot directly; a lookup by id walks {@code recordSlots} and reads the slot. {@link StoreLayout} upgrades a store
+ * of an earlier layout at open.
  *
  * <p>Durability comes from {@link RedoLog}, not from MapDB's own write-ahead log (which MapDB 3.1.0 never replays):
  * MapDB's log is kept in memory, and every commit's writes to the main file pass through {@link RedoVolume}. At open a
@@ -207,7 +206,7 @@ public final class MapDbEngine implements RecordEngine {
     @Override
     public String getIndex(int generation, int index, byte[] key) {
         return read(() -> {
-            HTreeMap<byte[], byte[]>[] maps = live().generations().maps(generation, false);
+            IndexTable[] maps = live().generations().maps(generation, false);
             byte[] entry = maps == null ? null : maps[index].get(key);
             return entry == null ? null : IndexEntry.id(entry);
         });
@@ -229,9 +228,7 @@ public final class MapDbEngine implements RecordEngine {
     @Override
     public void forEachIndexEntry(int index, BiConsumer<byte[], String> action) {
         read(() -> {
-            for (Map.Entry<byte[], byte[]> e : live().indexes()[index].getEntries()) {
-                MapDbErrors.callBack(action, e.getKey(), IndexEntry.id(e.getValue()));
-            }
+            live().indexes()[index].forEach((key, entry) -> MapDbErrors.callBack(action, key, IndexEntry.id(entry)));
             return null;
         });
     }

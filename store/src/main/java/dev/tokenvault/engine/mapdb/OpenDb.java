@@ -17,12 +17,13 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
     private static final String META = "meta";
 
     /**
-     * Opens (or, when {@code existed} is false, lays out) the store in {@code db}. A store of the first layout opens
-     * with empty maps of the current layout beside its own, uncommitted: {@link MapDbEngine} upgrades it before any
+     * Opens (or, when {@code existed} is false, lays out) the store in {@code db}. A store of an earlier layout opens
+     * with empty tables of the current layout beside its own maps, uncommitted: {@link MapDbEngine} upgrades it before any
      * read ({@link StoreLayout#upgrade}).
      *
      * @throws EngineException {@code UNSUPPORTED_FORMAT} for a MapDB file that is not a tokenvault store or has a newer
-     *         layout; {@code READ_ONLY} for a store of the first layout opened read-only (only a writer may upgrade it)
+     *         layout; {@code READ_ONLY} for a store of an earlier layout opened read-only (only a writer may upgrade
+     *         it)
      */
     static OpenDb of(DB db, RedoVolume volume, Path file, boolean existed, int indexCount) {
         if (existed) {
@@ -30,10 +31,11 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
                 throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + file
                         + " is a MapDB file but not a tokenvault store (it has no records or meta map)");
             }
-            if (StoreLayout.of(db, file) == StoreLayout.FIRST && volume.refusesWrites()) {
+            int layout = StoreLayout.of(db, file);
+            if (layout != StoreLayout.CURRENT && volume.refusesWrites()) {
                 throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + file + " was written"
-                        + " by an earlier tokenvault in the first map layout; open it once with write access to"
-                        + " upgrade it to the current layout");
+                        + " by an earlier tokenvault in map layout " + layout + "; open it once with write access to"
+                        + " upgrade it to the current layout (" + StoreLayout.CURRENT + ")");
             }
         } else {
             StoreLayout.markNew(db);
@@ -44,8 +46,8 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
         return new OpenDb(db, volume, records, meta, generations);
     }
 
-    /** The index maps of the current generation. */
-    HTreeMap<byte[], byte[]>[] indexes() {
+    /** The index tables of the current generation. */
+    IndexTable[] indexes() {
         return generations.currentMaps();
     }
 

@@ -17,13 +17,17 @@ import org.mapdb.Serializer;
  *   <li>{@link #SLOTS}: each record in a slot of its own, named by {@code recordSlots} (id → recid,
  *       {@link RecordSlots}), and index maps {@code gen<g>.entries<i>} (blind value → recid and id,
  *       {@link IndexEntry}). A lookup walks one map and reads one slot.</li>
+ *   <li>{@link #TABLES}: the records as in {@link #SLOTS}, and the same index entries in tokenvault's own hash tables
+ *       ({@link IndexTable}, named {@code gen<g>.table<i>} in the map {@code indexTables}). A lookup reads one table page and one
+ *       slot.</li>
  * </ul>
  */
 final class StoreLayout {
     static final int FIRST = 1;
     static final int SLOTS = 2;
+    static final int TABLES = 3;
     /** The layout this engine writes. */
-    static final int CURRENT = SLOTS;
+    static final int CURRENT = TABLES;
     /** MapDB's own record of the layout; absent in a store of the first layout. */
     static final String NAME = "layout";
     /** The first layout's records map. */
@@ -52,7 +56,7 @@ final class StoreLayout {
             throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + where(file)
                     + " has map layout " + layout + "; this tokenvault reads layouts up to " + CURRENT);
         }
-        if (layout != SLOTS) {
+        if (layout != SLOTS && layout != TABLES) {
             throw new EngineException(EngineException.Kind.CORRUPT, "store file " + where(file)
                     + " names map layout " + layout + ", which no tokenvault wrote");
         }
@@ -60,55 +64,72 @@ final class StoreLayout {
     }
 
     /**
-     * Stages the rewrite of a store of the first layout into the slot layout; the caller commits it as one commit
-     * through the redo log: a crash before it leaves the first layout, which the next open upgrades again; after it,
-     * the slot layout. Every record moves into a slot, the current generation's index entries are rewritten to point
-     * at the slots, and every map of the first layout is emptied (their names stay in MapDB's catalog, which cannot
-     * drop one). Entries of other generations are left behind: they are never read again.
+     * Stages the rewrite of a store of an earlier layout ({@code layout}) into the current one; the caller commits it
+     * as one commit through the redo log: a crash before it leaves the earlier layout, which the next open upgrades
+     * again; after it, the current one. The current generation's index entries move into index tables (from the first
+     * layout, every record moves into a slot too, and the entries point at the slots), and every map of an earlier
+     * layout is emptied (their names stay in MapDB's catalog, which cannot drop one). Entries of other generations are
+     * left behind: they are never read again.
      */
-    static void upgrade(DB db, int indexCount) {
-        HTreeMap<String, byte[]> oldRecords = db.hashMap(FIRST_RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY)
-                .createOrOpen();
+    static void upgrade(DB db, int indexCount, int layout) {
         RecordSlots slots = RecordSlots.of(db);
-        for (Map.Entry<String, byte[]> e : oldRecords.getEntries()) {
-            slots.put(e.getKey(), e.getValue());
+        HTreeMap<String, byte[]> oldRecords = layout == FIRST
+                ? db.hashMap(FIRST_RECORDS, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen() : null;
+        if (oldRecords != null) {
+            for (Map.Entry<String, byte[]> e : oldRecords.getEntries()) {
+                slots.put(e.getKey(), e.getValue());
+            }
         }
         int current = db.atomicInteger(IndexGenerations.CURRENT).createOrOpen().get();
+        HTreeMap<String, Long> tables = IndexGenerations.registry(db);
         for (int i = 0; i < indexCount; i++) {
-            HTreeMap<byte[], byte[]> entries = RecordSlots.map(db, IndexGenerations.mapName(current, i),
-                    Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY);
-            HTreeMap<byte[], String> oldIndex = firstLayoutIndex(db, current, i);
-            if (oldIndex != null) {
-                for (Map.Entry<byte[], String> e : oldIndex.getEntries()) {
-                    entries.put(e.getKey(), IndexEntry.of(slots.recidOf(e.getValue()), e.getValue()));
+            IndexTable table = IndexGenerations.table(db, tables, IndexGenerations.tableName(current, i));
+            HTreeMap<byte[], String> firstIndex = firstLayoutIndex(db, current, i);
+            if (firstIndex != null) {
+                for (Map.Entry<byte[], String> e : firstIndex.getEntries()) {
+                    table.put(e.getKey(), IndexEntry.of(slots.recidOf(e.getValue()), e.getValue()));
+                }
+            }
+            HTreeMap<byte[], byte[]> slotsIndex = slotsLayoutIndex(db, current, i);
+            if (slotsIndex != null) {
+                for (Map.Entry<byte[], byte[]> e : slotsIndex.getEntries()) {
+                    table.put(e.getKey(), e.getValue());
                 }
             }
         }
         for (int g : new IndexGenerations(db, indexCount).named()) {
             for (int i = 0; i < indexCount; i++) {
-                HTreeMap<byte[], String> oldIndex = firstLayoutIndex(db, g, i);
-                if (oldIndex != null) {
-                    oldIndex.clear();
+                HTreeMap<byte[], String> firstIndex = firstLayoutIndex(db, g, i);
+                if (firstIndex != null) {
+                    firstIndex.clear();
+                }
+                HTreeMap<byte[], byte[]> slotsIndex = slotsLayoutIndex(db, g, i);
+                if (slotsIndex != null) {
+                    slotsIndex.clear();
                 }
             }
         }
-        oldRecords.clear();
-        markNew(db);
+        if (oldRecords != null) {
+            oldRecords.clear();
+        }
+        db.atomicInteger(NAME).createOrOpen().set(CURRENT);
     }
 
     /**
-     * At a writable open, before any read: when {@code store} is of the first layout, rewrites it into the current one
+     * At a writable open, before any read: when {@code store} is of an earlier layout, rewrites it into the current one
      * ({@link #upgrade}) as one commit through the redo log, so that a crash leaves either layout whole. A first-layout
-     * map too damaged to read fails the open with {@code CORRUPT}, and the store is left as it was. Called by
+     * map of an earlier layout too damaged to read fails the open with {@code CORRUPT}, and the store is left as it was. Called by
      * {@link MapDbEngine} under its write lock.
      */
     static void upgradeAtOpen(RecoverableDb store) {
         OpenDb o = store.live();
-        if (of(o.db(), store.path()) != FIRST) {
+        int layout = of(o.db(), store.path());
+        if (layout == CURRENT) {
             return;
         }
         try {
-            upgrade(o.db(), store.indexCount());
+            upgrade(o.db(), store.indexCount(), layout);
+            o.generations().reload(); // the upgrade filled the tables through instances of its own
         } catch (RuntimeException | Error e) {
             EngineException failure = new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO
                     : EngineException.Kind.CORRUPT, "cannot upgrade the store " + store.path() + " to the current map"
@@ -125,6 +146,11 @@ final class StoreLayout {
     private static HTreeMap<byte[], String> firstLayoutIndex(DB db, int generation, int index) {
         String name = IndexGenerations.firstLayoutName(generation, index);
         return db.exists(name) ? db.hashMap(name, Serializer.BYTE_ARRAY, Serializer.STRING).open() : null;
+    }
+
+    private static HTreeMap<byte[], byte[]> slotsLayoutIndex(DB db, int generation, int index) {
+        String name = IndexGenerations.slotsLayoutName(generation, index);
+        return db.exists(name) ? db.hashMap(name, Serializer.BYTE_ARRAY, Serializer.BYTE_ARRAY).open() : null;
     }
 
     private static Object where(Path file) {

@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
@@ -17,7 +16,6 @@ import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.eclipse.collections.api.map.primitive.MutableLongLongMap;
 import org.junit.jupiter.api.io.TempDir;
 import org.mapdb.DB;
 import org.mapdb.DBMaker;
@@ -177,9 +175,10 @@ class StructureDamageRegressionTest {
     }
 
     /**
-     * A record listed twice is a structural problem for verify(). The damaged node names one leaf in place of another,
-     * so the other leaf's record is unreachable (its index entries name an absent record): compact() writes the map
-     * anew without the repeat, and repair() drops the entries of the lost record. Nothing else is lost.
+     * A record listed twice is a structural problem for verify(). The damaged directory names one page in place of
+     * another, so the other bucket's records are unreachable (their index entries name absent records): compact()
+     * writes the table anew without the repeat, and repair() drops the entries of the lost records. Nothing else is
+     * lost.
      */
     @Test
     void verifyReportsARepeatedRecordAndCompactionRewritesTheMap() throws IOException {
@@ -194,7 +193,7 @@ class StructureDamageRegressionTest {
             vault.repair();
             VerifyReport after = vault.verify();
             assertTrue(after.isClean(), after.problems().toString());
-            assertEquals(199, vault.getTokens().size());
+            assertEquals(200 - lostRecords, vault.getTokens().size());
         }
     }
 
@@ -213,10 +212,8 @@ class StructureDamageRegressionTest {
      */
     private Path damagedRefreshLeaf() throws IOException {
         return damaged("leaf.db", db -> {
-            HTreeMap<String, Long> tables = db.hashMap("indexTables", Serializer.STRING, Serializer.LONG).open();
-            long header = tables.get("gen" + currentGeneration(db) + ".table" + Field.REFRESH_TOKEN.index);
-            long list = ByteBuffer.wrap(raw(db, header)).getLong(28);
-            ByteBuffer chunk = ByteBuffer.wrap(raw(db, ByteBuffer.wrap(raw(db, list)).getLong(4)));
+            ByteBuffer chunk = ByteBuffer.wrap(raw(db, firstChunk(db, "gen" + currentGeneration(db) + ".table"
+                    + Field.REFRESH_TOKEN.index)));
             for (int i = 0; i < chunk.getInt(0); i++) {
                 long page = chunk.getLong(4 + 8 * i);
                 byte[] bytes = raw(db, page);
@@ -235,35 +232,43 @@ class StructureDamageRegressionTest {
     }
 
     /**
-     * A copy of the upgraded store in which a hash-tree node of the records map names one leaf in place of another
-     * (both in one segment): that leaf is listed twice, and the record of the other is unreachable.
+     * A copy of the upgraded store in which the directory of the records table names one bucket's page in place of
+     * another's (both holding records): that page's records are listed twice, and the records of the other bucket
+     * ({@link #lostRecords} of them) are no longer named by id, as a damaged hash-tree node repeated a leaf in the
+     * first layout.
      */
     private Path repeatedRecordLeaf() throws IOException {
         return damaged("repeat.db", db -> {
-            HTreeMap<?, ?> records = db.hashMap("recordSlots").open();
-            List<long[]> leaves = leavesOf(records); // segment, hash index, leaf recid
-            for (long[] a : leaves) {
-                for (long[] b : leaves) {
-                    if (a[0] == b[0] && a[1] != b[1]) {
-                        records.getIndexTrees()[(int) a[0]].put(a[1], b[2]);
-                        return;
-                    }
+            long chunkAt = firstChunk(db, "records");
+            ByteBuffer chunk = ByteBuffer.wrap(raw(db, chunkAt));
+            List<Integer> full = new ArrayList<>();
+            for (int i = 0; i < chunk.getInt(0); i++) {
+                if (ByteBuffer.wrap(raw(db, chunk.getLong(4 + 8 * i))).getInt(4) > 0) {
+                    full.add(i);
                 }
             }
-            throw new IllegalStateException("no segment of the records map holds two leaves");
+            if (full.size() < 2) {
+                throw new IllegalStateException("fewer than two pages of the records table hold records");
+            }
+            lostRecords = 0;
+            for (long page = chunk.getLong(4 + 8 * full.get(1)); page != 0; ) {
+                ByteBuffer bytes = ByteBuffer.wrap(raw(db, page));
+                lostRecords += bytes.getInt(4);
+                page = bytes.getLong(8);
+            }
+            chunk.putLong(4 + 8 * full.get(1), chunk.getLong(4 + 8 * full.get(0)));
+            db.getStore().update(chunkAt, chunk.array(), Serializer.BYTE_ARRAY_NOSIZE);
         });
     }
 
-    /** Every leaf of {@code map} as {segment, hash index, leaf recid}, in a stable order. */
-    private static List<long[]> leavesOf(HTreeMap<?, ?> map) {
-        List<long[]> out = new ArrayList<>();
-        MutableLongLongMap[] trees = map.getIndexTrees();
-        for (int segment = 0; segment < trees.length; segment++) {
-            int s = segment;
-            trees[segment].forEachKeyValue((index, recid) -> out.add(new long[] {s, index, recid}));
-        }
-        out.sort(Comparator.<long[]>comparingLong(l -> l[0]).thenComparingLong(l -> l[1]));
-        return out;
+    /** Records of the bucket whose page {@link #repeatedRecordLeaf} replaced: no longer found by id. */
+    private int lostRecords;
+
+    /** The recid of the first directory chunk of the table {@code name}, as {@code IndexTable} lays it out. */
+    private static long firstChunk(DB db, String name) {
+        HTreeMap<String, Long> tables = db.hashMap("indexTables", Serializer.STRING, Serializer.LONG).open();
+        long list = ByteBuffer.wrap(raw(db, tables.get(name))).getLong(28);
+        return ByteBuffer.wrap(raw(db, list)).getLong(4);
     }
 
     private static int currentGeneration(DB db) {

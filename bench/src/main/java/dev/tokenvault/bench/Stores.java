@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  */
 public final class Stores {
     /** Bump when {@link TokenData} or a store's file format changes, so that stale data sets are not reused. */
-    private static final String DATA_VERSION = "v4"; // v4: the engine's index tables
+    private static final String DATA_VERSION = "v5"; // v5: the engine's index and slot tables
     /** A fixed master key: every fork must open the same store. Benchmark data only. */
     private static final byte[] BENCH_KEY = new byte[32];
 

@@ -163,8 +163,12 @@ final class Compaction {
         HTreeMap<String, Long> target = IndexGenerations.registry(to);
         int[] n = {0};
         for (String name : source.keySet()) {
+            int generation = IndexGenerations.tableGeneration(name, indexCount);
+            if (generation < 0) {
+                continue; // the slot table, which RecordSlots.copy made
+            }
             IndexTable copy = IndexGenerations.table(to, target, name);
-            if (IndexGenerations.tableGeneration(name, indexCount) == current) {
+            if (generation == current) {
                 IndexGenerations.table(from, source, name).forEach((key, entry) -> {
                     copy.put(key, IndexEntry.retarget(entry, slots));
                     if (++n[0] % COMPACT_CHUNK == 0) {

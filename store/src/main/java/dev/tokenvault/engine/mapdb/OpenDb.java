@@ -27,7 +27,8 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
      */
     static OpenDb of(DB db, RedoVolume volume, Path file, boolean existed, int indexCount) {
         if (existed) {
-            if (!(db.exists(META) && (db.exists(RecordSlots.MAP) || db.exists(StoreLayout.FIRST_RECORDS)))) {
+            if (!(db.exists(META) && (db.exists(IndexGenerations.TABLES) || db.exists(RecordSlots.MAP)
+                    || db.exists(StoreLayout.FIRST_RECORDS)))) {
                 throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "store file " + file
                         + " is a MapDB file but not a tokenvault store (it has no records or meta map)");
             }
@@ -44,6 +45,15 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
         IndexGenerations generations = new IndexGenerations(db, indexCount);
         HTreeMap<String, byte[]> meta = db.hashMap(META, Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
         return new OpenDb(db, volume, records, meta, generations);
+    }
+
+    /**
+     * Reads the slot table and the index tables from the store again: after MapDB rolled back uncommitted changes, or
+     * after other instances changed them (the layout upgrade). Both keep their directories in memory.
+     */
+    void reload() {
+        records.reload();
+        generations.reload();
     }
 
     /** The index tables of the current generation. */

@@ -2,7 +2,13 @@ package dev.tokenvault.engine.mapdb;
 
 import dev.tokenvault.engine.RecordEngine;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import org.mapdb.DB;
@@ -15,16 +21,20 @@ import org.mapdb.Store;
 
 /**
  * The records of a store: each sealed record is a MapDB record of its own, a <i>slot</i> holding the record's id and
- * sealed bytes, and the map {@code recordSlots} names each id's slot by its MapDB recid.
+ * sealed bytes, and an {@link IndexTable} ({@code records} in the map {@code indexTables}) names each id's slot by its
+ * MapDB recid.
  *
  * <p>Why: an index entry holds the recid of its record's slot besides the id ({@link IndexEntry}), so a lookup by an
- * indexed value is one walk of the index map and one direct read of the slot, instead of a second map walk by id.
- * The slot's own id makes that read safe: an entry whose recid no longer holds its record's slot (a damaged or stale
- * entry, a recid MapDB reused) is detected, and the record is then found by its id, as before the slot layout.
+ * indexed value is one index page and one direct read of the slot, and a lookup by id is one page of this table and
+ * the slot. The slot's own id makes a read by recid safe: an entry whose recid no longer holds its record's slot (a
+ * damaged or stale entry, a recid MapDB reused) is detected, and the record is then found by its id. Layout 2 kept
+ * the same slots, named by the {@code HTreeMap} {@code recordSlots} ({@link #adoptSlotMap}).
  */
 final class RecordSlots {
-    /** The map id → recid of the record's slot. */
+    /** Layout 2's map id → recid of the record's slot; emptied by the upgrade, its name kept. */
     static final String MAP = "recordSlots";
+    /** The name of the slot table in {@code indexTables}. */
+    static final String TABLE = "records";
 
     /** A slot: the id, then the sealed record, each with its length. */
     static final Serializer<RecordEngine.Entry> SLOT = new Serializer<>() {
@@ -52,37 +62,62 @@ final class RecordSlots {
     private static final int NODE_SLOTS = 32;
     private static final int LEVELS = 5;
 
+    private final DB db;
     private final Store store;
-    private final HTreeMap<String, Long> recids;
+    private IndexTable recids;
 
-    private RecordSlots(Store store, HTreeMap<String, Long> recids) {
-        this.store = store;
-        this.recids = recids;
+    private RecordSlots(DB db) {
+        this.db = db;
+        this.store = db.getStore();
+        reload();
     }
 
-    /** The records of {@code db}; creates the (empty) map when absent. */
+    /** The records of {@code db}; creates the (empty) slot table, uncommitted, when absent. */
     static RecordSlots of(DB db) {
-        return new RecordSlots(db.getStore(), map(db, MAP, Serializer.STRING, Serializer.LONG));
+        return new RecordSlots(db);
+    }
+
+    /** Reads the slot table from the store again: after a rollback, or after another instance changed it. */
+    void reload() {
+        recids = IndexGenerations.table(db, IndexGenerations.registry(db), TABLE);
     }
 
     /**
-     * A map of the slot layout (the slot map, and each index map): values inline in the map's leaves, so that reading
-     * an entry reads no record besides the leaf.
+     * A map of the engine's (in layout 2 the slot map and each index map, now {@link IndexTable}s): values inline in
+     * the map's leaves, so that reading an entry reads no record besides the leaf.
      *
      * <p>Directory nodes of {@value #NODE_SLOTS} slots over {@value #LEVELS} levels, not MapDB's default of 128 over
      * 4: MapDB's write-ahead store deserialises a whole node at each level of a walk, and the narrower nodes made a
      * lookup 20 to 35 % faster at 1,000 to 1,000,000 entries ({@code IndexStructureBenchmark}, bench/README.md). A
-     * map keeps the layout it was created with (MapDB records it in its catalog), so the maps of older stores keep
-     * theirs until {@code compact()} or an index-key rotation creates them anew.
+     * map keeps the layout it was created with (MapDB records it in its catalog).
      */
     static <K, V> HTreeMap<K, V> map(DB db, String name, Serializer<K> keys, Serializer<V> values) {
         return db.hashMap(name, keys, values).valueInline().layout(SEGMENTS, NODE_SLOTS, LEVELS).createOrOpen();
     }
 
+    /**
+     * The key of {@code id} in the slot table: its UTF-8 bytes, or for an id longer than a table key (a record id has
+     * at most 128 characters, up to 384 bytes) a zero byte and its SHA-256. An id never starts with a zero byte
+     * (control characters are refused), so the two forms never meet; the slot's own id is checked on every read.
+     */
+    static byte[] key(String id) {
+        byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
+        if (utf8.length <= IndexTable.MAX_KEY_BYTES) {
+            return utf8;
+        }
+        try {
+            byte[] out = new byte[1 + 32];
+            System.arraycopy(MessageDigest.getInstance("SHA-256").digest(utf8), 0, out, 1, 32);
+            return out;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+
     /** The sealed record of {@code id}, or {@code null}. */
     byte[] get(String id) {
-        Long recid = recids.get(id);
-        return recid == null ? null : slot(recid, id).sealed();
+        long recid = recidOf(id);
+        return recid == 0 ? null : slot(recid, id).sealed();
     }
 
     /**
@@ -105,15 +140,26 @@ final class RecordSlots {
 
     /** The recid of the slot of {@code id}; 0 when it has none. */
     long recidOf(String id) {
-        Long recid = recids.get(id);
-        return recid == null ? 0 : recid;
+        byte[] value = recids.get(key(id));
+        return value == null ? 0 : recid(value);
     }
 
-    /** The slot at {@code recid}, which {@code recordSlots} names for {@code id}. */
+    private static long recid(byte[] value) {
+        if (value.length != Long.BYTES) {
+            throw new DBException.DataCorruption("a slot table entry is not a record pointer");
+        }
+        return ByteBuffer.wrap(value).getLong();
+    }
+
+    private static byte[] value(long recid) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(recid).array();
+    }
+
+    /** The slot at {@code recid}, which the slot table names for {@code id}. */
     private RecordEngine.Entry slot(long recid, String id) {
         RecordEngine.Entry slot = store.get(recid, SLOT);
         if (slot == null || !slot.id().equals(id)) {
-            throw new DBException.DataCorruption("the slot the records map names for a record holds another record");
+            throw new DBException.DataCorruption("the slot the records table names for a record holds another record");
         }
         return slot;
     }
@@ -121,23 +167,26 @@ final class RecordSlots {
     /** Inserts or replaces the record of {@code id}; a replaced record keeps its slot, so index entries stay right. */
     void put(String id, byte[] sealed) {
         RecordEngine.Entry slot = new RecordEngine.Entry(id, sealed);
-        Long recid = recids.get(id);
-        if (recid == null) {
-            recids.put(id, store.put(slot, SLOT));
+        long recid = recidOf(id);
+        if (recid == 0) {
+            recids.put(key(id), value(store.put(slot, SLOT)));
         } else {
             store.update(recid, slot, SLOT);
         }
     }
 
     void remove(String id) {
-        Long recid = recids.remove(id);
-        if (recid != null) {
+        long recid = recidOf(id);
+        if (recid != 0) {
+            recids.remove(key(id));
             store.delete(recid, SLOT);
         }
     }
 
     void clear() {
-        for (Long recid : recids.values()) {
+        List<Long> slots = new ArrayList<>();
+        recids.forEach((key, value) -> slots.add(recid(value)));
+        for (long recid : slots) {
             store.delete(recid, SLOT);
         }
         recids.clear();
@@ -145,13 +194,33 @@ final class RecordSlots {
 
     /** Calls {@code action} with every id and its sealed record. */
     void forEach(BiConsumer<String, byte[]> action) {
-        for (Map.Entry<String, Long> e : recids.getEntries()) {
-            action.accept(e.getKey(), slot(e.getValue(), e.getKey()).sealed());
-        }
+        recids.forEach((key, value) -> {
+            RecordEngine.Entry slot = store.get(recid(value), SLOT);
+            if (slot == null || !Arrays.equals(key(slot.id()), key)) {
+                throw new DBException.DataCorruption("the slot the records table names for a record holds another"
+                        + " record");
+            }
+            action.accept(slot.id(), slot.sealed());
+        });
     }
 
     long size() {
-        return recids.sizeLong();
+        return recids.size();
+    }
+
+    /**
+     * Names every slot of layout 2's {@code recordSlots} map in the slot table, and empties the map (part of the
+     * upgrade, {@link StoreLayout}).
+     */
+    void adoptSlotMap() {
+        if (!db.exists(MAP)) {
+            return;
+        }
+        HTreeMap<String, Long> old = db.hashMap(MAP, Serializer.STRING, Serializer.LONG).open();
+        for (Map.Entry<String, Long> e : old.getEntries()) {
+            recids.put(key(e.getKey()), value(e.getValue()));
+        }
+        old.clear();
     }
 
     /**

@@ -102,7 +102,7 @@ final class RecoverableDb {
             // writes to it only inside commit): MapDB's rollback drops it all.
             try {
                 db.db().rollback();
-                db.generations().reload();
+                db.reload();
                 return;
             } catch (Throwable t) {
                 failure.addSuppressed(t);

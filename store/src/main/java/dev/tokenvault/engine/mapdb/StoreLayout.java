@@ -17,9 +17,9 @@ import org.mapdb.Serializer;
  *   <li>{@link #SLOTS}: each record in a slot of its own, named by {@code recordSlots} (id → recid,
  *       {@link RecordSlots}), and index maps {@code gen<g>.entries<i>} (blind value → recid and id,
  *       {@link IndexEntry}). A lookup walks one map and reads one slot.</li>
- *   <li>{@link #TABLES}: the records as in {@link #SLOTS}, and the same index entries in tokenvault's own hash tables
- *       ({@link IndexTable}, named {@code gen<g>.table<i>} in the map {@code indexTables}). A lookup reads one table page and one
- *       slot.</li>
+ *   <li>{@link #TABLES}: the same slots, named by the table {@code records}, and the same index entries in tables
+ *       {@code gen<g>.table<i>}: hash tables of tokenvault's own ({@link IndexTable}), named in the map
+ *       {@code indexTables}. A lookup reads one table page and one slot.</li>
  * </ul>
  */
 final class StoreLayout {
@@ -79,6 +79,8 @@ final class StoreLayout {
             for (Map.Entry<String, byte[]> e : oldRecords.getEntries()) {
                 slots.put(e.getKey(), e.getValue());
             }
+        } else {
+            slots.adoptSlotMap();
         }
         int current = db.atomicInteger(IndexGenerations.CURRENT).createOrOpen().get();
         HTreeMap<String, Long> tables = IndexGenerations.registry(db);
@@ -129,7 +131,7 @@ final class StoreLayout {
         }
         try {
             upgrade(o.db(), store.indexCount(), layout);
-            o.generations().reload(); // the upgrade filled the tables through instances of its own
+            o.reload(); // the upgrade filled the tables through instances of its own
         } catch (RuntimeException | Error e) {
             EngineException failure = new EngineException(MapDbErrors.isIo(e) ? EngineException.Kind.IO
                     : EngineException.Kind.CORRUPT, "cannot upgrade the store " + store.path() + " to the current map"

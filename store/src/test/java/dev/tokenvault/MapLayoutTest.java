@@ -16,9 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The engine creates its maps with 32-slot directory nodes; a store whose maps were created with MapDB's default
- * layout (128-slot nodes, every store written before that change) keeps reading and writing through its own layout,
- * and after {@code compact()} (which creates the maps anew) still finds every record.
+ * A store of map layout 2 (the slot layout, its maps {@code HTreeMap}s with MapDB's default 128-slot nodes) is
+ * upgraded to layout 3 (index and slot tables) at its first open: it reads every path, writes, verifies and compacts,
+ * and still finds every record.
  *
  * <p>The fixture {@code slot-layout-128x4-200.db.gz} was written by the slot layout with the default map layout
  * (commit {@code d2e6fa9}): 200 tokens {@code StoreFixtures.full("t0")} to {@code full("t199")}, each saved with

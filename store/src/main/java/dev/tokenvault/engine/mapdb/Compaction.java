@@ -129,9 +129,7 @@ final class Compaction {
             }
             Object o = from.get(name);
             if (o instanceof HTreeMap m) {
-                HTreeMap target = m.getValueInline()
-                        ? RecordSlots.map(to, name, m.getKeySerializer(), m.getValueSerializer())
-                        : to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
+                HTreeMap target = to.hashMap(name, m.getKeySerializer(), m.getValueSerializer()).createOrOpen();
                 if (IndexGenerations.isEarlierLayoutMap(name, indexCount)) {
                     continue;
                 }

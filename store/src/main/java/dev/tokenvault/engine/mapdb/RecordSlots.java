@@ -57,11 +57,6 @@ final class RecordSlots {
         }
     };
 
-    /** Segments, directory node size and levels of the maps this engine creates: 2^28 hash buckets. */
-    private static final int SEGMENTS = 8;
-    private static final int NODE_SLOTS = 32;
-    private static final int LEVELS = 5;
-
     private final DB db;
     private final Store store;
     private IndexTable recids;
@@ -80,19 +75,6 @@ final class RecordSlots {
     /** Reads the slot table from the store again: after a rollback, or after another instance changed it. */
     void reload() {
         recids = IndexGenerations.table(db, IndexGenerations.registry(db), TABLE);
-    }
-
-    /**
-     * A map of the engine's (in layout 2 the slot map and each index map, now {@link IndexTable}s): values inline in
-     * the map's leaves, so that reading an entry reads no record besides the leaf.
-     *
-     * <p>Directory nodes of {@value #NODE_SLOTS} slots over {@value #LEVELS} levels, not MapDB's default of 128 over
-     * 4: MapDB's write-ahead store deserialises a whole node at each level of a walk, and the narrower nodes made a
-     * lookup 20 to 35 % faster at 1,000 to 1,000,000 entries ({@code IndexStructureBenchmark}, bench/README.md). A
-     * map keeps the layout it was created with (MapDB records it in its catalog).
-     */
-    static <K, V> HTreeMap<K, V> map(DB db, String name, Serializer<K> keys, Serializer<V> values) {
-        return db.hashMap(name, keys, values).valueInline().layout(SEGMENTS, NODE_SLOTS, LEVELS).createOrOpen();
     }
 
     /**

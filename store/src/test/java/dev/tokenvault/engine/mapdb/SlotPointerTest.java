@@ -27,23 +27,6 @@ class SlotPointerTest {
 
     /** An entry written before its record had a slot (recid 0) finds the record once it is there, by its id. */
     @Test
-    void theEngineCreatesItsMapsWith32SlotNodesOver5Levels() {
-        org.mapdb.DB db = org.mapdb.DBMaker.memoryDB().make();
-        try {
-            org.mapdb.HTreeMap<byte[], byte[]> map = RecordSlots.map(db, "m", org.mapdb.Serializer.BYTE_ARRAY,
-                    org.mapdb.Serializer.BYTE_ARRAY);
-            assertEquals(5, map.getDirShift(), "2^5 = 32 slots per directory node");
-            assertEquals(5, map.getLevels());
-            assertEquals(3, map.getConcShift(), "8 segments");
-            map.put(sealed("k"), sealed("v"));
-            assertArrayEquals(sealed("v"), RecordSlots.map(db, "m", org.mapdb.Serializer.BYTE_ARRAY,
-                    org.mapdb.Serializer.BYTE_ARRAY).get(sealed("k")), "opened again with its layout");
-        } finally {
-            db.close();
-        }
-    }
-
-    @Test
     void anEntryWrittenBeforeItsRecordFindsItById() {
         try (MapDbEngine engine = MapDbEngine.open(dir.resolve("s.db"), 4)) {
             engine.commit(new Batch().putIndex(1, KEY, "late").putRecord("late", sealed("late record")));

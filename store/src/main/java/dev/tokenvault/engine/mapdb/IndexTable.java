@@ -3,7 +3,9 @@ package dev.tokenvault.engine.mapdb;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import org.mapdb.DBException;
 import org.mapdb.DataInput2;
@@ -44,8 +46,8 @@ import org.mapdb.Store;
  * <p>Not thread-safe by itself: the engine reads it under its read lock and changes it under its write lock. What it
  * holds in memory (the directory and the counters) is read from the file at open and follows every change it makes;
  * after MapDB rolled changes back, the table must be opened again. Every structure it reads is checked (lengths,
- * counts, chain length), so a damaged file gives {@link DBException.DataCorruption}, never a wrong entry or an
- * allocation the size of the damage.
+ * counts, chains that loop), so a damaged file gives {@link DBException.DataCorruption}, never a wrong entry, a hang or
+ * an allocation the size of the damage.
  */
 final class IndexTable {
     /** Longest key and value this table holds. */
@@ -61,8 +63,6 @@ final class IndexTable {
     private static final int MAX_LEVEL = 26;
     private static final int CHUNK = 1024;
     private static final double LOAD = 0.6;
-    /** More pages than this in one bucket's chain can only be a loop in a damaged file. */
-    private static final int MAX_CHAIN = 1 << 16;
 
     private final Store store;
     private final long headerRecid;
@@ -116,8 +116,8 @@ final class IndexTable {
         long fingerprint = fingerprint(key);
         Probe probe = new Probe(fingerprint, key);
         long recid = pages[bucket(fingerprint)];
-        for (int hops = 0; recid != 0; hops++) {
-            if (hops == MAX_CHAIN) {
+        for (long hops = 0; recid != 0; hops++) {
+            if (hops > count + 1) { // every overflow page holds an entry: a longer chain is a loop in a damaged file
                 throw loop();
             }
             store.get(recid, probe);
@@ -180,10 +180,10 @@ final class IndexTable {
             chain.get(chain.size() - 1).write(store);
         }
         target.add(item);
-        target.write(store);
         if (dirtyOnRemoval != null && dirtyOnRemoval != target) {
-            dirtyOnRemoval.write(store);
+            writeOrUnlink(chain, dirtyOnRemoval);
         }
+        target.write(store);
         count++;
         bytes += item.size();
         while (bytes > LOAD * PAYLOAD * buckets && level < MAX_LEVEL) {
@@ -200,17 +200,27 @@ final class IndexTable {
         if (changed == null) {
             return false;
         }
-        int at = chain.indexOf(changed);
-        if (changed.items.isEmpty() && at > 0) { // an emptied overflow page leaves the chain
-            Page before = chain.get(at - 1);
-            before.next = changed.next;
-            before.write(store);
-            store.delete(changed.recid, PAGE);
-        } else {
-            changed.write(store);
-        }
+        writeOrUnlink(chain, changed);
         writeHeader();
         return true;
+    }
+
+    /**
+     * Writes {@code page} of {@code chain}, or when it is an overflow page left empty, takes it out of the chain
+     * instead: so every overflow page holds an entry, and a chain has at most one page more than the table has
+     * entries (which is how a read tells a loop in a damaged file from a long chain).
+     */
+    private void writeOrUnlink(List<Page> chain, Page page) {
+        int at = chain.indexOf(page);
+        if (page.items.isEmpty() && at > 0) {
+            Page before = chain.get(at - 1);
+            before.next = page.next;
+            before.write(store);
+            store.delete(page.recid, PAGE);
+            chain.remove(at);
+        } else {
+            page.write(store);
+        }
     }
 
     /** Removes every entry; the table keeps its identity ({@link #id()}) and starts again from its first buckets. */
@@ -309,8 +319,9 @@ final class IndexTable {
     /** The pages of bucket {@code b}, read whole, in chain order. */
     private List<Page> chain(int b) {
         List<Page> out = new ArrayList<>(2);
+        Set<Long> seen = new HashSet<>();
         for (long recid = pages[b]; recid != 0; recid = out.get(out.size() - 1).next) {
-            if (out.size() == MAX_CHAIN) {
+            if (!seen.add(recid)) {
                 throw loop();
             }
             Page page = store.get(recid, PAGE);

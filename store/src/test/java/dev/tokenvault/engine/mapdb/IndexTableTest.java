@@ -1,9 +1,12 @@
 package dev.tokenvault.engine.mapdb;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -13,6 +16,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mapdb.DB;
+import org.mapdb.DBMaker;
+import org.mapdb.Serializer;
+import org.mapdb.Store;
 
 /**
  * The index tables ({@link IndexTable}) through the engine: growth by splits past one directory chunk, buckets whose
@@ -95,7 +102,11 @@ class IndexTableTest {
                 }
             }
             engine.commit(removals);
-            engine.commit(new Batch().putIndex(0, keys.get(0), "replaced"));
+            Batch replacements = new Batch(); // each moves to the first page with room: overflow pages empty out
+            for (int i = 10; i < keys.size(); i += 10) {
+                replacements.putIndex(0, keys.get(i), "moved" + i);
+            }
+            engine.commit(replacements.putIndex(0, keys.get(0), "replaced"));
         }
         try (MapDbEngine engine = MapDbEngine.open(p, 4)) {
             Map<String, String> found = new HashMap<>();
@@ -103,8 +114,57 @@ class IndexTableTest {
             assertEquals(30, found.size());
             assertEquals("replaced", idOf(engine, 0, keys.get(0)));
             for (int i = 1; i < keys.size(); i++) {
-                assertEquals(i % 10 == 0 ? longId + i : null, idOf(engine, 0, keys.get(i)), "key " + i);
+                assertEquals(i % 10 == 0 ? "moved" + i : null, idOf(engine, 0, keys.get(i)), "key " + i);
             }
+        }
+    }
+
+    /** A page whose overflow link names itself (a damaged file) is {@code CORRUPT} for a lookup and a scan, not a hang. */
+    @Test
+    void aChainThatLoopsIsCorruptNotAHang() throws Exception {
+        Path p = dir.resolve("loop.db");
+        List<byte[]> keys = oneBucketKeys(100);
+        try (MapDbEngine engine = MapDbEngine.open(p, 4)) {
+            Batch batch = new Batch();
+            for (int i = 0; i < keys.size(); i++) {
+                batch.putIndex(0, keys.get(i), "x".repeat(20) + i);
+            }
+            engine.commit(batch);
+        }
+        try (DB db = DBMaker.fileDB(p.toFile()).make()) {
+            Store store = db.getStore();
+            long header = db.hashMap("indexTables", Serializer.STRING, Serializer.LONG).open()
+                    .get(IndexGenerations.tableName(0, 0));
+            long list = ByteBuffer.wrap(store.get(header, Serializer.BYTE_ARRAY_NOSIZE)).getLong(28);
+            long chunk = ByteBuffer.wrap(store.get(list, Serializer.BYTE_ARRAY_NOSIZE)).getLong(4);
+            ByteBuffer pages = ByteBuffer.wrap(store.get(chunk, Serializer.BYTE_ARRAY_NOSIZE));
+            long looped = 0;
+            for (int i = 0; i < pages.getInt(0) && looped == 0; i++) {
+                long page = pages.getLong(4 + 8 * i);
+                ByteBuffer bytes = ByteBuffer.wrap(store.get(page, Serializer.BYTE_ARRAY_NOSIZE));
+                long next = bytes.getLong(8);
+                if (next != 0) { // the head of the long chain: its overflow page now links back to the head
+                    ByteBuffer overflow = ByteBuffer.wrap(store.get(next, Serializer.BYTE_ARRAY_NOSIZE));
+                    overflow.putLong(8, page);
+                    store.update(next, overflow.array(), Serializer.BYTE_ARRAY_NOSIZE);
+                    looped = page;
+                }
+            }
+            assertNotEquals(0, looped, "no bucket had an overflow page");
+            db.commit();
+        }
+        try (MapDbEngine engine = MapDbEngine.open(p, 4)) {
+            EngineException scan = assertThrows(
+                    EngineException.class, () -> engine.forEachIndexEntry(0, (k, id) -> { }));
+            assertEquals(EngineException.Kind.CORRUPT, scan.kind());
+            byte[] absent = key(-1); // a key of that bucket that is not there walks the whole chain
+            for (int i = -2; (IndexTable.fingerprint(absent) & 0xFFFF) != 0x1234; i--) {
+                absent = key(i);
+            }
+            byte[] missing = absent;
+            EngineException lookup = assertThrows(
+                    EngineException.class, () -> idOf(engine, 0, missing));
+            assertEquals(EngineException.Kind.CORRUPT, lookup.kind());
         }
     }
 }

@@ -34,12 +34,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * ({@code StoreWAL}, as the engine opens it), without tokenvault's crypto, so that only the structure is measured
  * (issue 12): how the engine's lookup could get from an index entry to its record.
  * <ul>
- *   <li>{@code htree-two-walks}: today's engine: {@code HTreeMap<byte[16], id>} then {@code HTreeMap<id, sealed>};</li>
+ *   <li>{@code htree-two-walks}: the engine of layout 1: {@code HTreeMap<byte[16], id>} then {@code HTreeMap<id, sealed>};</li>
  *   <li>{@code htree-id-only}: the first of those walks alone ({@code findTokenById} pays the second alone);</li>
  *   <li>{@code htree-recid}: {@code HTreeMap<byte[16], recid>} then one direct {@code store.get(recid)};</li>
  *   <li>{@code longlong-recid}: {@code IndexTreeLongLongMap} keyed by 63 bits of the blind value, then one
  *       direct read of the record (a real engine would compare the record's own blind value: collisions);</li>
- *   <li>{@code slots-by-index}: the engine's slot layout: {@code HTreeMap<byte[16], recid and id>} with its values
+ *   <li>{@code slots-by-index}: the engine's slot layout (layout 2): {@code HTreeMap<byte[16], recid and id>} with its values
  *       inline in the leaves, then one direct read of the slot (id and sealed bytes);</li>
  *   <li>{@code slots-by-id}: its lookup by id: {@code HTreeMap<id, recid>} inline, then the slot;</li>
  *   <li>{@code slots-by-index-32x5}, {@code slots-by-index-16x7}: {@code slots-by-index} with smaller hash-tree nodes
@@ -48,6 +48,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * </ul>
  * Records are 434 random bytes (a sealed Zoho-shaped token), keys 16 random bytes. The file per size is built once
  * into {@code <data>/mapdb-structures-<n>/} and reused.
+ *
+ * <p>These are MapDB's own structures, which the engine used up to map layout 2. Since layout 3 the engine keeps its
+ * index and slot entries in hash tables of its own ({@code IndexTable}, package-private in the store module), whose
+ * lookup {@link FindTokenBenchmark} measures with the crypto around it (bench/README.md).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

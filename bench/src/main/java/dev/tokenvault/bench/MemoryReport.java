@@ -20,6 +20,8 @@ import java.util.Locale;
  * <pre>java -cp bench/target/benchmarks.jar dev.tokenvault.bench.MemoryReport [sizes...]</pre>
  *
  * Default sizes 1000 100000 1000000. Run with {@code -Xmx4g} or more; it prints a markdown table.
+ * {@code -Dtokenvault.bench.growthOnly=true} leaves out the first table (bytes per token of every store), and so the
+ * build of the other stores' data sets.
  */
 public final class MemoryReport {
     /** Refreshes of every token in the growth measurement (the target: at most 1.2x after 20). */
@@ -41,7 +43,7 @@ public final class MemoryReport {
         }
         System.out.println("| store | tokens | bytes on disk | bytes per token |");
         System.out.println("| --- | ---: | ---: | ---: |");
-        for (int n : sizes) {
+        for (int n : Boolean.getBoolean("tokenvault.bench.growthOnly") ? List.<Integer>of() : sizes) {
             for (String store : new String[] {Stores.TOKENVAULT, Stores.TUNED_SQLITE, Stores.SEED_SQLITE,
                 Stores.CSV_FILE}) {
                 if ((store.equals(Stores.CSV_FILE) && n > 100_000) || (store.equals(Stores.SEED_SQLITE) && n > 100_000)) {

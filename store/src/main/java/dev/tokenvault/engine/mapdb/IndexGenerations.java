@@ -18,8 +18,8 @@ import org.mapdb.Serializer;
  * the file starts afresh.
  *
  * <p>Generation {@code g} keeps index {@code i} in an {@link IndexTable} whose header recid the map
- * {@code indexTables} holds under the name {@code gen<g>.table<i>}; its values are {@link IndexEntry}s ({@link StoreLayout#TABLES}). Stores of earlier
- * layouts kept them in {@code HTreeMap}s named {@code gen<g>.entries<i>} ({@link StoreLayout#SLOTS}) or
+ * {@code indexTables} holds under the name {@code gen<g>.table<i>}; its values are {@link IndexEntry}s
+ * ({@link StoreLayout#TABLES}). Stores of earlier layouts kept them in {@code HTreeMap}s named {@code gen<g>.entries<i>} ({@link StoreLayout#SLOTS}) or
  * {@code gen<g>.index<i>} (generation 0: {@code index<i>}; {@link StoreLayout#FIRST}); the upgrade empties those maps,
  * and their names still count as used. MapDB cannot drop a name, so emptied maps keep their names in the catalog, and
  * emptied tables stay in {@code indexTables}: a generation number is never used twice. Tables are named in a map of
@@ -47,7 +47,7 @@ final class IndexGenerations {
     private final Map<Integer, IndexTable[]> others = new ConcurrentHashMap<>();
     /**
      * What {@link #current} holds, and its maps. Kept here because reading MapDB's atomic is a store read of its own
-     * on every index lookup; it changes only through {@link #switchTo} and {@link #afterRollback}, under the write lock.
+     * on every index lookup; it changes only through {@link #switchTo} and {@link #reload}, under the write lock.
      */
     private volatile int currentGeneration;
     private volatile IndexTable[] currentMaps;

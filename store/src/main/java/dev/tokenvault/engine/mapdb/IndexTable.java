@@ -1,16 +1,28 @@
 package dev.tokenvault.engine.mapdb;
 
-import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BiConsumer;
+import static dev.tokenvault.engine.mapdb.IndexPages.CHUNK;
+import static dev.tokenvault.engine.mapdb.IndexPages.CHUNK_RECORD;
+import static dev.tokenvault.engine.mapdb.IndexPages.HEADER;
+import static dev.tokenvault.engine.mapdb.IndexPages.LIST;
+import static dev.tokenvault.engine.mapdb.IndexPages.MAX_KEY_BYTES;
+import static dev.tokenvault.engine.mapdb.IndexPages.MAX_VALUE_BYTES;
+import static dev.tokenvault.engine.mapdb.IndexPages.PAGE;
+import static dev.tokenvault.engine.mapdb.IndexPages.PAYLOAD;
+
+import dev.tokenvault.engine.mapdb.IndexPages.Header;
+import dev.tokenvault.engine.mapdb.IndexPages.Item;
+import dev.tokenvault.engine.mapdb.IndexPages.Page;
+import dev.tokenvault.engine.mapdb.IndexPages.Probe;
 import org.mapdb.DBException;
-import org.mapdb.DataInput2;
-import org.mapdb.DataOutput2;
-import org.mapdb.Serializer;
 import org.mapdb.Store;
 
 /**
@@ -26,15 +38,15 @@ import org.mapdb.Store;
  * {@code HTreeMap} leaf changes size at every such change, and MapDB's free lists grew the file by about 180 bytes
  * per refresh; bench/README.md).
  *
- * <p>Records, each a MapDB record:
+ * <p>Records, each a MapDB record ({@link IndexPages} reads and writes them):
  * <ul>
  *   <li>the <i>header</i> (its recid is the table's identity, kept by the caller): {@code magic, level, split, count,
  *       bytes, directory list recid};</li>
  *   <li>the <i>directory list</i>: the recids of the directory chunks, in order;</li>
- *   <li><i>directory chunks</i>, {@value #CHUNK} bucket page recids each (the last one partly used);</li>
- *   <li><i>pages</i>, {@value #PAGE_BYTES} bytes each: {@code used, count, next} (the recid of the bucket's next
- *       overflow page, 0 for none), then {@code count} entries {@code fingerprint(8) | key length(1) | key |
- *       value length(2) | value}, packed, and zeros.</li>
+ *   <li><i>directory chunks</i>, {@value IndexPages#CHUNK} bucket page recids each (the last one partly used);</li>
+ *   <li><i>pages</i>, {@value IndexPages#PAGE_BYTES} bytes each: {@code used, count, next} (the recid of the
+ *       bucket's next overflow page, 0 for none), then {@code count} entries {@code fingerprint(8) | key length(1) |
+ *       key | value length(2) | value}, packed, and zeros.</li>
  * </ul>
  *
  * <p>Linear hashing: the table starts with {@value #FIRST_BUCKETS} buckets; a round of level {@code L} has
@@ -50,18 +62,8 @@ import org.mapdb.Store;
  * an allocation the size of the damage.
  */
 final class IndexTable {
-    /** Longest key and value this table holds. */
-    static final int MAX_KEY_BYTES = 255;
-    static final int MAX_VALUE_BYTES = 1024;
-
-    private static final int MAGIC = 0x54564958; // "TVIX"
-    private static final int PAGE_BYTES = 2048;
-    private static final int PAGE_HEADER = Integer.BYTES + Integer.BYTES + Long.BYTES;
-    private static final int PAYLOAD = PAGE_BYTES - PAGE_HEADER;
-    private static final int ENTRY_OVERHEAD = Long.BYTES + 1 + Short.BYTES;
     private static final int FIRST_BUCKETS = 4;
     private static final int MAX_LEVEL = 26;
-    private static final int CHUNK = 1024;
     private static final double LOAD = 0.6;
 
     private final Store store;
@@ -134,7 +136,7 @@ final class IndexTable {
         for (int b = 0; b < buckets; b++) {
             for (Page page : chain(b)) {
                 for (Item item : page.items) {
-                    action.accept(item.key, item.value);
+                    action.accept(item.key(), item.value());
                 }
             }
         }
@@ -149,7 +151,7 @@ final class IndexTable {
                     if (out.size() == max) {
                         return out;
                     }
-                    out.add(item.key);
+                    out.add(item.key());
                 }
             }
         }
@@ -165,8 +167,8 @@ final class IndexTable {
                     + MAX_VALUE_BYTES + " (got " + key.length + " and " + value.length + ")");
         }
         Item item = new Item(fingerprint(key), key, value);
-        List<Page> chain = chain(bucket(item.fingerprint));
-        Page dirtyOnRemoval = removeFrom(chain, item.fingerprint, key);
+        List<Page> chain = chain(bucket(item.fingerprint()));
+        Page dirtyOnRemoval = removeFrom(chain, item.fingerprint(), key);
         Page target = null;
         for (Page page : chain) {
             if (page.used + item.size() <= PAYLOAD) {
@@ -245,7 +247,7 @@ final class IndexTable {
         for (Page page : chain) {
             for (int i = 0; i < page.items.size(); i++) {
                 Item item = page.items.get(i);
-                if (item.fingerprint == fingerprint && Arrays.equals(item.key, key)) {
+                if (item.fingerprint() == fingerprint && Arrays.equals(item.key(), key)) {
                     page.items.remove(i);
                     page.used -= item.size();
                     count--;
@@ -265,7 +267,7 @@ final class IndexTable {
         List<Item> move = new ArrayList<>();
         for (Page page : old) {
             for (Item item : page.items) {
-                ((item.fingerprint & round) == 0 ? stay : move).add(item);
+                ((item.fingerprint() & round) == 0 ? stay : move).add(item);
             }
         }
         List<Long> recids = new ArrayList<>();
@@ -375,15 +377,15 @@ final class IndexTable {
 
     private void load() {
         Header h = store.get(headerRecid, HEADER);
-        if (h == null || h.level < 0 || h.level > MAX_LEVEL || h.split < 0 || h.split >= FIRST_BUCKETS << h.level
-                || h.count < 0 || h.bytes < 0) {
+        if (h == null || h.level() < 0 || h.level() > MAX_LEVEL || h.split() < 0 || h.split() >= FIRST_BUCKETS << h.level()
+                || h.count() < 0 || h.bytes() < 0) {
             throw new DBException.DataCorruption("an index table's header is damaged");
         }
-        level = h.level;
-        split = h.split;
-        count = h.count;
-        bytes = h.bytes;
-        listRecid = h.list;
+        level = h.level();
+        split = h.split();
+        count = h.count();
+        bytes = h.bytes();
+        listRecid = h.list();
         int expected = (FIRST_BUCKETS << level) + split;
         long[] list = store.get(listRecid, LIST);
         if (list == null || list.length != (expected + CHUNK - 1) / CHUNK) {
@@ -434,212 +436,5 @@ final class IndexTable {
         return h ^ (h >>> 33);
     }
 
-    private static final java.lang.invoke.VarHandle LONG = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
-            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-
-    // ---------------------------------------------------------------- records
-
-    private record Header(int level, int split, long count, long bytes, long list) {
-        static final Header EMPTY = new Header(0, 0, 0, 0, 0);
-    }
-
-    private static final Serializer<Header> HEADER = new Serializer<>() {
-        @Override
-        public void serialize(DataOutput2 out, Header h) throws IOException {
-            out.writeInt(MAGIC);
-            out.writeInt(h.level);
-            out.writeInt(h.split);
-            out.writeLong(h.count);
-            out.writeLong(h.bytes);
-            out.writeLong(h.list);
-        }
-
-        @Override
-        public Header deserialize(DataInput2 in, int available) throws IOException {
-            if (in.readInt() != MAGIC) {
-                throw new DBException.DataCorruption("an index table's header has no table magic");
-            }
-            return new Header(in.readInt(), in.readInt(), in.readLong(), in.readLong(), in.readLong());
-        }
-    };
-
-    /** A list of recids: a count, then the recids (the directory list, and each directory chunk). */
-    private static final class Recids implements Serializer<long[]> {
-        private final int max;
-
-        Recids(int max) {
-            this.max = max;
-        }
-
-        @Override
-        public void serialize(DataOutput2 out, long[] recids) throws IOException {
-            out.writeInt(recids.length);
-            for (long recid : recids) {
-                out.writeLong(recid);
-            }
-        }
-
-        @Override
-        public long[] deserialize(DataInput2 in, int available) throws IOException {
-            int n = in.readInt();
-            if (n < 0 || n > max || n > (available - Integer.BYTES) / Long.BYTES) {
-                throw new DBException.DataCorruption("an index table's directory claims " + n + " entries");
-            }
-            long[] out = new long[n];
-            for (int i = 0; i < n; i++) {
-                out[i] = in.readLong();
-            }
-            return out;
-        }
-    }
-
-    private static final Serializer<long[]> LIST = new Recids(Integer.MAX_VALUE);
-    private static final Serializer<long[]> CHUNK_RECORD = new Recids(CHUNK);
-
-    /** One entry of a page. */
-    private record Item(long fingerprint, byte[] key, byte[] value) {
-        int size() {
-            return ENTRY_OVERHEAD + key.length + value.length;
-        }
-    }
-
-    /** A page read whole, for a change. */
-    private static final class Page {
-        long recid;
-        long next;
-        int used;
-        final List<Item> items = new ArrayList<>();
-
-        Page(long recid) {
-            this.recid = recid;
-        }
-
-        void add(Item item) {
-            items.add(item);
-            used += item.size();
-        }
-
-        void write(Store store) {
-            store.update(recid, this, PAGE);
-        }
-    }
-
-    private static final Serializer<Page> PAGE = new Serializer<>() {
-        @Override
-        public void serialize(DataOutput2 out, Page page) throws IOException {
-            out.writeInt(page.used);
-            out.writeInt(page.items.size());
-            out.writeLong(page.next);
-            for (Item item : page.items) {
-                out.writeLong(item.fingerprint);
-                out.writeByte(item.key.length);
-                out.write(item.key);
-                out.writeShort(item.value.length);
-                out.write(item.value);
-            }
-            out.write(new byte[PAYLOAD - page.used]);
-        }
-
-        @Override
-        public Page deserialize(DataInput2 in, int available) throws IOException {
-            PageHeader h = PageHeader.read(in, available);
-            Page page = new Page(0);
-            page.next = h.next;
-            for (int i = 0; i < h.count; i++) {
-                long fingerprint = in.readLong();
-                byte[] key = new byte[in.readUnsignedByte()];
-                in.readFully(key);
-                byte[] value = new byte[in.readShort() & 0xFFFF];
-                if (value.length > MAX_VALUE_BYTES) {
-                    throw new DBException.DataCorruption("an index table entry claims a value of " + value.length
-                            + " bytes");
-                }
-                in.readFully(value);
-                page.add(new Item(fingerprint, key, value));
-            }
-            if (page.used != h.used) {
-                throw new DBException.DataCorruption("an index table page's entries do not fill what it claims");
-            }
-            in.skipBytes(PAYLOAD - page.used);
-            return page;
-        }
-    };
-
-    /** The fixed start of a page, checked. */
-    private record PageHeader(int used, int count, long next) {
-        static PageHeader read(DataInput2 in, int available) throws IOException {
-            if (available != PAGE_BYTES) {
-                throw new DBException.DataCorruption("an index table page has " + available + " bytes, not "
-                        + PAGE_BYTES);
-            }
-            PageHeader h = new PageHeader(in.readInt(), in.readInt(), in.readLong());
-            if (h.used < 0 || h.used > PAYLOAD || h.count < 0 || h.count > PAYLOAD / ENTRY_OVERHEAD || h.next < 0) {
-                throw new DBException.DataCorruption("an index table page's header is damaged");
-            }
-            return h;
-        }
-    }
-
-    /**
-     * The read of one page on a lookup: compares each entry's fingerprint, then its key, and reads only the value of
-     * the entry that matches. Keeps the page's next recid for a lookup that goes on down the chain.
-     */
-    private static final class Probe implements Serializer<Probe> {
-        private final long fingerprint;
-        private final byte[] key;
-        byte[] value;
-        long next;
-
-        Probe(long fingerprint, byte[] key) {
-            this.fingerprint = fingerprint;
-            this.key = key;
-        }
-
-        @Override
-        public Probe deserialize(DataInput2 in, int available) throws IOException {
-            PageHeader h = PageHeader.read(in, available);
-            next = h.next;
-            int read = 0;
-            for (int i = 0; i < h.count && value == null; i++) {
-                long f = in.readLong();
-                int keyLength = in.readUnsignedByte();
-                boolean match = false;
-                if (f == fingerprint && keyLength == key.length) {
-                    match = sameKey(in);
-                } else {
-                    in.skipBytes(keyLength);
-                }
-                int valueLength = in.readShort() & 0xFFFF;
-                if (valueLength > MAX_VALUE_BYTES) {
-                    throw new DBException.DataCorruption("an index table entry claims a value of " + valueLength
-                            + " bytes");
-                }
-                if (match) {
-                    value = new byte[valueLength];
-                    in.readFully(value);
-                } else {
-                    in.skipBytes(valueLength);
-                }
-                read += ENTRY_OVERHEAD + keyLength + valueLength;
-            }
-            if (read > h.used) {
-                throw new DBException.DataCorruption("an index table page's entries overrun what it claims");
-            }
-            in.skipBytes(PAYLOAD - read); // MapDB expects a record read to its end
-            return this;
-        }
-
-        private boolean sameKey(DataInput2 in) throws IOException {
-            boolean same = true;
-            for (byte b : key) {
-                same &= in.readByte() == b;
-            }
-            return same;
-        }
-
-        @Override
-        public void serialize(DataOutput2 out, Probe value) {
-            throw new UnsupportedOperationException("a probe only reads");
-        }
-    }
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 }

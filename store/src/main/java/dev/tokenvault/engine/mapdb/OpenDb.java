@@ -18,8 +18,8 @@ record OpenDb(DB db, RedoVolume volume, RecordSlots records, HTreeMap<String, by
 
     /**
      * Opens (or, when {@code existed} is false, lays out) the store in {@code db}. A store of an earlier layout opens
-     * with empty tables of the current layout beside its own maps, uncommitted: {@link MapDbEngine} upgrades it before any
-     * read ({@link StoreLayout#upgrade}).
+     * with empty tables of the current layout beside its own maps, uncommitted: {@link MapDbEngine} upgrades it
+     * before any read ({@link StoreLayout#upgrade}).
      *
      * @throws EngineException {@code UNSUPPORTED_FORMAT} for a MapDB file that is not a tokenvault store or has a newer
      *         layout; {@code READ_ONLY} for a store of an earlier layout opened read-only (only a writer may upgrade

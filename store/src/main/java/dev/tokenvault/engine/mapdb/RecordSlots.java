@@ -84,7 +84,7 @@ final class RecordSlots {
      */
     static byte[] key(String id) {
         byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
-        if (utf8.length <= IndexTable.MAX_KEY_BYTES) {
+        if (utf8.length <= IndexPages.MAX_KEY_BYTES) {
             return utf8;
         }
         try {

@@ -119,9 +119,9 @@ final class StoreLayout {
 
     /**
      * At a writable open, before any read: when {@code store} is of an earlier layout, rewrites it into the current one
-     * ({@link #upgrade}) as one commit through the redo log, so that a crash leaves either layout whole. A first-layout
-     * map of an earlier layout too damaged to read fails the open with {@code CORRUPT}, and the store is left as it was. Called by
-     * {@link MapDbEngine} under its write lock.
+     * ({@link #upgrade}) as one commit through the redo log, so that a crash leaves either layout whole. A map of an
+     * earlier layout too damaged to read fails the open with {@code CORRUPT}, and the store is left as it was. Called
+     * by {@link MapDbEngine} under its write lock.
      */
     static void upgradeAtOpen(RecoverableDb store) {
         OpenDb o = store.live();

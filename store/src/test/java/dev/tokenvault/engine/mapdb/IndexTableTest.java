@@ -119,7 +119,7 @@ class IndexTableTest {
         }
     }
 
-    /** A page whose overflow link names itself (a damaged file) is {@code CORRUPT} for a lookup and a scan, not a hang. */
+    /** An overflow link back to its chain's head (a damaged file) is {@code CORRUPT} for a lookup and a scan. */
     @Test
     void aChainThatLoopsIsCorruptNotAHang() throws Exception {
         Path p = dir.resolve("loop.db");

@@ -2,6 +2,7 @@ package dev.tokenvault;
 
 import static dev.tokenvault.LayoutUpgradeTest.assertEveryRecordOnEveryPath;
 import static dev.tokenvault.StoreFixtures.full;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,6 +66,25 @@ class MapLayoutTest {
             assertRefreshed(vault);
             assertEquals(TOKENS + 1, vault.getTokens().size());
             assertTrue(vault.verify().isClean(), vault.verify().problems().toString());
+        }
+    }
+
+    /** Only a writer may upgrade: a read-only open of a layout 2 store is refused and leaves every byte as it was. */
+    @Test
+    void aReadOnlyOpenOfALayoutTwoStoreIsRefusedAndWritesNothing() throws IOException {
+        Path p = fixture();
+        byte[] before = Files.readAllBytes(p);
+        TokenStoreException e = StoreFixtures.expect(ErrorCode.READ_ONLY,
+                () -> TokenVault.builder().path(p).masterKey(fixtureKey()).readOnly().open());
+        assertTrue(e.getMessage().contains("map layout 2") && e.getMessage().contains("open it once with write access"),
+                e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(p));
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(fixtureKey()).open()) {
+            assertEquals(TOKENS, vault.getTokens().size()); // the writer upgrades it
+        }
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(fixtureKey()).readOnly().cacheMaximumSize(0)
+                .open()) {
+            assertEveryRecordOnEveryPath(vault, TOKENS); // and then it opens read-only
         }
     }
 

@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
     "Imports the tokens of a plaintext token store, keeping their ids.",
     "First every row is checked (bad values, rows that share a user or token, values the store already holds); "
             + "every problem row is reported by id, and nothing is saved unless every row is fine.",
-    "Then the rows are saved in chunks of 2,000, each one atomic commit: all or nothing per chunk, not for the "
+    "Then the rows are saved in chunks of 500, each one atomic commit: all or nothing per chunk, not for the "
             + "whole import. If a chunk fails or the import is stopped (SIGTERM, Ctrl-C finish the chunk in "
             + "progress), the chunks before it stay saved and the report names the last saved row; rerun with "
             + "--resume to import the rest.",

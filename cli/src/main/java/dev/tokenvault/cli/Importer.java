@@ -33,10 +33,12 @@ import java.util.function.Function;
 final class Importer {
     /**
      * Rows per atomic commit. The library takes up to {@link TokenVault#MAX_TOKENS_PER_SAVE}; a commit holds its
-     * records several times over while it runs (sealed records, index entries, the redo log entry), so smaller chunks
-     * keep the heap small (200,000 rows import under {@code -Xmx128m}) at the cost of more fsyncs (one per chunk).
+     * records several times over while it runs (sealed records, the index and slot table pages each insert rewrites,
+     * about 2 KB a page, the redo log entry), so smaller chunks keep the heap small (80,000 rows import under
+     * {@code -Xmx96m}, {@code BigImportTest}; with chunks of 2,000 that ran out of heap once the store held tables
+     * of 2 KB pages) at the cost of more fsyncs (one per chunk, about a millisecond each).
      */
-    static final int CHUNK_ROWS = 2_000;
+    static final int CHUNK_ROWS = 500;
 
     /** The report lists at most this many problems; the counts cover all of them. */
     static final int MAX_REPORTED_PROBLEMS = 1_000;

@@ -32,7 +32,7 @@ public final class TokenVault implements TokenStore, AutoCloseable {
     /** NIST SP 800-38D allows 2^32 random-nonce seals per key; a new data key begins at 2^30. */
     static final long DEFAULT_SEAL_LIMIT = 1L << 30;
     /**
-     * Most tokens one {@link #saveTokens} call takes: its commit is held in memory whole (on a file store about 12 KB
+     * Most tokens one {@link #saveTokens} call takes: its commit is held in memory whole (on a file store about 10 KB
      * a new token: its sealed record and the 2 KB table page each of its index entries rewrites).
      */
     public static final int MAX_TOKENS_PER_SAVE = 10_000;

@@ -6,8 +6,9 @@ import org.mapdb.DBException;
 
 /**
  * The value of an index entry ({@link IndexTable}; in layout 2 an {@code HTreeMap}'s): the recid of the record's
- * slot ({@link RecordSlots}; 0 when the record had none when the entry was written), then the record's id in UTF-8. The id is what the entry means; the
- * recid only saves the walk of the slot map, and is checked against the slot's own id on every read.
+ * slot ({@link RecordSlots}; 0 when the record had none when the entry was written), then the record's id in UTF-8.
+ * The id is what the entry means; the recid only saves the lookup in the slot table, and is checked against the
+ * slot's own id on every read.
  */
 final class IndexEntry {
     private static final int RECID_BYTES = Long.BYTES;

@@ -19,13 +19,13 @@ import org.mapdb.Serializer;
  *
  * <p>Generation {@code g} keeps index {@code i} in an {@link IndexTable} whose header recid the map
  * {@code indexTables} holds under the name {@code gen<g>.table<i>}; its values are {@link IndexEntry}s
- * ({@link StoreLayout#TABLES}). Stores of earlier layouts kept them in {@code HTreeMap}s named {@code gen<g>.entries<i>} ({@link StoreLayout#SLOTS}) or
- * {@code gen<g>.index<i>} (generation 0: {@code index<i>}; {@link StoreLayout#FIRST}); the upgrade empties those maps,
- * and their names still count as used. MapDB cannot drop a name, so emptied maps keep their names in the catalog, and
- * emptied tables stay in {@code indexTables}: a generation number is never used twice. Tables are named in a map of
- * the engine's own rather than in MapDB's catalog because MapDB keeps the objects of its catalog cached across a
- * rollback: a table named there in a discarded batch would come back with the discarded recid. Changes only under the
- * engine's write lock.
+ * ({@link StoreLayout#TABLES}). Stores of earlier layouts kept them in {@code HTreeMap}s named
+ * {@code gen<g>.entries<i>} ({@link StoreLayout#SLOTS}) or {@code gen<g>.index<i>} (generation 0: {@code index<i>};
+ * {@link StoreLayout#FIRST}); the upgrade empties those maps, and their names still count as used. MapDB cannot drop
+ * a name, so emptied maps keep their names in the catalog, and emptied tables stay in {@code indexTables}: a
+ * generation number is never used twice. Tables are named in a map of the engine's own rather than in MapDB's catalog
+ * because MapDB keeps the objects of its catalog cached across a rollback: a table named there in a discarded batch
+ * would come back with the discarded recid. Changes only under the engine's write lock.
  */
 final class IndexGenerations {
     /** MapDB's own record of the current index generation; not in {@code meta}, which belongs to the caller. */
@@ -238,7 +238,7 @@ final class IndexGenerations {
     /** Whether {@code name} is an index map of an earlier layout (emptied by the upgrade, kept for its name). */
     static boolean isEarlierLayoutMap(String name, int indexCount) {
         for (int i = 0; i < indexCount; i++) {
-            if (name.equals("index" + i) || generationOf(name, SLOTS_LAYOUT_SUFFIX + i) >= 0
+            if (name.equals(firstLayoutName(0, i)) || generationOf(name, SLOTS_LAYOUT_SUFFIX + i) >= 0
                     || generationOf(name, FIRST_LAYOUT_SUFFIX + i) >= 0) {
                 return true;
             }

@@ -31,10 +31,16 @@ final class IndexPages {
     private IndexPages() {
     }
 
-
-    record Header(int level, int split, long count, long bytes, long list) {
-        static final Header EMPTY = new Header(0, 0, 0, 0, 0);
+    /** An entry's value length, checked before anything is allocated for it. */
+    private static int valueLength(DataInput2 in) throws IOException {
+        int length = in.readShort() & 0xFFFF;
+        if (length > MAX_VALUE_BYTES) {
+            throw new DBException.DataCorruption("an index table entry claims a value of " + length + " bytes");
+        }
+        return length;
     }
+
+    record Header(int level, int split, long count, long bytes, long list) { }
 
     static final Serializer<Header> HEADER = new Serializer<>() {
         @Override
@@ -142,11 +148,7 @@ final class IndexPages {
                 long fingerprint = in.readLong();
                 byte[] key = new byte[in.readUnsignedByte()];
                 in.readFully(key);
-                byte[] value = new byte[in.readShort() & 0xFFFF];
-                if (value.length > MAX_VALUE_BYTES) {
-                    throw new DBException.DataCorruption("an index table entry claims a value of " + value.length
-                            + " bytes");
-                }
+                byte[] value = new byte[valueLength(in)];
                 in.readFully(value);
                 page.add(new Item(fingerprint, key, value));
             }
@@ -202,11 +204,7 @@ final class IndexPages {
                 } else {
                     in.skipBytes(keyLength);
                 }
-                int valueLength = in.readShort() & 0xFFFF;
-                if (valueLength > MAX_VALUE_BYTES) {
-                    throw new DBException.DataCorruption("an index table entry claims a value of " + valueLength
-                            + " bytes");
-                }
+                int valueLength = valueLength(in);
                 if (match) {
                     value = new byte[valueLength];
                     in.readFully(value);
@@ -218,7 +216,7 @@ final class IndexPages {
             if (read > h.used) {
                 throw new DBException.DataCorruption("an index table page's entries overrun what it claims");
             }
-            in.skipBytes(PAYLOAD - read); // MapDB expects a record read to its end
+            in.skipBytes(PAYLOAD - read); // to the record's end, where a whole read of the page stops too
             return this;
         }
 

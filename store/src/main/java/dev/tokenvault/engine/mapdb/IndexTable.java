@@ -1,14 +1,5 @@
 package dev.tokenvault.engine.mapdb;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
-import java.util.function.BiConsumer;
 import static dev.tokenvault.engine.mapdb.IndexPages.CHUNK;
 import static dev.tokenvault.engine.mapdb.IndexPages.CHUNK_RECORD;
 import static dev.tokenvault.engine.mapdb.IndexPages.HEADER;
@@ -22,6 +13,15 @@ import dev.tokenvault.engine.mapdb.IndexPages.Header;
 import dev.tokenvault.engine.mapdb.IndexPages.Item;
 import dev.tokenvault.engine.mapdb.IndexPages.Page;
 import dev.tokenvault.engine.mapdb.IndexPages.Probe;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BiConsumer;
 import org.mapdb.DBException;
 import org.mapdb.Store;
 
@@ -76,8 +76,8 @@ final class IndexTable {
     /** Page recid of each bucket; {@link #buckets} of them in use. */
     private long[] pages;
     private int buckets;
+    /** Recids of the directory chunks; {@link #chunkCount()} of them in use. */
     private long[] chunks;
-    private int chunkCount;
 
     private IndexTable(Store store, long headerRecid) {
         this.store = store;
@@ -86,7 +86,7 @@ final class IndexTable {
 
     /** Creates an empty table in {@code store} (uncommitted); its header recid is {@link #id()}. */
     static IndexTable create(Store store) {
-        IndexTable t = new IndexTable(store, store.put(Header.EMPTY, HEADER));
+        IndexTable t = new IndexTable(store, store.preallocate()); // initEmpty writes the header
         t.initEmpty();
         return t;
     }
@@ -168,7 +168,8 @@ final class IndexTable {
         }
         Item item = new Item(fingerprint(key), key, value);
         List<Page> chain = chain(bucket(item.fingerprint()));
-        Page dirtyOnRemoval = removeFrom(chain, item.fingerprint(), key);
+        Removal replaced = removeFrom(chain, item.fingerprint(), key);
+        Page dirtyOnRemoval = replaced == null ? null : replaced.page();
         Page target = null;
         for (Page page : chain) {
             if (page.used + item.size() <= PAYLOAD) {
@@ -177,7 +178,7 @@ final class IndexTable {
             }
         }
         if (target == null) { // every page of the bucket is full: a new overflow page after its last
-            target = new Page(store.put(new Page(0), PAGE));
+            target = new Page(store.preallocate()); // written below, with its entry
             chain.get(chain.size() - 1).next = target.recid;
             chain.get(chain.size() - 1).write(store);
         }
@@ -194,17 +195,17 @@ final class IndexTable {
         writeHeader();
     }
 
-    /** Removes the entry of {@code key}; whether there was one. */
-    boolean remove(byte[] key) {
+    /** Removes the entry of {@code key}; its value, or {@code null} when there was none. */
+    byte[] remove(byte[] key) {
         long fingerprint = fingerprint(key);
         List<Page> chain = chain(bucket(fingerprint));
-        Page changed = removeFrom(chain, fingerprint, key);
-        if (changed == null) {
-            return false;
+        Removal removal = removeFrom(chain, fingerprint, key);
+        if (removal == null) {
+            return null;
         }
-        writeOrUnlink(chain, changed);
+        writeOrUnlink(chain, removal.page());
         writeHeader();
-        return true;
+        return removal.item().value();
     }
 
     /**
@@ -232,18 +233,21 @@ final class IndexTable {
                 store.delete(page.recid, PAGE);
             }
         }
-        for (int c = 0; c < chunkCount; c++) {
+        for (int c = 0; c < chunkCount(); c++) {
             store.delete(chunks[c], CHUNK_RECORD);
         }
         store.delete(listRecid, LIST);
         initEmpty();
     }
 
+    /** An entry taken out of a page that is not written yet. */
+    private record Removal(Page page, Item item) { }
+
     /**
-     * Removes the entry of {@code key} from the page of {@code chain} that holds it; that page (not yet written), or
-     * {@code null} when none does. Keeps {@link #count} and {@link #bytes}.
+     * Removes the entry of {@code key} from the page of {@code chain} that holds it; that page (not yet written) and
+     * the entry, or {@code null} when no page holds it. Keeps {@link #count} and {@link #bytes}.
      */
-    private Page removeFrom(List<Page> chain, long fingerprint, byte[] key) {
+    private Removal removeFrom(List<Page> chain, long fingerprint, byte[] key) {
         for (Page page : chain) {
             for (int i = 0; i < page.items.size(); i++) {
                 Item item = page.items.get(i);
@@ -252,7 +256,7 @@ final class IndexTable {
                     page.used -= item.size();
                     count--;
                     bytes -= item.size();
-                    return page;
+                    return new Removal(page, item);
                 }
             }
         }
@@ -344,7 +348,6 @@ final class IndexTable {
         pages = new long[FIRST_BUCKETS];
         buckets = 0;
         chunks = new long[4];
-        chunkCount = 0;
         listRecid = store.put(new long[0], LIST);
         for (int b = 0; b < FIRST_BUCKETS; b++) {
             addBucket(store.put(new Page(0), PAGE));
@@ -360,15 +363,19 @@ final class IndexTable {
         pages[buckets++] = pageRecid;
         int c = (buckets - 1) / CHUNK;
         long[] chunk = Arrays.copyOfRange(pages, c * CHUNK, buckets);
-        if (c == chunkCount) {
-            if (chunkCount == chunks.length) {
+        if (chunk.length == 1) { // the first bucket of a new chunk
+            if (c == chunks.length) {
                 chunks = Arrays.copyOf(chunks, chunks.length * 2);
             }
-            chunks[chunkCount++] = store.put(chunk, CHUNK_RECORD);
-            store.update(listRecid, Arrays.copyOf(chunks, chunkCount), LIST);
+            chunks[c] = store.put(chunk, CHUNK_RECORD);
+            store.update(listRecid, Arrays.copyOf(chunks, c + 1), LIST);
         } else {
             store.update(chunks[c], chunk, CHUNK_RECORD);
         }
+    }
+
+    private int chunkCount() {
+        return (buckets + CHUNK - 1) / CHUNK;
     }
 
     private void writeHeader() {
@@ -377,8 +384,8 @@ final class IndexTable {
 
     private void load() {
         Header h = store.get(headerRecid, HEADER);
-        if (h == null || h.level() < 0 || h.level() > MAX_LEVEL || h.split() < 0 || h.split() >= FIRST_BUCKETS << h.level()
-                || h.count() < 0 || h.bytes() < 0) {
+        if (h == null || h.level() < 0 || h.level() > MAX_LEVEL || h.split() < 0
+                || h.split() >= FIRST_BUCKETS << h.level() || h.count() < 0 || h.bytes() < 0) {
             throw new DBException.DataCorruption("an index table's header is damaged");
         }
         level = h.level();
@@ -392,10 +399,9 @@ final class IndexTable {
             throw new DBException.DataCorruption("an index table's directory does not match its header");
         }
         chunks = Arrays.copyOf(list, Math.max(4, list.length));
-        chunkCount = list.length;
         pages = new long[Integer.highestOneBit(Math.max(expected, 2) - 1) << 1];
         buckets = 0;
-        for (int c = 0; c < chunkCount; c++) {
+        for (int c = 0; c < list.length; c++) {
             long[] chunk = store.get(chunks[c], CHUNK_RECORD);
             if (chunk == null || chunk.length != Math.min(CHUNK, expected - c * CHUNK)) {
                 throw new DBException.DataCorruption("an index table's directory chunk does not match its header");

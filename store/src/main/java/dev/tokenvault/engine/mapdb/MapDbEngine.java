@@ -12,10 +12,10 @@ import java.util.function.Supplier;
 
 /**
  * The embedded {@link RecordEngine}: one MapDB file holding each sealed record in a slot of its own
- * ({@link RecordSlots}, named by id in the map {@code recordSlots}), one hash table of its own per blind index and
- * generation ({@link IndexTable}, {@link IndexGenerations}) whose entries point at the record's slot
- * ({@link IndexEntry}), and a {@code meta} map. A lookup by an indexed value reads one page of an index table and then
- * the slot directly; a lookup by id walks {@code recordSlots} and reads the slot. {@link StoreLayout} upgrades a store
+ * ({@link RecordSlots}, named by id in a hash table of the engine's own, {@link IndexTable}), one such table per blind
+ * index and generation ({@link IndexGenerations}) whose entries point at the record's slot ({@link IndexEntry}), and
+ * a {@code meta} map. A lookup by an indexed value reads one page of an index table and then the slot directly; a
+ * lookup by id reads one page of the slot table and then the slot. {@link StoreLayout} upgrades a store
  * of an earlier layout at open.
  *
  * <p>Durability comes from {@link RedoLog}, not from MapDB's own write-ahead log (which MapDB 3.1.0 never replays):

@@ -141,27 +141,31 @@ final class RecordSlots {
     private RecordEngine.Entry slot(long recid, String id) {
         RecordEngine.Entry slot = store.get(recid, SLOT);
         if (slot == null || !slot.id().equals(id)) {
-            throw new DBException.DataCorruption("the slot the records table names for a record holds another record");
+            throw holdsAnother();
         }
         return slot;
+    }
+
+    private static DBException.DataCorruption holdsAnother() {
+        return new DBException.DataCorruption("the slot the records table names for a record holds another record");
     }
 
     /** Inserts or replaces the record of {@code id}; a replaced record keeps its slot, so index entries stay right. */
     void put(String id, byte[] sealed) {
         RecordEngine.Entry slot = new RecordEngine.Entry(id, sealed);
-        long recid = recidOf(id);
-        if (recid == 0) {
-            recids.put(key(id), value(store.put(slot, SLOT)));
+        byte[] key = key(id);
+        byte[] recid = recids.get(key);
+        if (recid == null) {
+            recids.put(key, value(store.put(slot, SLOT)));
         } else {
-            store.update(recid, slot, SLOT);
+            store.update(recid(recid), slot, SLOT);
         }
     }
 
     void remove(String id) {
-        long recid = recidOf(id);
-        if (recid != 0) {
-            recids.remove(key(id));
-            store.delete(recid, SLOT);
+        byte[] removed = recids.remove(key(id));
+        if (removed != null) {
+            store.delete(recid(removed), SLOT);
         }
     }
 
@@ -179,8 +183,7 @@ final class RecordSlots {
         recids.forEach((key, value) -> {
             RecordEngine.Entry slot = store.get(recid(value), SLOT);
             if (slot == null || !Arrays.equals(key(slot.id()), key)) {
-                throw new DBException.DataCorruption("the slot the records table names for a record holds another"
-                        + " record");
+                throw holdsAnother();
             }
             action.accept(slot.id(), slot.sealed());
         });

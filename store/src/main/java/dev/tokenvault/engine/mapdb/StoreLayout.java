@@ -36,7 +36,7 @@ final class StoreLayout {
     private StoreLayout() {
     }
 
-    /** Marks a new store (its {@code DB} still empty) as of the current layout. */
+    /** Marks a store as of the current layout: a new one (its {@code DB} still empty), or one just upgraded. */
     static void markNew(DB db) {
         db.atomicInteger(NAME).createOrOpen().set(CURRENT);
     }
@@ -114,7 +114,7 @@ final class StoreLayout {
         if (oldRecords != null) {
             oldRecords.clear();
         }
-        db.atomicInteger(NAME).createOrOpen().set(CURRENT);
+        markNew(db);
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.tokenvault;
 
+import static dev.tokenvault.engine.mapdb.TableRecords.firstChunk;
+import static dev.tokenvault.engine.mapdb.TableRecords.raw;
+import static dev.tokenvault.engine.mapdb.TableRecords.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,8 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mapdb.DB;
 import org.mapdb.DBMaker;
-import org.mapdb.HTreeMap;
-import org.mapdb.Serializer;
 
 /**
  * Damage that escaped as raw throwables before the engine checked MapDB's reads (issue 16), replayed on a fixed store:
@@ -219,16 +220,12 @@ class StructureDamageRegressionTest {
                 byte[] bytes = raw(db, page);
                 if (ByteBuffer.wrap(bytes).getInt(4) > 0) { // a page that holds entries
                     bytes[0] ^= 1 << 6;
-                    db.getStore().update(page, bytes, Serializer.BYTE_ARRAY_NOSIZE);
+                    write(db, page, bytes);
                     return;
                 }
             }
             throw new IllegalStateException("no page of the refresh token table holds an entry");
         });
-    }
-
-    private static byte[] raw(DB db, long recid) {
-        return db.getStore().get(recid, Serializer.BYTE_ARRAY_NOSIZE);
     }
 
     /**
@@ -257,19 +254,12 @@ class StructureDamageRegressionTest {
                 page = bytes.getLong(8);
             }
             chunk.putLong(4 + 8 * full.get(1), chunk.getLong(4 + 8 * full.get(0)));
-            db.getStore().update(chunkAt, chunk.array(), Serializer.BYTE_ARRAY_NOSIZE);
+            write(db, chunkAt, chunk.array());
         });
     }
 
     /** Records of the bucket whose page {@link #repeatedRecordLeaf} replaced: no longer found by id. */
     private int lostRecords;
-
-    /** The recid of the first directory chunk of the table {@code name}, as {@code IndexTable} lays it out. */
-    private static long firstChunk(DB db, String name) {
-        HTreeMap<String, Long> tables = db.hashMap("indexTables", Serializer.STRING, Serializer.LONG).open();
-        long list = ByteBuffer.wrap(raw(db, tables.get(name))).getLong(28);
-        return ByteBuffer.wrap(raw(db, list)).getLong(4);
-    }
 
     private static int currentGeneration(DB db) {
         return db.exists("indexGeneration") ? db.atomicInteger("indexGeneration").open().get() : 0;

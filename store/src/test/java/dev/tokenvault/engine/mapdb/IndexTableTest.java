@@ -18,8 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mapdb.DB;
 import org.mapdb.DBMaker;
-import org.mapdb.Serializer;
-import org.mapdb.Store;
 
 /**
  * The index tables ({@link IndexTable}) through the engine: growth by splits past one directory chunk, buckets whose
@@ -132,21 +130,16 @@ class IndexTableTest {
             engine.commit(batch);
         }
         try (DB db = DBMaker.fileDB(p.toFile()).make()) {
-            Store store = db.getStore();
-            long header = db.hashMap("indexTables", Serializer.STRING, Serializer.LONG).open()
-                    .get(IndexGenerations.tableName(0, 0));
-            long list = ByteBuffer.wrap(store.get(header, Serializer.BYTE_ARRAY_NOSIZE)).getLong(28);
-            long chunk = ByteBuffer.wrap(store.get(list, Serializer.BYTE_ARRAY_NOSIZE)).getLong(4);
-            ByteBuffer pages = ByteBuffer.wrap(store.get(chunk, Serializer.BYTE_ARRAY_NOSIZE));
+            ByteBuffer pages = ByteBuffer.wrap(TableRecords.raw(db,
+                    TableRecords.firstChunk(db, IndexGenerations.tableName(0, 0))));
             long looped = 0;
             for (int i = 0; i < pages.getInt(0) && looped == 0; i++) {
                 long page = pages.getLong(4 + 8 * i);
-                ByteBuffer bytes = ByteBuffer.wrap(store.get(page, Serializer.BYTE_ARRAY_NOSIZE));
-                long next = bytes.getLong(8);
+                long next = ByteBuffer.wrap(TableRecords.raw(db, page)).getLong(8);
                 if (next != 0) { // the head of the long chain: its overflow page now links back to the head
-                    ByteBuffer overflow = ByteBuffer.wrap(store.get(next, Serializer.BYTE_ARRAY_NOSIZE));
+                    ByteBuffer overflow = ByteBuffer.wrap(TableRecords.raw(db, next));
                     overflow.putLong(8, page);
-                    store.update(next, overflow.array(), Serializer.BYTE_ARRAY_NOSIZE);
+                    TableRecords.write(db, next, overflow.array());
                     looped = page;
                 }
             }

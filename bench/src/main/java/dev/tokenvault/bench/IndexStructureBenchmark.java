@@ -34,13 +34,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * ({@code StoreWAL}, as the engine opens it), without tokenvault's crypto, so that only the structure is measured
  * (issue 12): how the engine's lookup could get from an index entry to its record.
  * <ul>
- *   <li>{@code htree-two-walks}: the engine of layout 1: {@code HTreeMap<byte[16], id>} then {@code HTreeMap<id, sealed>};</li>
+ *   <li>{@code htree-two-walks}: the engine of layout 1: {@code HTreeMap<byte[16], id>} then
+ *       {@code HTreeMap<id, sealed>};</li>
  *   <li>{@code htree-id-only}: the first of those walks alone ({@code findTokenById} pays the second alone);</li>
  *   <li>{@code htree-recid}: {@code HTreeMap<byte[16], recid>} then one direct {@code store.get(recid)};</li>
  *   <li>{@code longlong-recid}: {@code IndexTreeLongLongMap} keyed by 63 bits of the blind value, then one
  *       direct read of the record (a real engine would compare the record's own blind value: collisions);</li>
- *   <li>{@code slots-by-index}: the engine's slot layout (layout 2): {@code HTreeMap<byte[16], recid and id>} with its values
- *       inline in the leaves, then one direct read of the slot (id and sealed bytes);</li>
+ *   <li>{@code slots-by-index}: the engine's slot layout (layout 2): {@code HTreeMap<byte[16], recid and id>} with
+ *       its values inline in the leaves, then one direct read of the slot (id and sealed bytes);</li>
  *   <li>{@code slots-by-id}: its lookup by id: {@code HTreeMap<id, recid>} inline, then the slot;</li>
  *   <li>{@code slots-by-index-32x5}, {@code slots-by-index-16x7}: {@code slots-by-index} with smaller hash-tree nodes
  *       (32 slots over 5 levels, 16 over 7; MapDB's default is 128 over 4). {@code StoreWAL} deserialises a whole

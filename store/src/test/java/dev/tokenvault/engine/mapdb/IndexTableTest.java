@@ -11,6 +11,7 @@ import dev.tokenvault.engine.RecordEngine;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +109,7 @@ class IndexTableTest {
         }
         try (MapDbEngine engine = MapDbEngine.open(p, 4)) {
             Map<String, String> found = new HashMap<>();
-            engine.forEachIndexEntry(0, (k, id) -> found.put(java.util.Arrays.toString(k), id));
+            engine.forEachIndexEntry(0, (k, id) -> found.put(Arrays.toString(k), id));
             assertEquals(30, found.size());
             assertEquals("replaced", idOf(engine, 0, keys.get(0)));
             for (int i = 1; i < keys.size(); i++) {

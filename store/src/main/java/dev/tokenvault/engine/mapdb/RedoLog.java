@@ -25,54 +25,92 @@ import java.util.zip.CRC32C;
  * A kill during that overwrite leaves a torn file. This log makes the overwrite repeatable.
  *
  * <p>Record: {@code magic(4) | generation(8) | seq(8) | fileLength(8) | count(4) | count x (offset(8) | length(4) |
- * bytes) | crc32c(4)}. A log holds records of one generation with seq 0, 1, 2, ...; replay applies them in order and
- * stops at the first record that is torn, has another generation or skips a number. After a checkpoint (main file
- * synced) writing starts again at the front under a new random generation, so stale bytes past a new record never
- * replay. Replaying an already applied record is harmless: it writes the same bytes in the same order. The file is
- * preallocated with zeros so that an append does not change its size (see {@link #open(Path, long)}).
+ * bytes) | crc32c(4)}. The file has two halves, the first at offset 0 and the second at {@link #HALF}. Records are
+ * appended to one half at a time, from its start, under a random generation of that half's own, with sequence
+ * numbers that run on from one half to the next. A half's chain is its records from the start of the half with its
+ * first record's generation and consecutive numbers; it ends at the first record that is torn, fails its CRC, has
+ * another generation or skips a number, so stale bytes past the end of a chain never replay.
+ *
+ * <p>Why two halves: when a half is full, appends move to the other half at once and the main file is synced in the
+ * background ({@link RedoVolume}); the half left behind is retired (its first magic zeroed) once that sync is done.
+ * A commit never waits for the sync of a gigabyte of mapped file, only a switch that finds the other half still
+ * waiting for its sync does. At open both chains replay, the older first, when they follow each other (the newer
+ * starts at the number after the older's last); a chain they do not follow was synced before the other began, and
+ * is left out. Replaying an already applied record is harmless: it writes the same bytes in the same order, and the
+ * records after it write theirs again. The file is preallocated with zeros so that an append does not change its
+ * size (see {@link #open(Path, long)}).
  *
  * <p>A replay at open does not sync the main file: the replayed bytes stay in the page cache, and the log keeps its
- * records and goes on after them ({@link #open(Path, long, Replay)}: same generation, next sequence number) until the
- * writer's next checkpoint syncs the main file. Whatever a crash loses of the main file before then, the log still
- * holds, so the next open replays it again.
+ * records and goes on after them ({@link #open(Path, long, Replay)}: same half, same generation, next sequence
+ * number) until the writer's next checkpoint has synced the main file. Whatever a crash loses of the main file before
+ * then, the log still holds, so the next open replays it again.
  */
 final class RedoLog implements AutoCloseable {
     private static final int MAGIC = 0x54565244; // "TVRD"
     private static final int HEADER = 4 + 8 + 8 + 8 + 4;
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /**
+     * Bytes in a half after which a commit moves appends to the other half, and the main file is synced (a
+     * checkpoint). Kept here, with the log's own sizes, so that the log does not depend on its writer.
+     */
+    static final long CHECKPOINT_BYTES = 8L << 20;
+
+    /**
+     * Where the second half starts: a checkpoint's worth, plus room for the commit that crosses it. A record that
+     * would run past it from the first half goes to the second half, which may grow the file.
+     */
+    static final long HALF = CHECKPOINT_BYTES + (1L << 20);
+
+    /**
+     * Bytes of zeros the log file is given at open: the first half, so appends do not change its size. The second
+     * half gets as many at the first switch into it, so a store that never fills a half never holds them.
+     */
+    static final long PREALLOCATE_BYTES = HALF;
+
     /** One byte range to write to the main file. */
     record Write(long offset, byte[] bytes) { }
 
     /**
-     * What {@link #replayInto} found: how many records it applied, their generation and where the last one ends. A
-     * log opened with it goes on after them, so that they stay replayable until the next checkpoint.
+     * What {@link #replayInto} found: how many records it applied, and the newest chain it applied (its half,
+     * generation, next sequence number and end), after which a log opened with it goes on; {@code otherNeeded} when
+     * the other half's chain was replayed too, so that it stays until a checkpoint has synced the main file.
      */
-    record Replay(int records, long generation, long end) {
-        static final Replay NONE = new Replay(0, 0, 0);
+    record Replay(int records, int half, long generation, long nextSeq, long end, boolean otherNeeded) {
+        static final Replay NONE = new Replay(0, 0, 0, 0, 0, false);
+    }
+
+    /** A half's chain: {@code count} records from {@code start} to {@code end}, numbered from {@code firstSeq}. */
+    private record Chain(int half, long start, long end, int count, long generation, long firstSeq) {
+        long nextSeq() {
+            return firstSeq + count;
+        }
     }
 
     private final FileChannel channel;
     private final boolean created;
+    /** The zeros the first half was given at open; the second half gets as many at the first switch into it. */
+    private final long preallocated;
     private CommitProbe probe = CommitProbe.NONE;
+    /** The half appends go to. */
+    private int half;
     private long generation;
+    /** The next record's sequence number: it runs on from one half to the next. */
     private long seq;
+    /** Where the next record goes, from the start of the file. */
     private long end;
+    /**
+     * Per half: whether it holds records the main file may lack on disk. Set by an append, cleared by
+     * {@link #retire} (which a checkpoint thread may call), read by the writer after it waited for that thread.
+     */
+    private final boolean[] needed = new boolean[2];
 
-    private RedoLog(FileChannel channel, boolean created) {
+    private RedoLog(FileChannel channel, boolean created, long preallocated) {
         this.channel = channel;
         this.created = created;
+        this.preallocated = preallocated;
         this.generation = RANDOM.nextLong();
     }
-
-    /**
-     * Log size after which a commit also checkpoints (the volume that writes it syncs the main file and empties
-     * the log). Kept here, with the log's own sizes, so that the log does not depend on its writer.
-     */
-    static final long CHECKPOINT_BYTES = 8L << 20;
-
-    /** Bytes of zeros the log file is given at open: a checkpoint's worth, so appends do not change its size. */
-    static final long PREALLOCATE_BYTES = CHECKPOINT_BYTES + (1L << 20);
 
     /**
      * Opens the log at {@code logPath} after {@link #replayInto} applied {@code replayed} from it: the records the
@@ -96,29 +134,44 @@ final class RedoLog implements AutoCloseable {
         PrivateFiles.Opened opened = PrivateFiles.openOrCreate(logPath, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         FileChannel ch = opened.channel();
-        long before = ch.size();
-        if (before < preallocate) {
-            try {
-                extend(ch, preallocate);
-                ch.force(true);
-            } catch (IOException e) {
-                // Best effort: a nearly full disk must not keep a store from opening; appends then grow the file.
-                try {
-                    ch.truncate(before);
-                } catch (IOException again) {
-                    e.addSuppressed(again);
-                    ch.close();
-                    throw e;
-                }
-            }
+        try {
+            preallocate(ch, preallocate);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
         }
-        RedoLog log = new RedoLog(ch, opened.created());
+        RedoLog log = new RedoLog(ch, opened.created(), preallocate);
         if (replayed.records() > 0) {
+            log.half = replayed.half();
             log.generation = replayed.generation();
-            log.seq = replayed.records();
+            log.seq = replayed.nextSeq();
             log.end = replayed.end();
+            log.needed[replayed.half()] = true;
+            log.needed[1 - replayed.half()] = replayed.otherNeeded();
         }
         return log;
+    }
+
+    /**
+     * Makes the file at least {@code length} bytes of real zeros, best effort: a nearly full disk must not keep a store
+     * from opening or writing; appends then grow the file. Throws only when the file cannot be put back as it was.
+     */
+    private static void preallocate(FileChannel ch, long length) throws IOException {
+        long before = ch.size();
+        if (before >= length) {
+            return;
+        }
+        try {
+            extend(ch, length);
+            ch.force(true);
+        } catch (IOException e) {
+            try {
+                ch.truncate(before);
+            } catch (IOException again) {
+                e.addSuppressed(again);
+                throw e;
+            }
+        }
     }
 
     /** Whether {@link #open} created the file (rather than opening one that was there). */
@@ -132,9 +185,9 @@ final class RedoLog implements AutoCloseable {
     }
 
     /**
-     * Applies every complete record of the log at {@code logPath} to {@code mainPath} and says what it applied; the
-     * log is left as it is. Open the log with the result ({@link #open(Path, Replay)}), so that the writer goes on
-     * after these records and keeps them until its next checkpoint.
+     * Applies every record of the log at {@code logPath} that a crash may have left out of {@code mainPath}, and says
+     * what it applied; the log is left as it is. Open the log with the result ({@link #open(Path, Replay)}), so that
+     * the writer goes on after these records and keeps them until its next checkpoint.
      *
      * <p>The records are applied through a memory mapping of the main file (one copy per range, no system call each:
      * a log of a few megabytes holds tens of thousands of ranges). The main file is not synced: a sync here would
@@ -150,25 +203,65 @@ final class RedoLog implements AutoCloseable {
         try (FileChannel log = PrivateFiles.openExisting(logPath, StandardOpenOption.READ)) {
             buf = readWhole(log, logPath);
         }
-        if (buf.remaining() == 0) {
+        List<Chain> chains = replayable(buf);
+        if (chains.isEmpty()) {
             return Replay.NONE;
         }
-        long[] fileLength = {0};
-        int replayed = forEachRecord(buf, (start, end) -> fileLength[0] = Math.max(fileLength[0],
-                buf.getLong(start + 20)));
-        if (replayed == 0) {
-            return Replay.NONE;
+        long fileLength = 0;
+        int records = 0;
+        for (Chain c : chains) {
+            long[] longest = {0};
+            forEachRecord(buf, c.start(), (start, end) -> longest[0] = Math.max(longest[0], buf.getLong(start + 20)));
+            fileLength = Math.max(fileLength, longest[0]);
+            records += c.count();
         }
-        long logEnd = buf.position();
-        long generation = buf.getLong(4);
         try (FileChannel main = FileChannel.open(mainPath, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (main.size() < fileLength[0]) {
-                extend(main, fileLength[0]);
+            if (main.size() < fileLength) {
+                extend(main, fileLength);
             }
             MappedChunks mapped = new MappedChunks(main);
-            forEachRecord(buf.rewind(), (start, end) -> apply(buf, start, mapped));
+            for (Chain c : chains) {
+                forEachRecord(buf, c.start(), (start, end) -> apply(buf, start, mapped));
+            }
         }
-        return new Replay(replayed, generation, logEnd);
+        Chain newest = chains.get(chains.size() - 1);
+        return new Replay(records, newest.half(), newest.generation(), newest.nextSeq(), newest.end(),
+                chains.size() == 2);
+    }
+
+    /**
+     * The chains a replay applies, oldest first: the newer half's chain, and before it the other half's when the
+     * newer one starts at the number after its last. A chain the newer one does not follow (an older one, whose
+     * records a checkpoint had synced before the newer half began) is left out; so is a record at the second half's
+     * start that continues the first half's chain (a log written before the halves, one long chain).
+     */
+    private static List<Chain> replayable(ByteBuffer buf) throws IOException {
+        Chain first = chainAt(buf, 0);
+        Chain second = chainAt(buf, 1);
+        if (second != null && first != null && second.generation() == first.generation()) {
+            second = null;
+        }
+        if (first == null || second == null) {
+            return first != null ? List.of(first) : second != null ? List.of(second) : List.of();
+        }
+        Chain older = first.firstSeq() < second.firstSeq() ? first : second;
+        Chain newer = older == first ? second : first;
+        return newer.firstSeq() == older.nextSeq() ? List.of(older, newer) : List.of(newer);
+    }
+
+    /** The chain at the start of {@code half}, or null when none starts there. */
+    private static Chain chainAt(ByteBuffer buf, int half) throws IOException {
+        long start = startOf(half);
+        int[] end = {-1};
+        int count = forEachRecord(buf, start, (s, e) -> end[0] = e);
+        if (count == 0) {
+            return null;
+        }
+        return new Chain(half, start, end[0], count, buf.getLong((int) start + 4), buf.getLong((int) start + 12));
+    }
+
+    private static long startOf(int half) {
+        return half == 0 ? 0 : HALF;
     }
 
     /**
@@ -194,7 +287,11 @@ final class RedoLog implements AutoCloseable {
         try (FileChannel log = FileChannel.open(logPath, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             buf = readWhole(log, logPath);
         }
-        return forEachRecord(buf, (start, end) -> { });
+        int records = 0;
+        for (Chain c : replayable(buf)) {
+            records += c.count();
+        }
+        return records;
     }
 
     private static ByteBuffer readWhole(FileChannel log, Path logPath) throws IOException {
@@ -215,23 +312,26 @@ final class RedoLog implements AutoCloseable {
     }
 
     /**
-     * Runs {@code action} on each record a replay applies, in order: it stops at the first record that is torn, fails
-     * its CRC, has another generation or skips a number. Returns how many there were.
+     * Runs {@code action} on each record of the chain that starts at {@code from}, in order: the chain ends at the
+     * first record that is torn, fails its CRC, has another generation than the first or does not number the one
+     * before it plus one. Returns how many there were.
      */
-    private static int forEachRecord(ByteBuffer buf, RecordAction action) throws IOException {
+    private static int forEachRecord(ByteBuffer buf, long from, RecordAction action) throws IOException {
         int replayed = 0;
         long firstGeneration = 0;
+        long firstSeq = 0;
+        int start = (int) from;
         while (true) {
-            int start = buf.position();
-            if (buf.remaining() < HEADER + 4 || buf.getInt(start) != MAGIC) {
+            if (start < 0 || buf.limit() - start < HEADER + 4 || buf.getInt(start) != MAGIC) {
                 return replayed;
             }
             long gen = buf.getLong(start + 4);
             long recSeq = buf.getLong(start + 12);
             if (replayed == 0) {
                 firstGeneration = gen;
+                firstSeq = recSeq;
             }
-            if (gen != firstGeneration || recSeq != replayed) {
+            if (gen != firstGeneration || recSeq != firstSeq + replayed) {
                 return replayed;
             }
             int end = recordEnd(buf, start);
@@ -244,7 +344,7 @@ final class RedoLog implements AutoCloseable {
                 return replayed;
             }
             action.accept(start, end);
-            buf.position(end);
+            start = end;
             replayed++;
         }
     }
@@ -338,12 +438,26 @@ final class RedoLog implements AutoCloseable {
         }
     }
 
-    /** Appends one commit's writes and fsyncs the log; returns once they are durable. */
-    void append(List<Write> writes, long fileLength) throws IOException {
+    /** The bytes {@link #append} writes for {@code writes}. */
+    static long recordBytes(List<Write> writes) {
         long size = HEADER + 4;
         for (Write w : writes) {
             size += 12 + w.bytes().length;
         }
+        return size;
+    }
+
+    /**
+     * Whether a record of {@code bytes} fits in the current half: the first half ends where the second begins; the
+     * second may grow the file.
+     */
+    boolean fits(long bytes) {
+        return half == 1 || end + bytes <= HALF;
+    }
+
+    /** Appends one commit's writes and fsyncs the log; returns once they are durable. */
+    void append(List<Write> writes, long fileLength) throws IOException {
+        long size = recordBytes(writes);
         if (size > Integer.MAX_VALUE) {
             throw new IOException("commit too large for one redo record");
         }
@@ -357,6 +471,7 @@ final class RedoLog implements AutoCloseable {
         rec.putInt((int) crc.getValue());
         rec.flip();
         long start = end;
+        needed[half] = true;
         try {
             while (rec.hasRemaining()) {
                 end += channel.write(rec, end);
@@ -378,20 +493,65 @@ final class RedoLog implements AutoCloseable {
         seq++;
     }
 
-    /** Bytes in the log since the last checkpoint. */
+    /** Bytes in the current half. */
     long size() {
-        return end;
+        return end - startOf(half);
+    }
+
+    /** The half appends go to, 0 or 1. */
+    int half() {
+        return half;
+    }
+
+    /** Whether {@code h} holds records that the main file may lack on disk. */
+    boolean needed(int h) {
+        return needed[h];
     }
 
     /**
-     * Empties the log after a checkpoint: the next record is written at the start under a new generation, so the
-     * records left behind it never replay after it. Until then they may replay once more, which rewrites bytes the
-     * checkpointed main file already holds. The file keeps its size.
+     * Whether the chain of the first half runs into the second (a log written before the halves, replayed at open):
+     * the second half may then be written only once the main file has been synced.
      */
-    void reset() {
-        end = 0;
-        seq = 0;
+    boolean reachesOtherHalf() {
+        return half == 0 && end > HALF;
+    }
+
+    /**
+     * Moves appends to the start of the other half, under a new generation; the half left keeps its records, needed
+     * until a checkpoint has synced the main file and {@link #retire}d it.
+     *
+     * @throws IllegalStateException when the other half is still needed, or the current one runs into it
+     * @throws IOException when the second half's preallocation failed and the file could not be put back as it was
+     */
+    void switchHalves() throws IOException {
+        int other = 1 - half;
+        if (needed[other] || reachesOtherHalf()) {
+            throw new IllegalStateException("the other half of the redo log is still needed");
+        }
+        if (other == 1 && preallocated > 0) {
+            preallocate(channel, HALF + preallocated);
+        }
+        half = other;
+        end = startOf(other);
         generation = RANDOM.nextLong();
+    }
+
+    /**
+     * Marks half {@code h} as no longer needed, after a main-file sync that began once its last record was applied:
+     * its first magic is zeroed (and synced), so a replay no longer reads it. A crash before that replays it once
+     * more, which writes bytes the synced main file already holds. Safe to call from a thread other than the
+     * writer's while the writer appends to the other half.
+     */
+    void retire(int h) throws IOException {
+        if (h == half && end > startOf(h)) {
+            // the current half: appends start again at its front under a new generation (a checkpoint at close, or
+            // of an old single chain before the second half is written)
+            end = startOf(h);
+            generation = RANDOM.nextLong();
+        }
+        channel.write(ByteBuffer.allocate(4), startOf(h));
+        channel.force(false);
+        needed[h] = false;
     }
 
     /** After a final checkpoint: gives the preallocated space back, so a closed store's log is empty. */

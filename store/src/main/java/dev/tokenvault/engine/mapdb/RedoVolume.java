@@ -12,8 +12,13 @@ import org.mapdb.volume.Volume;
 
 /**
  * The MapDB main-file volume with redo: writes are held in memory until {@link #sync()}, which appends them to the
- * {@link RedoLog}, fsyncs it, and only then writes them to the memory-mapped file. Every few megabytes of log the
- * main file is synced and the log emptied (a checkpoint), so a commit costs one fsync of a small sequential write.
+ * {@link RedoLog}, fsyncs it, and only then writes them to the memory-mapped file. So a commit costs one fsync of a
+ * small sequential write.
+ *
+ * <p>Checkpoints: when a half of the log holds {@link RedoLog#CHECKPOINT_BYTES}, appends move to the other half and a
+ * thread of the volume's own syncs the main file, then retires the half left behind. The commit that fills a half
+ * does not wait for that sync (a second or more for a gigabyte of mapped file with pages dirty all over it); only a
+ * switch that finds the previous sync still running waits for it, and one that finds it failed runs it again itself.
  *
  * <p>MapDB's {@code StoreWAL} writes to this volume only inside {@code commit()} (and when it creates a file), while
  * holding all of its locks, so reads meet pending writes only in that window; they still see them (overlay).
@@ -32,19 +37,29 @@ final class RedoVolume extends Volume {
     private final ChangedRanges changes;
     /** {@code main.length()}, kept here: a mapped file's length() asks the file system, and every read checks it. */
     private volatile long length;
+    /** Bytes in a half of the log after which a commit moves to the other half and starts a checkpoint. */
+    private final long checkpointBytes;
+    /** The checkpoint of the half last left, while it may still run; joined before the log is touched again. */
+    private Thread checkpointer;
 
     RedoVolume(Volume main, RedoLog log) {
         this(main, log, CommitProbe.NONE);
     }
 
     RedoVolume(Volume main, RedoLog log, CommitProbe probe) {
-        this(main, log, probe, false);
+        this(main, log, probe, false, RedoLog.CHECKPOINT_BYTES);
     }
 
-    private RedoVolume(Volume main, RedoLog log, CommitProbe probe, boolean readOnly) {
+    /** Test seam: checkpoints after {@code checkpointBytes} of log in a half instead of {@link RedoLog#CHECKPOINT_BYTES}. */
+    RedoVolume(Volume main, RedoLog log, CommitProbe probe, long checkpointBytes) {
+        this(main, log, probe, false, checkpointBytes);
+    }
+
+    private RedoVolume(Volume main, RedoLog log, CommitProbe probe, boolean readOnly, long checkpointBytes) {
         this.main = main;
         this.log = log;
         this.readOnly = readOnly;
+        this.checkpointBytes = checkpointBytes;
         this.length = main.length();
         this.probe = probe;
         this.changes = new ChangedRanges(main);
@@ -58,7 +73,7 @@ final class RedoVolume extends Volume {
      * change a byte fails instead of writing (the engine never commits one; this is the guard behind it).
      */
     static RedoVolume readOnly(Volume main) {
-        return new RedoVolume(main, null, CommitProbe.NONE, true);
+        return new RedoVolume(main, null, CommitProbe.NONE, true, RedoLog.CHECKPOINT_BYTES);
     }
 
     /**
@@ -255,6 +270,9 @@ final class RedoVolume extends Volume {
         try {
             probe.reached("volume.beforeLog");
             if (log != null) {
+                if (!log.fits(RedoLog.recordBytes(changed))) {
+                    switchHalves(); // before the commit point: a failure here fails the commit, which changed nothing
+                }
                 log.append(changed, length);
             }
             committed++;
@@ -267,25 +285,87 @@ final class RedoVolume extends Volume {
                 }
             }
             probe.reached("volume.applied");
-            if (log != null && log.size() >= RedoLog.CHECKPOINT_BYTES) {
-                checkpoint();
+            if (log != null && log.size() >= checkpointBytes) {
+                switchHalves();
             }
         } catch (IOException e) {
             throw new DBException.VolumeIOError(e);
         }
     }
 
-    /** Syncs the main file and empties the log. */
-    void checkpoint() throws IOException {
+    /**
+     * Moves appends to the other half of the log and starts the checkpoint of the half left: a thread syncs the main
+     * file and then retires that half. The other half must be free first: this waits for its checkpoint, and runs the
+     * checkpoint here when none ran or it failed (the other half then still holds records the main file may lack).
+     */
+    private void switchHalves() throws IOException {
+        awaitCheckpoint();
+        int other = 1 - log.half();
+        if (log.needed(other) || log.reachesOtherHalf()) {
+            main.sync();
+            probe.reached("volume.checkpointed");
+            if (log.needed(other)) {
+                log.retire(other);
+            }
+            if (log.reachesOtherHalf()) {
+                log.retire(log.half());
+            }
+        }
+        int left = log.half();
+        log.switchHalves();
+        if (log.needed(left)) {
+            Thread t = new Thread(() -> checkpoint(left), "tokenvault-checkpoint");
+            t.setDaemon(true); // a JVM that exits meanwhile loses nothing: the half left replays at the next open
+            checkpointer = t;
+            t.start();
+        }
+    }
+
+    /** The background checkpoint of half {@code left}; a failure leaves the half needed, for the next switch to redo. */
+    private void checkpoint(int left) {
+        try {
+            main.sync();
+            probe.reached("volume.checkpointed");
+            log.retire(left);
+        } catch (Throwable t) {
+            // Nothing is lost: the half stays needed, the next switch (or close) syncs the main file again and
+            // reports a failure that persists.
+        }
+    }
+
+    /** Waits for the background checkpoint, if one runs; an interrupt is kept for the caller, not acted on here. */
+    private void awaitCheckpoint() {
+        Thread t = checkpointer;
+        if (t == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        checkpointer = null;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Syncs the main file after every commit so far: no record of the log is needed any more. */
+    private void checkpointAll() throws IOException {
+        awaitCheckpoint();
         main.sync();
         probe.reached("volume.checkpointed");
-        log.reset();
     }
 
     /** Drops pending writes and releases the files without a checkpoint; the log replays at the next open. */
     void abandon() {
         pending.clear();
         dirty = false;
+        awaitCheckpoint(); // its thread must not sync a mapping, or write a log, that is closed under it
         closeQuietly();
     }
 
@@ -298,7 +378,7 @@ final class RedoVolume extends Volume {
         }
         try {
             if (log != null) {
-                checkpoint();
+                checkpointAll();
                 log.release();
             }
         } catch (IOException e) {

@@ -2,6 +2,9 @@ package dev.tokenvault.engine.mapdb;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -14,7 +17,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The redo log replays exactly the complete records of its current generation, in order, and nothing else. */
+/**
+ * The redo log replays exactly the complete records of its current chains, in order, and nothing else: within a half,
+ * the records of one generation numbered one after the other; across the halves, the older chain only when the newer
+ * one follows it.
+ */
 class RedoLogTest {
     @TempDir
     Path dir;
@@ -125,7 +132,7 @@ class RedoLogTest {
                 log.append(randomWrites(2, size), size);
             }
             oldGeneration = Files.readAllBytes(logPath);
-            log.reset(); // a checkpoint
+            log.retire(log.half()); // a checkpoint synced the main file
             log.append(fresh, size);
         }
         // Simulate a truncation that never reached the disk: old bytes remain past the new record.
@@ -169,7 +176,7 @@ class RedoLogTest {
             for (int i = 0; i < 6; i++) {
                 log.append(randomWrites(3, size), size);
             }
-            log.reset(); // a checkpoint: the old records stay in the file
+            log.retire(log.half()); // a checkpoint: the old records stay in the file
             log.append(fresh, size);
             assertEquals(64 * 1024, Files.size(logPath), "appends within the preallocation keep the size");
         }
@@ -214,11 +221,165 @@ class RedoLogTest {
 
         List<RedoLog.Write> afterCheckpoint = randomWrites(2, size);
         try (RedoLog log = RedoLog.open(logPath, 64 * 1024, RedoLog.replayInto(logPath, main))) {
-            log.reset(); // a checkpoint synced the main file
+            log.retire(log.half()); // a checkpoint synced the main file
             log.append(afterCheckpoint, size);
         }
         byte[] checkpointed = Files.readAllBytes(main);
         assertEquals(1, RedoLog.replayInto(logPath, main).records(), "only the new generation replays");
         assertArrayEquals(apply(checkpointed, List.of(afterCheckpoint), 1), Files.readAllBytes(main));
+    }
+
+    /** Appends {@code n} records of random writes, adding them to {@code records}. */
+    private void appendRandom(RedoLog log, int n, int size, List<List<RedoLog.Write>> records) throws IOException {
+        for (int r = 0; r < n; r++) {
+            List<RedoLog.Write> writes = randomWrites(1 + random.nextInt(4), size);
+            records.add(writes);
+            log.append(writes, size);
+        }
+    }
+
+    @Test
+    void afterASwitchBothHalvesReplayOldestFirstUntilTheOlderIsRetired() throws IOException {
+        int size = 4096;
+        byte[] base = new byte[size];
+        random.nextBytes(base);
+        Path main = dir.resolve("h");
+        Path logPath = dir.resolve("h.redo");
+        List<List<RedoLog.Write>> records = new ArrayList<>();
+        byte[] bothHalves;
+        try (RedoLog log = RedoLog.open(logPath, RedoLog.PREALLOCATE_BYTES)) {
+            assertEquals(RedoLog.HALF, Files.size(logPath), "the first half preallocated");
+            appendRandom(log, 3, size, records);
+            log.switchHalves();
+            assertEquals(2 * RedoLog.HALF, Files.size(logPath), "the second half preallocated at the first switch");
+            assertEquals(1, log.half());
+            assertTrue(log.needed(0), "the half left is needed until a checkpoint retires it");
+            assertThrows(IllegalStateException.class, log::switchHalves, "back into a half still needed");
+            appendRandom(log, 2, size, records);
+            bothHalves = Files.readAllBytes(logPath);
+            log.retire(0); // the main file was synced after the first three records
+            assertFalse(log.needed(0));
+        }
+        Files.write(main, base);
+        Path crashed = dir.resolve("h2.redo");
+        Files.write(crashed, bothHalves);
+        RedoLog.Replay replay = RedoLog.replayInto(crashed, main);
+        assertEquals(5, replay.records(), "a crash before the retire replays both halves");
+        assertEquals(1, replay.half(), "the writer goes on in the newer half");
+        assertEquals(5, replay.nextSeq());
+        assertTrue(replay.otherNeeded() && replay.end() > RedoLog.HALF, replay::toString);
+        assertArrayEquals(apply(base, records, 5), Files.readAllBytes(main));
+        assertEquals(5, RedoLog.countReplayable(crashed));
+
+        byte[] synced = apply(base, records, 3);
+        Files.write(main, synced);
+        assertEquals(2, RedoLog.replayInto(logPath, main).records(), "after the retire only the newer half replays");
+        assertArrayEquals(apply(base, records, 5), Files.readAllBytes(main));
+
+        // A writer opened after the crash goes on in the second half and keeps the first until a checkpoint.
+        try (RedoLog log = RedoLog.open(crashed, RedoLog.replayInto(crashed, main))) {
+            assertEquals(1, log.half());
+            assertTrue(log.needed(0) && log.needed(1));
+            appendRandom(log, 1, size, records);
+        }
+        Files.write(main, base);
+        assertEquals(6, RedoLog.replayInto(crashed, main).records());
+        assertArrayEquals(apply(base, records, 6), Files.readAllBytes(main));
+    }
+
+    @Test
+    void theFirstHalfFollowsTheSecondAfterTwoSwitches() throws IOException {
+        int size = 4096;
+        byte[] base = new byte[size];
+        Path main = dir.resolve("t");
+        Path logPath = dir.resolve("t.redo");
+        List<List<RedoLog.Write>> records = new ArrayList<>();
+        try (RedoLog log = RedoLog.open(logPath, RedoLog.PREALLOCATE_BYTES)) {
+            appendRandom(log, 2, size, records);
+            log.switchHalves();
+            appendRandom(log, 3, size, records);
+            log.retire(0);
+            log.switchHalves(); // back to the first half, whose stale records of an older generation stay behind
+            appendRandom(log, 1, size, records);
+        }
+        Files.write(main, apply(base, records, 2)); // the checkpoint that retired the first half synced these
+        assertEquals(4, RedoLog.replayInto(logPath, main).records(), "the second half's three, then the first's one");
+        assertArrayEquals(apply(base, records, 6), Files.readAllBytes(main));
+    }
+
+    @Test
+    void anOlderChainTheNewerDoesNotFollowIsLeftOut() throws IOException {
+        int size = 4096;
+        byte[] base = new byte[size];
+        Path main = dir.resolve("n");
+        Path logPath = dir.resolve("n.redo");
+        List<List<RedoLog.Write>> records = new ArrayList<>();
+        long secondRecord;
+        try (RedoLog log = RedoLog.open(logPath, RedoLog.PREALLOCATE_BYTES)) {
+            log.switchHalves(); // the first half holds nothing, so nothing waits for it
+            appendRandom(log, 1, size, records);
+            secondRecord = RedoLog.HALF + log.size();
+            appendRandom(log, 1, size, records);
+            log.switchHalves();
+            appendRandom(log, 1, size, records); // numbered 2, in the first half
+        }
+        Files.write(main, base);
+        assertEquals(3, RedoLog.replayInto(logPath, main).records(), "the first half follows the second");
+        byte[] bytes = Files.readAllBytes(logPath);
+        bytes[(int) secondRecord + 40] ^= 1; // the second half's chain now ends after record 0
+        Files.write(logPath, bytes);
+        Files.write(main, base);
+        assertEquals(1, RedoLog.replayInto(logPath, main).records(), "record 2 does not follow record 0");
+        assertArrayEquals(apply(base, records.subList(2, 3), 1), Files.readAllBytes(main));
+        assertEquals(1, RedoLog.countReplayable(logPath));
+    }
+
+    @Test
+    void aRecordLargerThanTheRoomLeftInTheFirstHalfDoesNotFitThere() throws IOException {
+        try (RedoLog log = RedoLog.open(dir.resolve("f.redo"), 0)) {
+            assertTrue(log.fits(RedoLog.HALF));
+            assertFalse(log.fits(RedoLog.HALF + 1));
+            log.append(randomWrites(1, 1024), 1024);
+            assertFalse(log.fits(RedoLog.HALF));
+            log.switchHalves();
+            assertTrue(log.fits(4 * RedoLog.HALF), "the second half may grow the file");
+        }
+    }
+
+    /**
+     * A log written before the halves is one chain from the start of the file, which a large commit could carry past
+     * {@link RedoLog#HALF}: it replays whole, a record of it that happens to start there is not a second chain, and a
+     * writer that goes on after it must sync the main file before it writes the second half over it.
+     */
+    @Test
+    void aSingleChainThatRunsPastTheHalfReplaysWhole() throws IOException {
+        int size = 4096;
+        byte[] base = new byte[size];
+        Path main = dir.resolve("s");
+        Path logPath = dir.resolve("s.redo");
+        int fill = (int) RedoLog.HALF - (int) RedoLog.recordBytes(List.of(new RedoLog.Write(0, new byte[0])));
+        List<RedoLog.Write> big = List.of(new RedoLog.Write(0, new byte[fill]));
+        List<List<RedoLog.Write>> records = new ArrayList<>();
+        records.add(big);
+        try (RedoLog log = RedoLog.open(logPath, 0)) {
+            log.append(big, Math.max(size, fill)); // ends exactly where the second half starts
+            assertEquals(RedoLog.HALF, log.size());
+            appendRandom(log, 2, size, records); // what an older version appended after it
+        }
+        Files.write(main, base);
+        RedoLog.Replay replay = RedoLog.replayInto(logPath, main);
+        assertEquals(3, replay.records());
+        assertEquals(0, replay.half());
+        assertFalse(replay.otherNeeded());
+        byte[] expected = new byte[fill];
+        System.arraycopy(apply(base, records.subList(1, 3), 2), 0, expected, 0, size);
+        assertArrayEquals(expected, Files.readAllBytes(main));
+        try (RedoLog log = RedoLog.open(logPath, replay)) {
+            assertTrue(log.reachesOtherHalf());
+            assertThrows(IllegalStateException.class, log::switchHalves);
+            log.retire(0); // the main file was synced
+            assertFalse(log.reachesOtherHalf());
+            log.switchHalves();
+        }
     }
 }

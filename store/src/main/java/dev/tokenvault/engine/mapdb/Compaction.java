@@ -1,5 +1,6 @@
 package dev.tokenvault.engine.mapdb;
 
+import dev.tokenvault.engine.CommitProbe;
 import dev.tokenvault.engine.EngineException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,7 +76,8 @@ final class Compaction {
             Set<PosixFilePermission> mode = PrivateFiles.mode(path); // the new file takes the store's mode
             MapDbFiles.deleteStaleCompaction(path);
             PrivateFiles.createEmpty(tmp);
-            freshVolume = new RedoVolume(MapDbFiles.mappedVolume(tmp), RedoLog.open(MapDbFiles.redoOf(tmp), 0));
+            freshVolume = RedoVolume.onFile(MapDbFiles.mappedVolume(tmp), RedoLog.open(MapDbFiles.redoOf(tmp), 0),
+                    CommitProbe.NONE);
             DB fresh = MapDbFiles.newDb(tmp, freshVolume, false);
             copyAll(old, fresh, indexCount);
             fresh.commit();

@@ -80,7 +80,7 @@ final class MapDbFiles {
 
     /** A store in memory: the same MapDB wiring as a file, over a byte-array volume. */
     static OpenDb inMemory(int indexCount, CommitProbe probe) {
-        RedoVolume volume = new RedoVolume(new ByteArrayVol(CC.PAGE_SHIFT, 0L), null, probe);
+        RedoVolume volume = RedoVolume.inMemory(new ByteArrayVol(CC.PAGE_SHIFT, 0L), probe);
         return OpenDb.of(newDb(null, volume, false), volume, null, false, indexCount);
     }
 
@@ -93,7 +93,7 @@ final class MapDbFiles {
             PrivateFiles.deleteOwnIfExists(tmpRedo);
             PrivateFiles.deleteOwnIfExists(redoOf(path)); // a log without its store: never replayed
             PrivateFiles.createEmpty(tmp); // mode 0600 before MapDB opens it by name
-            RedoVolume vol = new RedoVolume(mappedVolume(tmp), RedoLog.open(tmpRedo, 0));
+            RedoVolume vol = RedoVolume.onFile(mappedVolume(tmp), RedoLog.open(tmpRedo, 0), CommitProbe.NONE);
             OpenDb o = OpenDb.of(newDb(tmp, vol, false), vol, tmp, false, indexCount);
             o.db().commit();
             o.db().close(); // checkpoints: main synced
@@ -123,7 +123,7 @@ final class MapDbFiles {
             StoreFile.checkComplete(path);
             log = RedoLog.open(redo, replayed);
             mapped = mappedVolume(path);
-            RedoVolume volume = new RedoVolume(mapped, log, probe);
+            RedoVolume volume = RedoVolume.onFile(mapped, log, probe);
             return OpenDb.of(newDb(path, volume, true), volume, path, true, indexCount);
         } catch (Throwable e) {
             discardOpening(mapped, log, redo, replayed, e);

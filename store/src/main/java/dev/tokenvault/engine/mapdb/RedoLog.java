@@ -362,9 +362,12 @@ final class RedoLog implements AutoCloseable {
     }
 
     /**
-     * The main file mapped in chunks of at most {@value #CHUNK} bytes, each mapped when first written, never past the
-     * file's length (a mapping past it would grow the file). The mappings go with the garbage collector; the file is
-     * mapped again by the open that follows, which sees the same pages, and its checkpoint syncs them.
+     * The main file mapped read-only in chunks of at most {@value #CHUNK} bytes, each mapped when first needed, never
+     * past the file's length, to compare a range with; a range that differs is written through the channel. Why both:
+     * after a kill nearly every range is already in the page cache, and a comparison through the mapping costs no
+     * system call, where a log of a few megabytes holds tens of thousands of ranges; writes go through the channel,
+     * like every other write to the main file ({@link RedoVolume}), so that the checkpoint's {@link FileChannel#force}
+     * syncs them. The mappings go with the garbage collector.
      */
     private static final class MappedChunks {
         private static final long CHUNK = 1L << 30;
@@ -387,12 +390,12 @@ final class RedoLog implements AutoCloseable {
                 long at = offset + done;
                 int index = (int) (at / CHUNK);
                 int n = (int) Math.min(len - done, (index + 1) * CHUNK - at);
-                MappedByteBuffer chunk = chunk(index);
                 int within = (int) (at - index * CHUNK);
-                // After a kill the page cache already holds what the killed writer applied: a page that is only
-                // read is not dirtied, so it costs no write fault now and no write-back at the next checkpoint.
-                if (chunk.slice(within, n).mismatch(ByteBuffer.wrap(src, from + done, n)) >= 0) {
-                    chunk.put(within, src, from + done, n);
+                ByteBuffer wanted = ByteBuffer.wrap(src, from + done, n);
+                if (chunk(index).slice(within, n).mismatch(wanted) >= 0) {
+                    while (wanted.hasRemaining()) {
+                        file.write(wanted, at + n - wanted.remaining());
+                    }
                 }
                 done += n;
             }
@@ -401,7 +404,7 @@ final class RedoLog implements AutoCloseable {
         private MappedByteBuffer chunk(int index) throws IOException {
             if (chunks[index] == null) {
                 long start = index * CHUNK;
-                chunks[index] = file.map(FileChannel.MapMode.READ_WRITE, start, Math.min(CHUNK, size - start));
+                chunks[index] = file.map(FileChannel.MapMode.READ_ONLY, start, Math.min(CHUNK, size - start));
             }
             return chunks[index];
         }

@@ -28,8 +28,13 @@ import java.util.concurrent.TimeUnit;
 public final class OpenTimeReport {
     private static final int CLEAN_OPENS = 5;
     private static final int KILLS = 3;
-    /** Saves the writer makes before it says it is ready to be killed; it keeps saving until it is. */
-    private static final int SAVES_BEFORE_KILL = 2000;
+    /**
+     * Saves the writer makes before it says it is ready to be killed; it keeps saving until it is. Set
+     * {@code -Dtokenvault.bench.savesBeforeKill} to about 6,600 to kill it when a refresh log has just filled its first
+     * half (8 MiB at about 1.3 KB per save), so that the open replays the most a kill can leave: that half, whose
+     * checkpoint was running, and the start of the second.
+     */
+    private static final int SAVES_BEFORE_KILL = Integer.getInteger("tokenvault.bench.savesBeforeKill", 2000);
 
     private OpenTimeReport() {
     }
@@ -98,8 +103,8 @@ public final class OpenTimeReport {
     private static long killWriter(Path dir, Path file, int tokens, int run) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                OpenTimeReport.class.getName(), "writer", dir.toString(), Integer.toString(tokens),
-                Integer.toString(run)).redirectErrorStream(true).start();
+                "-Dtokenvault.bench.savesBeforeKill=" + SAVES_BEFORE_KILL, OpenTimeReport.class.getName(), "writer",
+                dir.toString(), Integer.toString(tokens), Integer.toString(run)).redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
             String line;

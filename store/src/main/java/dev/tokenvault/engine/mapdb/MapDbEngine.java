@@ -69,6 +69,10 @@ public final class MapDbEngine implements RecordEngine {
      *         or the file system failed)
      */
     public static MapDbEngine open(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
+        return withoutInterrupt(() -> openWriter(path, indexCount, createIfMissing, probe));
+    }
+
+    private static MapDbEngine openWriter(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
         Path abs = MapDbFiles.checkBeforeLocking(path, createIfMissing);
         StoreLock lock = StoreLock.acquire(abs);
         RecoverableDb store = null;
@@ -99,6 +103,10 @@ public final class MapDbEngine implements RecordEngine {
      *         {@code UNSUPPORTED_FORMAT}, {@code CORRUPT}, {@code IO}
      */
     public static MapDbEngine openReadOnly(Path path, int indexCount) {
+        return withoutInterrupt(() -> openReader(path, indexCount));
+    }
+
+    private static MapDbEngine openReader(Path path, int indexCount) {
         Path abs = MapDbFiles.checkBeforeLocking(path, false);
         StoreLock lock = StoreLock.acquireShared(abs);
         try {
@@ -302,9 +310,31 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            store.commit();
+            withoutInterrupt(() -> {
+                store.commit();
+                return null;
+            });
         } finally {
             rw.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Runs {@code io} with the calling thread's interrupt flag cleared, and sets the flag again afterwards. Why: the
+     * store's files are {@code FileChannel}s, and a channel that an interrupted thread writes, syncs or locks closes
+     * for every thread ({@code ClosedByInterruptException}); the commit of a whole group of writers, or a close, then
+     * failed with {@code IO} because one caller had been interrupted. An interrupt that arrives during the I/O itself
+     * still closes the channels: that commit fails with {@code IO} and the store reopens its files, as after any failed
+     * commit, losing nothing that was acknowledged.
+     */
+    private static <T> T withoutInterrupt(Supplier<T> io) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return io.get();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -338,7 +368,10 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            Compaction.compact(store);
+            withoutInterrupt(() -> {
+                Compaction.compact(store);
+                return null;
+            });
         } finally {
             rw.writeLock().unlock();
         }
@@ -348,7 +381,10 @@ public final class MapDbEngine implements RecordEngine {
     public void close() {
         rw.writeLock().lock();
         try {
-            store.close();
+            withoutInterrupt(() -> {
+                store.close();
+                return null;
+            });
         } finally {
             rw.writeLock().unlock();
         }

@@ -117,9 +117,9 @@ final class MapDbFiles {
         Path redo = redoOf(path);
         RedoLog log = null;
         Volume mapped = null;
-        RedoLog.Replay replayed = RedoLog.Replay.NONE;
+        RedoReplay.Replay replayed = RedoReplay.Replay.NONE;
         try {
-            replayed = RedoLog.replayInto(redo, path);
+            replayed = RedoReplay.replayInto(redo, path);
             StoreFile.checkComplete(path);
             log = RedoLog.open(redo, replayed);
             mapped = mappedVolume(path);
@@ -162,7 +162,7 @@ final class MapDbFiles {
         Path redo = redoOf(path);
         Volume mapped = null;
         try {
-            if (RedoLog.countReplayable(redo) > 0) {
+            if (RedoReplay.countReplayable(redo) > 0) {
                 throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + path + " needs recovery:"
                         + " its redo log " + redo + " holds changes that a crash left out of the store file, so a"
                         + " read-only open would read stale data; open it once with write access to recover it");
@@ -190,7 +190,7 @@ final class MapDbFiles {
      * Closes what a failed {@link #open} opened, writing nothing to the store file. A log whose records were replayed
      * keeps them: the main file was not synced after the replay, so they are still needed.
      */
-    private static void discardOpening(Volume mapped, RedoLog log, Path redo, RedoLog.Replay replayed,
+    private static void discardOpening(Volume mapped, RedoLog log, Path redo, RedoReplay.Replay replayed,
                                        Throwable failure) {
         try {
             if (mapped != null) {

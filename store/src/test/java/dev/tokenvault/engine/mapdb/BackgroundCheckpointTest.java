@@ -44,7 +44,7 @@ class BackgroundCheckpointTest {
         byte[] image = disk.crashImage(random);
         Path main = Files.write(dir.resolve("recovered"), image);
         Path redo = Files.write(dir.resolve("recovered.redo"), log);
-        RedoLog.replayInto(redo, main);
+        RedoReplay.replayInto(redo, main);
         return Files.readAllBytes(main);
     }
 
@@ -166,7 +166,7 @@ class BackgroundCheckpointTest {
         release.countDown();
         volume.close();
 
-        RedoLog.Replay replay = RedoLog.replayInto(copy, main);
+        RedoReplay.Replay replay = RedoReplay.replayInto(copy, main);
         assertTrue(replay.otherNeeded(), "both halves replayed");
         assertArrayEquals(seen, Files.readAllBytes(main));
         // The replay's writes are not synced: the reopened disk holds the crash image durably, the replay on top.

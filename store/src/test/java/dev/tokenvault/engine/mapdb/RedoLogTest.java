@@ -75,12 +75,12 @@ class RedoLogTest {
                 complete++;
             }
             byte[] logBefore = Files.readAllBytes(redo);
-            assertEquals(complete, RedoLog.countReplayable(redo), "records a read-only open counts at cut " + cut);
+            assertEquals(complete, RedoReplay.countReplayable(redo), "records a read-only open counts at cut " + cut);
             assertArrayEquals(logBefore, Files.readAllBytes(redo), "counting changes nothing, at cut " + cut);
-            assertEquals(complete, RedoLog.replayInto(redo, main).records(), "records replayed at cut " + cut);
+            assertEquals(complete, RedoReplay.replayInto(redo, main).records(), "records replayed at cut " + cut);
             assertArrayEquals(apply(base, records, complete), Files.readAllBytes(main), "main file at cut " + cut);
             assertArrayEquals(logBefore, Files.readAllBytes(redo), "the replay keeps the log, at cut " + cut);
-            assertEquals(complete, RedoLog.replayInto(redo, main).records(), "a second replay, at cut " + cut);
+            assertEquals(complete, RedoReplay.replayInto(redo, main).records(), "a second replay, at cut " + cut);
             assertArrayEquals(apply(base, records, complete), Files.readAllBytes(main),
                     "a second replay leaves the main file as it was, at cut " + cut);
             Files.delete(main);
@@ -114,7 +114,7 @@ class RedoLogTest {
             byte[] damaged = bytes.clone();
             damaged[i] ^= 0x10;
             Files.write(redo, damaged);
-            int replayed = RedoLog.replayInto(redo, main).records();
+            int replayed = RedoReplay.replayInto(redo, main).records();
             assertEquals(i < secondEnd ? 1 : 2, replayed, "records replayed with byte " + i + " flipped");
             assertArrayEquals(apply(base, records, replayed), Files.readAllBytes(main));
         }
@@ -142,7 +142,7 @@ class RedoLogTest {
         Path main = dir.resolve("g");
         Files.write(main, base);
         Files.write(logPath, mixed);
-        assertEquals(1, RedoLog.replayInto(logPath, main).records());
+        assertEquals(1, RedoReplay.replayInto(logPath, main).records());
         assertArrayEquals(apply(base, List.of(fresh), 1), Files.readAllBytes(main));
     }
 
@@ -155,7 +155,7 @@ class RedoLogTest {
         }
         Path main = dir.resolve("e");
         Files.write(main, new byte[100]);
-        assertEquals(1, RedoLog.replayInto(logPath, main).records());
+        assertEquals(1, RedoReplay.replayInto(logPath, main).records());
         assertEquals(20_000, Files.size(main));
         try (RandomAccessFile f = new RandomAccessFile(main.toFile(), "r")) {
             f.seek(10_000);
@@ -182,7 +182,7 @@ class RedoLogTest {
         }
         Path main = dir.resolve("p");
         Files.write(main, base);
-        assertEquals(1, RedoLog.replayInto(logPath, main).records());
+        assertEquals(1, RedoReplay.replayInto(logPath, main).records());
         assertArrayEquals(apply(base, List.of(fresh), 1), Files.readAllBytes(main));
     }
 
@@ -206,7 +206,7 @@ class RedoLogTest {
             }
         } // a kill: no checkpoint
         Files.write(main, base);
-        RedoLog.Replay replayed = RedoLog.replayInto(logPath, main);
+        RedoReplay.Replay replayed = RedoReplay.replayInto(logPath, main);
         assertEquals(3, replayed.records());
         try (RedoLog log = RedoLog.open(logPath, 64 * 1024, replayed)) {
             assertEquals(replayed.end(), log.size(), "appends go on after the replayed records");
@@ -216,16 +216,16 @@ class RedoLogTest {
             }
         } // killed again, and the replay's writes to the main file never reached the disk
         Files.write(main, base);
-        assertEquals(5, RedoLog.replayInto(logPath, main).records());
+        assertEquals(5, RedoReplay.replayInto(logPath, main).records());
         assertArrayEquals(apply(base, records, 5), Files.readAllBytes(main));
 
         List<RedoLog.Write> afterCheckpoint = randomWrites(2, size);
-        try (RedoLog log = RedoLog.open(logPath, 64 * 1024, RedoLog.replayInto(logPath, main))) {
+        try (RedoLog log = RedoLog.open(logPath, 64 * 1024, RedoReplay.replayInto(logPath, main))) {
             log.retire(log.half()); // a checkpoint synced the main file
             log.append(afterCheckpoint, size);
         }
         byte[] checkpointed = Files.readAllBytes(main);
-        assertEquals(1, RedoLog.replayInto(logPath, main).records(), "only the new generation replays");
+        assertEquals(1, RedoReplay.replayInto(logPath, main).records(), "only the new generation replays");
         assertArrayEquals(apply(checkpointed, List.of(afterCheckpoint), 1), Files.readAllBytes(main));
     }
 
@@ -263,27 +263,27 @@ class RedoLogTest {
         Files.write(main, base);
         Path crashed = dir.resolve("h2.redo");
         Files.write(crashed, bothHalves);
-        RedoLog.Replay replay = RedoLog.replayInto(crashed, main);
+        RedoReplay.Replay replay = RedoReplay.replayInto(crashed, main);
         assertEquals(5, replay.records(), "a crash before the retire replays both halves");
         assertEquals(1, replay.half(), "the writer goes on in the newer half");
         assertEquals(5, replay.nextSeq());
         assertTrue(replay.otherNeeded() && replay.end() > RedoLog.HALF, replay::toString);
         assertArrayEquals(apply(base, records, 5), Files.readAllBytes(main));
-        assertEquals(5, RedoLog.countReplayable(crashed));
+        assertEquals(5, RedoReplay.countReplayable(crashed));
 
         byte[] synced = apply(base, records, 3);
         Files.write(main, synced);
-        assertEquals(2, RedoLog.replayInto(logPath, main).records(), "after the retire only the newer half replays");
+        assertEquals(2, RedoReplay.replayInto(logPath, main).records(), "after the retire only the newer half replays");
         assertArrayEquals(apply(base, records, 5), Files.readAllBytes(main));
 
         // A writer opened after the crash goes on in the second half and keeps the first until a checkpoint.
-        try (RedoLog log = RedoLog.open(crashed, RedoLog.replayInto(crashed, main))) {
+        try (RedoLog log = RedoLog.open(crashed, RedoReplay.replayInto(crashed, main))) {
             assertEquals(1, log.half());
             assertTrue(log.needed(0) && log.needed(1));
             appendRandom(log, 1, size, records);
         }
         Files.write(main, base);
-        assertEquals(6, RedoLog.replayInto(crashed, main).records());
+        assertEquals(6, RedoReplay.replayInto(crashed, main).records());
         assertArrayEquals(apply(base, records, 6), Files.readAllBytes(main));
     }
 
@@ -303,7 +303,7 @@ class RedoLogTest {
             appendRandom(log, 1, size, records);
         }
         Files.write(main, apply(base, records, 2)); // the checkpoint that retired the first half synced these
-        assertEquals(4, RedoLog.replayInto(logPath, main).records(), "the second half's three, then the first's one");
+        assertEquals(4, RedoReplay.replayInto(logPath, main).records(), "the second half's three, then the first's one");
         assertArrayEquals(apply(base, records, 6), Files.readAllBytes(main));
     }
 
@@ -324,14 +324,14 @@ class RedoLogTest {
             appendRandom(log, 1, size, records); // numbered 2, in the first half
         }
         Files.write(main, base);
-        assertEquals(3, RedoLog.replayInto(logPath, main).records(), "the first half follows the second");
+        assertEquals(3, RedoReplay.replayInto(logPath, main).records(), "the first half follows the second");
         byte[] bytes = Files.readAllBytes(logPath);
         bytes[(int) secondRecord + 40] ^= 1; // the second half's chain now ends after record 0
         Files.write(logPath, bytes);
         Files.write(main, base);
-        assertEquals(1, RedoLog.replayInto(logPath, main).records(), "record 2 does not follow record 0");
+        assertEquals(1, RedoReplay.replayInto(logPath, main).records(), "record 2 does not follow record 0");
         assertArrayEquals(apply(base, records.subList(2, 3), 1), Files.readAllBytes(main));
-        assertEquals(1, RedoLog.countReplayable(logPath));
+        assertEquals(1, RedoReplay.countReplayable(logPath));
     }
 
     @Test
@@ -367,7 +367,7 @@ class RedoLogTest {
             appendRandom(log, 2, size, records); // what an older version appended after it
         }
         Files.write(main, base);
-        RedoLog.Replay replay = RedoLog.replayInto(logPath, main);
+        RedoReplay.Replay replay = RedoReplay.replayInto(logPath, main);
         assertEquals(3, replay.records());
         assertEquals(0, replay.half());
         assertFalse(replay.otherNeeded());

@@ -24,10 +24,8 @@ import org.mapdb.volume.Volume;
  * with positional writes (bench/README.md). And {@link FileChannel#force} is then guaranteed to sync every byte a
  * commit wrote, which Java promises only for writes through the channel.
  *
- * <p>Checkpoints: when a half of the log holds {@link RedoLog#CHECKPOINT_BYTES}, appends move to the other half and a
- * thread of the volume's own syncs the main file, then retires the half left behind. The commit that fills a half
- * does not wait for that sync (hundreds of milliseconds for a gigabyte of file with pages dirty all over it); only a
- * switch that finds the previous sync still running waits for it, and one that finds it failed runs it again itself.
+ * <p>Checkpoints ({@link Checkpoints}): every {@link RedoLog#CHECKPOINT_BYTES} of log, a thread of the volume's own
+ * syncs the main file, so that no commit waits for it.
  *
  * <p>MapDB's {@code StoreWAL} writes to this volume only inside {@code commit()} (and when it creates a file), while
  * holding all of its locks, so reads meet pending writes only in that window; they still see them (overlay).
@@ -48,10 +46,8 @@ final class RedoVolume extends Volume {
     private final ChangedRanges changes;
     /** {@code main.length()}, kept here: a mapped file's length() asks the file system, and every read checks it. */
     private volatile long length;
-    /** Bytes in a half of the log after which a commit moves to the other half and starts a checkpoint. */
-    private final long checkpointBytes;
-    /** The checkpoint of the half last left, while it may still run; joined before the log is touched again. */
-    private Thread checkpointer;
+    /** When the main file is synced and a half of the log retired; null without a log. */
+    private final Checkpoints checkpoints;
 
     /**
      * The volume of a writable store file: {@code mapped} (MapDB's mapping of it) for reads, a channel of the file for
@@ -81,13 +77,13 @@ final class RedoVolume extends Volume {
         this.mainFile = mainFile;
         this.log = log;
         this.readOnly = readOnly;
-        this.checkpointBytes = checkpointBytes;
         this.length = main.length();
         this.probe = probe;
         this.changes = new ChangedRanges(main);
         if (log != null) {
             log.probe(probe);
         }
+        this.checkpoints = log == null ? null : new Checkpoints(log, this::syncMain, probe, checkpointBytes);
     }
 
     /**
@@ -292,9 +288,7 @@ final class RedoVolume extends Volume {
         try {
             probe.reached("volume.beforeLog");
             if (log != null) {
-                if (!log.fits(RedoLog.recordBytes(changed))) {
-                    switchHalves(); // before the commit point: a failure here fails the commit, which changed nothing
-                }
+                checkpoints.beforeAppend(RedoLog.recordBytes(changed)); // a failure here fails the commit cleanly
                 log.append(changed, length);
             }
             committed++;
@@ -306,8 +300,8 @@ final class RedoVolume extends Volume {
                 }
             }
             probe.reached("volume.applied");
-            if (log != null && log.size() >= checkpointBytes) {
-                switchHalves();
+            if (log != null) {
+                checkpoints.afterApply();
             }
         } catch (IOException e) {
             throw new DBException.VolumeIOError(e);
@@ -334,79 +328,13 @@ final class RedoVolume extends Volume {
         }
     }
 
-    /**
-     * Moves appends to the other half of the log and starts the checkpoint of the half left: a thread syncs the main
-     * file and then retires that half. The other half must be free first: this waits for its checkpoint, and runs the
-     * checkpoint here when none ran or it failed (the other half then still holds records the main file may lack).
-     */
-    private void switchHalves() throws IOException {
-        awaitCheckpoint();
-        int other = 1 - log.half();
-        if (log.needed(other) || log.reachesOtherHalf()) {
-            syncMain();
-            probe.reached("volume.checkpointed");
-            if (log.needed(other)) {
-                log.retire(other);
-            }
-            if (log.reachesOtherHalf()) {
-                log.retire(log.half());
-            }
-        }
-        int left = log.half();
-        log.switchHalves();
-        if (log.needed(left)) {
-            Thread t = new Thread(() -> checkpoint(left), "tokenvault-checkpoint");
-            t.setDaemon(true); // a JVM that exits meanwhile loses nothing: the half left replays at the next open
-            checkpointer = t;
-            t.start();
-        }
-    }
-
-    /** The background checkpoint of half {@code left}; a failure leaves the half needed, for the next switch to redo. */
-    private void checkpoint(int left) {
-        try {
-            syncMain();
-            probe.reached("volume.checkpointed");
-            log.retire(left);
-        } catch (Throwable t) {
-            // Nothing is lost: the half stays needed, the next switch (or close) syncs the main file again and
-            // reports a failure that persists.
-        }
-    }
-
-    /** Waits for the background checkpoint, if one runs; an interrupt is kept for the caller, not acted on here. */
-    private void awaitCheckpoint() {
-        Thread t = checkpointer;
-        if (t == null) {
-            return;
-        }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        checkpointer = null;
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Syncs the main file after every commit so far: no record of the log is needed any more. */
-    private void checkpointAll() throws IOException {
-        awaitCheckpoint();
-        syncMain();
-        probe.reached("volume.checkpointed");
-    }
-
     /** Drops pending writes and releases the files without a checkpoint; the log replays at the next open. */
     void abandon() {
         pending.clear();
         dirty = false;
-        awaitCheckpoint(); // its thread must not sync a mapping, or write a log, that is closed under it
+        if (checkpoints != null) {
+            checkpoints.await(); // its thread must not sync a file, or write a log, that is closed under it
+        }
         closeQuietly();
     }
 
@@ -419,7 +347,7 @@ final class RedoVolume extends Volume {
         }
         try {
             if (log != null) {
-                checkpointAll();
+                checkpoints.syncAll();
                 log.release();
             }
         } catch (IOException e) {

@@ -80,7 +80,7 @@ final class Checkpoints {
         }
     }
 
-    /** The background checkpoint of half {@code left}; a failure leaves the half needed, for the next switch to redo. */
+    /** The background checkpoint of half {@code left}; a failure leaves the half needed, for the next switch. */
     private void checkpoint(int left) {
         try {
             main.sync();

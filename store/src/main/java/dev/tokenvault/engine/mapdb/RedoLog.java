@@ -26,8 +26,8 @@ import java.util.zip.CRC32C;
  * another generation or skips a number, so stale bytes past the end of a chain never replay.
  *
  * <p>Why two halves: when a half is full, appends move to the other half at once and the main file is synced in the
- * background ({@link RedoVolume}); the half left behind is retired (its first magic zeroed) once that sync is done.
- * A commit never waits for the sync of a gigabyte of mapped file, only a switch that finds the other half still
+ * background ({@link Checkpoints}); the half left behind is retired (its first magic zeroed) once that sync is done.
+ * A commit never waits for the sync of a gigabyte of main file, only a switch that finds the other half still
  * waiting for its sync does. At open both chains replay, the older first, when they follow each other (the newer
  * starts at the number after the older's last); a chain they do not follow was synced before the other began, and
  * is left out. Replaying an already applied record is harmless: it writes the same bytes in the same order, and the
@@ -65,7 +65,6 @@ final class RedoLog implements AutoCloseable {
     /** One byte range to write to the main file. */
     record Write(long offset, byte[] bytes) { }
 
-
     private final FileChannel channel;
     private final boolean created;
     /** The zeros the first half was given at open; the second half gets as many at the first switch into it. */
@@ -92,8 +91,8 @@ final class RedoLog implements AutoCloseable {
     }
 
     /**
-     * Opens the log at {@code logPath} after {@link RedoReplay#replayInto} applied {@code replayed} from it: the records the
-     * replay applied stay in the log, and appends go on after them.
+     * Opens the log at {@code logPath} after {@link RedoReplay#replayInto} applied {@code replayed} from it: the
+     * records the replay applied stay in the log, and appends go on after them.
      */
     static RedoLog open(Path logPath, RedoReplay.Replay replayed) throws IOException {
         return open(logPath, PREALLOCATE_BYTES, replayed);

@@ -42,8 +42,8 @@ final class RedoReplay {
 
     /**
      * Applies every record of the log at {@code logPath} that a crash may have left out of {@code mainPath}, and says
-     * what it applied; the log is left as it is. Open the log with the result ({@link RedoLog#open(Path, Replay)}), so that
-     * the writer goes on after these records and keeps them until its next checkpoint.
+     * what it applied; the log is left as it is. Open the log with the result ({@link RedoLog#open(Path, Replay)}),
+     * so that the writer goes on after these records and keeps them until its next checkpoint.
      *
      * <p>Each range is compared with the main file through a read-only mapping and written only when it differs
      * ({@link MappedChunks}; after a kill that is nearly never). The main file is not synced: a sync here would write

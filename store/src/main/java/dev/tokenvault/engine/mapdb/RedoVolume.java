@@ -32,7 +32,7 @@ import org.mapdb.volume.Volume;
  */
 final class RedoVolume extends Volume {
     private final Volume main;
-    /** Where commits are written and synced; null for a volume without a file (in memory, tests): then {@link #main}. */
+    /** Where commits are written and synced; null without a file (in memory, tests): then {@link #main}. */
     private final FileChannel mainFile;
     private final RedoLog log; // null for an in-memory store
     private final List<RedoLog.Write> pending = new ArrayList<>();

@@ -134,7 +134,8 @@ class BackgroundCheckpointTest {
                 commit(volume, random);
                 switches += log.half() != half ? 1 : 0;
                 if (random.nextInt(20) == 0) {
-                    assertArrayEquals(disk.current(), recovered(disk, logPath, random), "seed " + seed + ", commit " + c);
+                    assertArrayEquals(disk.current(), recovered(disk, logPath, random),
+                            "seed " + seed + ", commit " + c);
                 }
             }
             assertArrayEquals(disk.current(), recovered(disk, logPath, random), "seed " + seed + " at its end");

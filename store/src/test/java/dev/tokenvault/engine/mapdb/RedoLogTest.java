@@ -303,7 +303,8 @@ class RedoLogTest {
             appendRandom(log, 1, size, records);
         }
         Files.write(main, apply(base, records, 2)); // the checkpoint that retired the first half synced these
-        assertEquals(4, RedoReplay.replayInto(logPath, main).records(), "the second half's three, then the first's one");
+        assertEquals(4, RedoReplay.replayInto(logPath, main).records(),
+                "the second half's three, then the first's one");
         assertArrayEquals(apply(base, records, 6), Files.readAllBytes(main));
     }
 

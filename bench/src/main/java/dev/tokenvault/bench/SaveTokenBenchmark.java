@@ -27,7 +27,7 @@ public class SaveTokenBenchmark extends SaveTokenBase {
     @Param({"tokenvault", "tuned-sqlite"})
     public String store;
 
-    @Param({"100000"})
+    @Param({"100000", "1000000"})
     public int tokens;
 
     @Override

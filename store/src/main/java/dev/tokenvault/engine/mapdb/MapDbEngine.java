@@ -310,10 +310,7 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> {
-                store.commit();
-                return null;
-            });
+            withoutInterrupt(() -> store.commit());
         } finally {
             rw.writeLock().unlock();
         }
@@ -327,6 +324,14 @@ public final class MapDbEngine implements RecordEngine {
      * still closes the channels: that commit fails with {@code IO} and the store reopens its files, as after any failed
      * commit, losing nothing that was acknowledged.
      */
+    private static void withoutInterrupt(Runnable io) {
+        withoutInterrupt(() -> {
+            io.run();
+            return null;
+        });
+    }
+
+    /** {@link #withoutInterrupt(Runnable)}, for I/O with a result. */
     private static <T> T withoutInterrupt(Supplier<T> io) {
         boolean interrupted = Thread.interrupted();
         try {
@@ -368,10 +373,7 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> {
-                Compaction.compact(store);
-                return null;
-            });
+            withoutInterrupt(() -> Compaction.compact(store));
         } finally {
             rw.writeLock().unlock();
         }
@@ -381,10 +383,7 @@ public final class MapDbEngine implements RecordEngine {
     public void close() {
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> {
-                store.close();
-                return null;
-            });
+            withoutInterrupt(() -> store.close());
         } finally {
             rw.writeLock().unlock();
         }

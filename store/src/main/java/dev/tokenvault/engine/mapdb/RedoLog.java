@@ -167,6 +167,13 @@ final class RedoLog implements AutoCloseable {
         return half == 0 ? 0 : HALF;
     }
 
+    /** Writes all of {@code bytes} to {@code file} at {@code position} (a positional write may write less). */
+    static void writeAt(FileChannel file, ByteBuffer bytes, long position) throws IOException {
+        for (long at = position; bytes.hasRemaining(); ) {
+            at += file.write(bytes, at);
+        }
+    }
+
     /** Appends real zeros to {@code file} up to {@code length}. */
     static void extend(FileChannel main, long length) throws IOException {
         // Real zero writes, not a sparse setLength: the blocks exist before MapDB maps them.
@@ -289,7 +296,7 @@ final class RedoLog implements AutoCloseable {
             end = startOf(h);
             generation = RANDOM.nextLong();
         }
-        channel.write(ByteBuffer.allocate(4), startOf(h));
+        writeAt(channel, ByteBuffer.allocate(4), startOf(h));
         channel.force(false);
         needed[h] = false;
     }

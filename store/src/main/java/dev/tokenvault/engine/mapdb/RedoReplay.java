@@ -33,8 +33,11 @@ final class RedoReplay {
         static final Replay NONE = new Replay(0, 0, 0, 0, 0, false);
     }
 
-    /** A half's chain: {@code count} records from {@code start} to {@code end}, numbered from {@code firstSeq}. */
-    private record Chain(int half, long start, long end, int count, long generation, long firstSeq) {
+    /**
+     * A half's chain: {@code count} records from {@code start} to {@code end}, numbered from {@code firstSeq};
+     * {@code fileLength} is the longest main file its records name.
+     */
+    private record Chain(int half, long start, long end, int count, long generation, long firstSeq, long fileLength) {
         long nextSeq() {
             return firstSeq + count;
         }
@@ -65,9 +68,7 @@ final class RedoReplay {
         long fileLength = 0;
         int records = 0;
         for (Chain c : chains) {
-            long[] longest = {0};
-            forEachRecord(buf, c.start(), (start, end) -> longest[0] = Math.max(longest[0], buf.getLong(start + 20)));
-            fileLength = Math.max(fileLength, longest[0]);
+            fileLength = Math.max(fileLength, c.fileLength());
             records += c.count();
         }
         try (FileChannel main = FileChannel.open(mainPath, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -107,12 +108,17 @@ final class RedoReplay {
     /** The chain at the start of {@code half}, or null when none starts there. */
     private static Chain chainAt(ByteBuffer buf, int half) throws IOException {
         long start = RedoLog.startOf(half);
-        int[] end = {-1};
-        int count = forEachRecord(buf, start, (s, e) -> end[0] = e);
+        long[] end = {-1};
+        long[] fileLength = {0};
+        int count = forEachRecord(buf, start, (s, e) -> {
+            end[0] = e;
+            fileLength[0] = Math.max(fileLength[0], buf.getLong(s + 20));
+        });
         if (count == 0) {
             return null;
         }
-        return new Chain(half, start, end[0], count, buf.getLong((int) start + 4), buf.getLong((int) start + 12));
+        return new Chain(half, start, end[0], count, buf.getLong((int) start + 4), buf.getLong((int) start + 12),
+                fileLength[0]);
     }
 
     /**
@@ -244,9 +250,7 @@ final class RedoReplay {
                 int within = (int) (at - index * CHUNK);
                 ByteBuffer wanted = ByteBuffer.wrap(src, from + done, n);
                 if (chunk(index).slice(within, n).mismatch(wanted) >= 0) {
-                    while (wanted.hasRemaining()) {
-                        file.write(wanted, at + n - wanted.remaining());
-                    }
+                    RedoLog.writeAt(file, wanted, at);
                 }
                 done += n;
             }

@@ -313,10 +313,7 @@ final class RedoVolume extends Volume {
             main.putData(w.offset(), w.bytes(), 0, w.bytes().length);
             return;
         }
-        ByteBuffer b = ByteBuffer.wrap(w.bytes());
-        for (long at = w.offset(); b.hasRemaining(); ) {
-            at += mainFile.write(b, at);
-        }
+        RedoLog.writeAt(mainFile, ByteBuffer.wrap(w.bytes()), w.offset());
     }
 
     /** Makes every byte written to the main file so far durable. */

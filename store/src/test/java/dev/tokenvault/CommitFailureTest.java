@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CommitFailureTest {
     /** Steps before the commit point: the write must fail and change nothing. */
     private static final Set<String> BEFORE_THE_COMMIT_POINT = Set.of("vault.staged", "vault.commit",
-            "engine.applied", "engine.commit", "volume.beforeLog", "redo.written");
+            "engine.applied", "engine.commit", "volume.beforeLog", "redo.written", "redo.syncing");
 
     @TempDir Path dir;
 
@@ -84,7 +84,7 @@ class CommitFailureTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"vault.staged", "vault.commit", "engine.applied", "engine.commit", "volume.beforeLog",
-            "redo.written", "volume.logged", "volume.applying", "volume.applied", "engine.committed"})
+            "redo.written", "redo.syncing", "volume.logged", "volume.applying", "volume.applied", "engine.committed"})
     void anErrorAtEachStepLeavesTheWholeBatchOrNone(String step) {
         List<OAuthToken> before = seed();
         FailAt probe = new FailAt(step);

@@ -31,7 +31,9 @@ import java.util.function.Supplier;
  * store ({@link StoreFile}). {@link #openReadOnly} opens a store without creating or writing anything.
  *
  * <p>Concurrency: reads share a read lock; staging, committing and discarding take the write lock, so no read sees
- * part of a batch. MapDB writes nothing to the volume until its commit, so what is staged and not committed lives in
+ * part of a batch. A commit holds it until its redo record is written, not through the fsync and the apply to the
+ * main file: the volume lays the commit's writes over reads until they are applied ({@link RedoVolume}), so readers
+ * do not wait for the disk. MapDB writes nothing to the volume until its commit, so what is staged and not committed lives in
  * MapDB's memory only: a failed commit or a discard goes back to the durable state by reopening the files (the redo
  * log replays what was durable), or, in memory, by MapDB's rollback ({@link RecoverableDb}, which holds the open
  * store).
@@ -310,10 +312,13 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> store.commit());
+            withoutInterrupt(() -> store.commitLogged());
         } finally {
             rw.writeLock().unlock();
         }
+        // Readers go on while the disk syncs the redo record and the main file takes the commit: they read the
+        // commit's bytes from the volume's overlay until they are applied. Only this writer changes the store.
+        withoutInterrupt(() -> store.completeCommit(rw.writeLock()));
     }
 
     /**

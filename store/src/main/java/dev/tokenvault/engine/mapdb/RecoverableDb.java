@@ -3,6 +3,7 @@ package dev.tokenvault.engine.mapdb;
 import dev.tokenvault.engine.CommitProbe;
 import dev.tokenvault.engine.EngineException;
 import java.nio.file.Path;
+import java.util.concurrent.locks.Lock;
 
 /**
  * The {@link OpenDb} a {@link MapDbEngine} works on, its commit, and the way back to the store's last durable state
@@ -10,7 +11,8 @@ import java.nio.file.Path;
  * When neither works, the engine stops: it releases its files, and every later call reports why.
  *
  * <p>Contract: made once per engine, with the store open. {@link MapDbEngine} calls every method under its write
- * lock, except {@link #live()}, which readers call under its read lock, and the accessors of the final settings
+ * lock, except {@link #live()}, which readers call under its read lock, {@link #completeCommit}, which the one writer
+ * calls after {@link #commitLogged} with readers let in, and the accessors of the final settings
  * ({@link #path()}, {@link #indexCount()}, {@link #probe()}, {@link #readOnly()}), which need no lock. MapDB writes
  * nothing to the volume until its commit, so what is staged and not committed lives in MapDB's memory only, and going
  * back to the durable state means dropping that memory.
@@ -89,6 +91,55 @@ final class RecoverableDb {
         } catch (Throwable t) {
             boolean durable = o.volume().committed() != before;
             reloadAfterFailure(t);
+            if (!durable) {
+                throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
+            }
+        }
+    }
+
+    /**
+     * MapDB's commit of everything staged, up to its redo record written and not synced: {@link #completeCommit} does
+     * the rest, without the engine's write lock, so that readers need not wait for the disk. On failure nothing is
+     * durable (the written record, if any, is forgotten): the engine went back to its last durable state, or stopped,
+     * before this throws.
+     *
+     * @throws EngineException {@code CLOSED}, or {@code IO}
+     */
+    void commitLogged() {
+        OpenDb o = live();
+        o.volume().deferCompletion(true);
+        try {
+            probe.reached("engine.commit");
+            o.db().commit();
+        } catch (Throwable t) {
+            reloadAfterFailure(t);
+            throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
+        } finally {
+            o.volume().deferCompletion(false);
+        }
+    }
+
+    /**
+     * Completes the commit {@link #commitLogged} left: syncs its redo record (the commit point) and applies it to the
+     * main file, as {@link #commit} does. Runs without the engine's write lock; takes {@code writeLock} only to go back
+     * to the durable state after a failure.
+     *
+     * @throws EngineException {@code IO} when the commit failed before its commit point
+     */
+    void completeCommit(Lock writeLock) {
+        OpenDb o = live();
+        long before = o.volume().committed();
+        try {
+            o.volume().completeCommit();
+            probe.reached("engine.committed");
+        } catch (Throwable t) {
+            boolean durable = o.volume().committed() != before;
+            writeLock.lock();
+            try {
+                reloadAfterFailure(t);
+            } finally {
+                writeLock.unlock();
+            }
             if (!durable) {
                 throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
             }

@@ -82,6 +82,8 @@ final class RedoLog implements AutoCloseable {
      * {@link #retire} (which a checkpoint thread may call), read by the writer after it waited for that thread.
      */
     private final boolean[] needed = new boolean[2];
+    /** Where the record {@link #write} wrote and {@link #sync} has not synced yet starts; -1 when there is none. */
+    private long unsynced = -1;
 
     private RedoLog(FileChannel channel, boolean created, long preallocated) {
         this.channel = channel;
@@ -204,6 +206,18 @@ final class RedoLog implements AutoCloseable {
 
     /** Appends one commit's writes and fsyncs the log; returns once they are durable. */
     void append(List<Write> writes, long fileLength) throws IOException {
+        write(writes, fileLength);
+        sync();
+    }
+
+    /**
+     * Writes one commit's record after the last one, not synced: {@link #sync} makes it durable. The caller is the
+     * one writer, and syncs each record before it writes the next.
+     */
+    void write(List<Write> writes, long fileLength) throws IOException {
+        if (unsynced >= 0) {
+            throw new IllegalStateException("the last redo record was written and not synced");
+        }
         long size = recordBytes(writes);
         if (size > Integer.MAX_VALUE) {
             throw new IOException("commit too large for one redo record");
@@ -224,20 +238,53 @@ final class RedoLog implements AutoCloseable {
                 end += channel.write(rec, end);
             }
             probe.reached("redo.written");
+        } catch (Throwable t) {
+            forget(start, t);
+            throw t;
+        }
+        unsynced = start;
+    }
+
+    /** Makes the record {@link #write} wrote durable: the commit point. Does nothing when there is none. */
+    void sync() throws IOException {
+        if (unsynced < 0) {
+            return;
+        }
+        long start = unsynced;
+        unsynced = -1;
+        try {
+            probe.reached("redo.syncing");
             channel.force(false);
         } catch (Throwable t) {
-            // The caller is told this commit failed, so its record must never replay, even when it was written
-            // whole: zero its magic (a record that does not start with it ends replay), then forget it.
-            end = start;
-            try {
-                channel.write(ByteBuffer.allocate(4), start);
-                channel.force(false);
-            } catch (Throwable again) {
-                t.addSuppressed(again);
-            }
+            forget(start, t);
             throw t;
         }
         seq++;
+    }
+
+    /** Forgets the record {@link #write} wrote and nobody synced (its commit failed after it): it never replays. */
+    void discardUnsynced() throws IOException {
+        if (unsynced < 0) {
+            return;
+        }
+        end = unsynced;
+        unsynced = -1;
+        writeAt(channel, ByteBuffer.allocate(4), end);
+        channel.force(false);
+    }
+
+    /**
+     * The caller is told the commit of the record at {@code start} failed, so it must never replay, even when it was
+     * written whole: zero its magic (a record that does not start with it ends replay), then forget it.
+     */
+    private void forget(long start, Throwable failure) {
+        end = start;
+        try {
+            channel.write(ByteBuffer.allocate(4), start);
+            channel.force(false);
+        } catch (Throwable again) {
+            failure.addSuppressed(again);
+        }
     }
 
     /** Bytes in the current half. */

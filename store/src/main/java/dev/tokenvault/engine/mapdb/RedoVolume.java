@@ -29,8 +29,17 @@ import org.mapdb.volume.Volume;
  *
  * <p>MapDB's {@code StoreWAL} writes to this volume only inside {@code commit()} (and when it creates a file), while
  * holding all of its locks, so reads meet pending writes only in that window; they still see them (overlay).
+ *
+ * <p>A commit's fsync and apply can run after MapDB's commit has returned ({@link #deferCompletion}), so that the
+ * engine lets readers in while the disk works: from the moment its record is written, the commit's writes are
+ * {@link #unapplied}, and every read of a range they touch takes their bytes over the main file's until the last one
+ * is applied. Readers then see the commit before its fsync returns, as they see a staged batch before its commit; a
+ * commit whose fsync fails is undone by reopening the files, as after any failed commit.
  */
 final class RedoVolume extends Volume {
+    /** The longest packed long MapDB writes: a read of one may touch this many bytes. */
+    private static final int PACKED_LONG_MAX = 10;
+
     private final Volume main;
     /** Where commits are written and synced; null without a file (in memory, tests): then {@link #main}. */
     private final FileChannel mainFile;
@@ -48,6 +57,15 @@ final class RedoVolume extends Volume {
     private volatile long length;
     /** When the main file is synced and a half of the log retired; null without a log. */
     private final Checkpoints checkpoints;
+    /**
+     * The last commit's writes while they are not all in the main file: readers lay them over it. Set and cleared by
+     * the committing thread; read by readers that the engine lets in while the commit completes.
+     */
+    private volatile LoggedWrites unapplied;
+    /** A commit whose record is written and not yet synced and applied: {@link #completeCommit}'s work. */
+    private LoggedWrites prepared;
+    /** Whether {@link #sync} leaves the fsync and apply to the caller's {@link #completeCommit}. */
+    private boolean deferCompletion;
 
     /**
      * The volume of a writable store file: {@code mapped} (MapDB's mapping of it) for reads, a channel of the file for
@@ -162,57 +180,57 @@ final class RedoVolume extends Volume {
     @Override
     public long getLong(long offset) {
         checkRange(offset, 8);
-        return dirty ? ByteBuffer.wrap(read(offset, 8)).getLong() : main.getLong(offset);
+        return overlaid(offset, 8) ? ByteBuffer.wrap(read(offset, 8)).getLong() : main.getLong(offset);
     }
 
     @Override
     public int getInt(long offset) {
         checkRange(offset, 4);
-        return dirty ? ByteBuffer.wrap(read(offset, 4)).getInt() : main.getInt(offset);
+        return overlaid(offset, 4) ? ByteBuffer.wrap(read(offset, 4)).getInt() : main.getInt(offset);
     }
 
     @Override
     public byte getByte(long offset) {
         checkRange(offset, 1);
-        return dirty ? read(offset, 1)[0] : main.getByte(offset);
+        return overlaid(offset, 1) ? read(offset, 1)[0] : main.getByte(offset);
     }
 
     @Override
     public int getUnsignedByte(long offset) {
         checkRange(offset, 1);
-        return dirty ? read(offset, 1)[0] & 0xff : main.getUnsignedByte(offset);
+        return overlaid(offset, 1) ? read(offset, 1)[0] & 0xff : main.getUnsignedByte(offset);
     }
 
     @Override
     public int getUnsignedShort(long offset) {
         checkRange(offset, 2);
-        return dirty ? super.getUnsignedShort(offset) : main.getUnsignedShort(offset);
+        return overlaid(offset, 2) ? super.getUnsignedShort(offset) : main.getUnsignedShort(offset);
     }
 
     @Override
     public long getSixLong(long pos) {
         checkRange(pos, 6);
-        return dirty ? super.getSixLong(pos) : main.getSixLong(pos);
+        return overlaid(pos, 6) ? super.getSixLong(pos) : main.getSixLong(pos);
     }
 
     @Override
     public long getPackedLong(long position) {
-        checkRange(position, 1); // the packed long's further bytes are read one by one, each checked when dirty
-        return dirty ? super.getPackedLong(position) : main.getPackedLong(position);
+        checkRange(position, 1); // the packed long's further bytes are read one by one, each checked when overlaid
+        return overlaid(position, PACKED_LONG_MAX) ? super.getPackedLong(position) : main.getPackedLong(position);
     }
 
     /** One record's bytes: reads past {@code size}, and counts that do not fit in it, are damage. */
     @Override
     public DataInput2 getDataInput(long offset, int size) {
         checkRange(offset, size);
-        return new RecordInput(dirty ? new DataInput2.ByteArray(read(offset, size))
+        return new RecordInput(overlaid(offset, size) ? new DataInput2.ByteArray(read(offset, size))
                 : main.getDataInput(offset, size), size);
     }
 
     @Override
     public DataInput2 getDataInputOverlap(long offset, int size) {
         checkRange(offset, size);
-        return new RecordInput(dirty ? new DataInput2.ByteArray(read(offset, size))
+        return new RecordInput(overlaid(offset, size) ? new DataInput2.ByteArray(read(offset, size))
                 : main.getDataInputOverlap(offset, size), size);
     }
 
@@ -227,7 +245,7 @@ final class RedoVolume extends Volume {
         if (bytesPos < 0 || bytesPos > length - size) {
             throw damaged("a record assembled from linked chunks grows past " + length + " bytes, the file's length");
         }
-        if (dirty) {
+        if (overlaid(offset, size)) {
             System.arraycopy(read(offset, size), 0, bytes, bytesPos, size);
         } else {
             main.getData(offset, bytes, bytesPos, size);
@@ -247,33 +265,52 @@ final class RedoVolume extends Volume {
         return new DBException.DataCorruption(what);
     }
 
-    /** Main-file bytes with pending writes laid over them in order. */
+    /** Whether a read of {@code [offset, offset + size)} must lay writes over the main file's bytes. */
+    private boolean overlaid(long offset, long size) {
+        if (dirty) {
+            return true;
+        }
+        LoggedWrites u = unapplied;
+        return u != null && u.overlaps(offset, size);
+    }
+
+    /** Main-file bytes with the unapplied commit's writes, then the pending ones, laid over them in order. */
     private byte[] read(long offset, int size) {
         byte[] out = new byte[size];
         if (offset < length) {
             int fromMain = (int) Math.min(size, length - offset);
             main.getData(offset, out, 0, fromMain);
         }
-        for (RedoLog.Write w : pending) {
-            long start = Math.max(offset, w.offset());
-            long stop = Math.min(offset + size, w.offset() + w.bytes().length);
-            if (start < stop) {
-                System.arraycopy(w.bytes(), (int) (start - w.offset()), out, (int) (start - offset),
-                        (int) (stop - start));
-            }
+        LoggedWrites u = unapplied;
+        if (u != null) {
+            LoggedWrites.layOver(u.writes(), out, offset);
+        }
+        if (dirty) {
+            LoggedWrites.layOver(pending, out, offset);
         }
         return out;
     }
 
     /**
+     * While {@code defer} is set, {@link #sync} writes a commit's redo record and returns: the caller then runs
+     * {@link #completeCommit}, which syncs and applies it. Only a volume with a log defers; in memory there is no
+     * fsync to wait for.
+     */
+    void deferCompletion(boolean defer) {
+        this.deferCompletion = defer && log != null;
+    }
+
+    /**
      * Makes the pending writes durable (log first), then applies them to the main file: only the ranges they change
-     * ({@link ChangedRanges}), since MapDB rewrites its whole header at every commit.
+     * ({@link ChangedRanges}), since MapDB rewrites its whole header at every commit. With {@link #deferCompletion}
+     * set, only writes the redo record, and leaves the rest to {@link #completeCommit}.
      */
     @Override
     public void sync() {
         if (pending.isEmpty()) {
             return;
         }
+        completeCommit(); // commits complete in order: a prepared one goes first (the engine never leaves one)
         List<RedoLog.Write> changed = changes.of(pending, length);
         pending.clear();
         dirty = false;
@@ -285,20 +322,47 @@ final class RedoVolume extends Volume {
         if (readOnly) {
             throw new DBException.VolumeIOError(new IOException("the store was opened read-only"));
         }
+        LoggedWrites logged = new LoggedWrites(changed);
         try {
             probe.reached("volume.beforeLog");
             if (log != null) {
                 checkpoints.beforeAppend(RedoLog.recordBytes(changed)); // a failure here fails the commit cleanly
-                log.append(changed, length);
+                log.write(changed, length);
+            }
+        } catch (IOException e) {
+            throw new DBException.VolumeIOError(e);
+        }
+        unapplied = logged;
+        prepared = logged;
+        if (!deferCompletion) {
+            completeCommit();
+        }
+    }
+
+    /**
+     * Completes the commit {@link #sync} prepared, if any: syncs its redo record (the commit point), then applies its
+     * writes to the main file, then stops laying them over reads. Readers may run meanwhile.
+     */
+    void completeCommit() {
+        LoggedWrites c = prepared;
+        if (c == null) {
+            return;
+        }
+        prepared = null;
+        try {
+            if (log != null) {
+                log.sync();
             }
             committed++;
             probe.reached("volume.logged");
+            List<RedoLog.Write> changed = c.writes();
             for (int i = 0; i < changed.size(); i++) {
                 write(changed.get(i));
                 if (i == 0) {
                     probe.reached("volume.applying");
                 }
             }
+            unapplied = null; // every byte is in the main file now: readers read it there
             probe.reached("volume.applied");
             if (log != null) {
                 checkpoints.afterApply();
@@ -329,14 +393,26 @@ final class RedoVolume extends Volume {
     void abandon() {
         pending.clear();
         dirty = false;
+        unapplied = null;
         if (checkpoints != null) {
             checkpoints.await(); // its thread must not sync a file, or write a log, that is closed under it
+        }
+        if (prepared != null) {
+            // a commit whose record was written and not synced: its caller hears it failed, so it must never replay
+            prepared = null;
+            try {
+                log.discardUnsynced();
+            } catch (IOException e) {
+                closeQuietly();
+                throw new DBException.VolumeIOError(e);
+            }
         }
         closeQuietly();
     }
 
     @Override
     public void close() {
+        completeCommit(); // the engine completes every commit before it closes; this keeps a missed one durable
         if (!pending.isEmpty()) {
             // StoreWAL never closes with uncommitted writes; if it did, dropping them is the atomic choice.
             pending.clear();

@@ -3,8 +3,6 @@ package dev.tokenvault.bench;
 import dev.tokenvault.OAuthToken;
 import dev.tokenvault.TokenStore;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -29,21 +27,18 @@ public abstract class SaveTokenBase {
 
     protected abstract int tokens();
 
+    private Stores.Scratch scratch;
     private TokenStore target;
-    private Path scratch;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        Path root = Stores.dataRoot();
-        Files.createDirectories(root);
-        scratch = Files.createTempDirectory(root, "save-" + store() + "-");
-        target = Stores.openScratchCopy(store(), tokens(), scratch);
+        scratch = Stores.scratch(store(), tokens(), "save");
+        target = scratch.store();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
-        Stores.close(target);
-        Stores.deleteTree(scratch);
+        scratch.close();
     }
 
     @State(Scope.Thread)
@@ -67,12 +62,7 @@ public abstract class SaveTokenBase {
     }
 
     protected OAuthToken refresh(Writer w) {
-        int i = w.random.nextInt(tokens());
-        long seq = w.seq++;
-        OAuthToken t = new OAuthToken();
-        t.setUserName(TokenData.userName(i));
-        t.setAccessToken(TokenData.refreshedAccessToken(w.thread, seq));
-        t.setExpiryTime(Long.toString(1_767_225_600_000L + 3_600_000L + seq));
+        OAuthToken t = TokenData.refresh(w.random.nextInt(tokens()), w.thread, w.seq++);
         target.saveToken(t);
         return t;
     }

@@ -187,8 +187,25 @@ public final class Stores {
         return open(store, dataSet(store, tokens));
     }
 
+    /** A store opened over a scratch copy of its data set; {@link #close} closes it and deletes the copy. */
+    public record Scratch(TokenStore store, Path dir) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            Stores.close(store);
+            deleteTree(dir);
+        }
+    }
+
+    /** Opens {@code store} over a new scratch copy of its data set (under {@link #dataRoot()}), for a trial that writes. */
+    public static Scratch scratch(String store, int tokens, String purpose) throws IOException {
+        Path root = dataRoot();
+        Files.createDirectories(root);
+        Path dir = Files.createTempDirectory(root, purpose + "-" + store + "-");
+        return new Scratch(openScratchCopy(store, tokens, dir), dir);
+    }
+
     /** Copies the data set into {@code scratch} and opens {@code store} over the copy, for benchmarks that write. */
-    public static TokenStore openScratchCopy(String store, int tokens, Path scratch) {
+    private static TokenStore openScratchCopy(String store, int tokens, Path scratch) {
         copyDataSet(store, tokens, scratch);
         return open(store, scratch);
     }

@@ -58,6 +58,18 @@ public final class TokenData {
                 .build();
     }
 
+    /**
+     * What the SDK saves after a token refresh: user {@code i}'s name, a new access token (unique per thread and
+     * sequence number) and a new expiry.
+     */
+    public static OAuthToken refresh(int i, long thread, long seq) {
+        OAuthToken t = new OAuthToken();
+        t.setUserName(userName(i));
+        t.setAccessToken(refreshedAccessToken(thread, seq));
+        t.setExpiryTime(Long.toString(1_767_225_600_000L + 3_600_000L + seq));
+        return t;
+    }
+
     /** A fresh access token for a refresh: unique per (thread, sequence). */
     public static String refreshedAccessToken(long thread, long seq) {
         return "1000." + Long.toHexString(thread) + "r" + Long.toHexString(seq) + "." + hex(mix(seq ^ (thread << 40)))

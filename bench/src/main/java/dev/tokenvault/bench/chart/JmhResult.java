@@ -55,29 +55,62 @@ record JmhResult(String benchmarkClass, String method, int threads, Map<String, 
                     params.put(e.getKey(), e.getValue().asText());
                 }
             }
-            JsonNode pm = n.get("primaryMetric");
             String mode = n.get("mode").asText();
-            // The median of the measurement iterations: on a shared, noisy machine one disturbed iteration moves
-            // the mean a long way and the median little. JMH's error (99.9% interval of the mean) is kept as given.
-            JsonNode pct = pm.get("scorePercentiles");
-            double score = pct != null && pct.has("50.0") ? pct.get("50.0").asDouble() : pm.get("score").asDouble();
-            double error = pm.get("scoreError").isNumber() ? pm.get("scoreError").asDouble() : Double.NaN;
-            String unit = pm.get("scoreUnit").asText();
-            double ns;
-            double nsErr;
-            if (mode.equals("thrpt")) {
-                // ops per time unit over all threads: per-thread ns/op = threads / throughput
-                double perNs = score / unitNanos(unit.substring(unit.indexOf('/') + 1));
-                ns = n.get("threads").asInt() / perNs;
-                nsErr = Double.isNaN(error) ? Double.NaN : ns * error / score;
-            } else {
-                double f = unitNanos(unit.substring(0, unit.indexOf('/')));
-                ns = score * f;
-                nsErr = error * f;
+            int threads = n.get("threads").asInt();
+            List<Map.Entry<String, JsonNode>> parts = groupParts(n);
+            if (!parts.isEmpty()) {
+                // A @Group benchmark: its primary metric mixes its methods; each method's own is a secondary one
+                for (Map.Entry<String, JsonNode> part : parts) {
+                    out.add(of(cls, method + ":" + part.getKey(), threads, params, mode, part.getValue()));
+                }
+                continue;
             }
-            out.add(new JmhResult(cls, method, n.get("threads").asInt(), params, ns, nsErr));
+            out.add(of(cls, method, threads, params, mode, n.get("primaryMetric")));
         }
         return out;
+    }
+
+    /**
+     * The per-method metrics of a {@code @Group} benchmark (secondary metrics named after its methods), not
+     * profilers' metrics (named {@code ·gc.alloc.rate} and the like); empty for any other benchmark.
+     */
+    private static List<Map.Entry<String, JsonNode>> groupParts(JsonNode n) {
+        List<Map.Entry<String, JsonNode>> parts = new ArrayList<>();
+        JsonNode secondary = n.get("secondaryMetrics");
+        if (secondary != null) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = secondary.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String name = e.getKey();
+                if (!name.isEmpty() && Character.isJavaIdentifierStart(name.charAt(0))
+                        && name.chars().allMatch(Character::isJavaIdentifierPart)) {
+                    parts.add(e);
+                }
+            }
+        }
+        return parts;
+    }
+
+    private static JmhResult of(String cls, String method, int threads, Map<String, String> params, String mode,
+                                JsonNode pm) {
+        // The median of the measurement iterations: on a shared, noisy machine one disturbed iteration moves
+        // the mean a long way and the median little. JMH's error (99.9% interval of the mean) is kept as given.
+        JsonNode pct = pm.get("scorePercentiles");
+        double score = pct != null && pct.has("50.0") ? pct.get("50.0").asDouble() : pm.get("score").asDouble();
+        double error = pm.get("scoreError").isNumber() ? pm.get("scoreError").asDouble() : Double.NaN;
+        String unit = pm.get("scoreUnit").asText();
+        double ns;
+        double nsErr;
+        if (mode.equals("thrpt")) {
+            // ops per time unit over all threads: per-thread ns/op = threads / throughput
+            double perNs = score / unitNanos(unit.substring(unit.indexOf('/') + 1));
+            ns = threads / perNs;
+            nsErr = Double.isNaN(error) ? Double.NaN : ns * error / score;
+        } else {
+            double f = unitNanos(unit.substring(0, unit.indexOf('/')));
+            ns = score * f;
+            nsErr = error * f;
+        }
+        return new JmhResult(cls, method, threads, params, ns, nsErr);
     }
 
     private static double unitNanos(String unit) {

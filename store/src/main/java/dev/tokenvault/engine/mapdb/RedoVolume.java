@@ -1,7 +1,6 @@
 package dev.tokenvault.engine.mapdb;
 
 import dev.tokenvault.engine.CommitProbe;
-import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -9,7 +8,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.mapdb.DBException;
-import org.mapdb.DataInput2;
 import org.mapdb.volume.Volume;
 
 /**
@@ -36,11 +34,7 @@ import org.mapdb.volume.Volume;
  * is applied. Readers then see the commit before its fsync returns, as they see a staged batch before its commit; a
  * commit whose fsync fails is undone by reopening the files, as after any failed commit.
  */
-final class RedoVolume extends Volume {
-    /** The longest packed long MapDB writes: a read of one may touch this many bytes. */
-    private static final int PACKED_LONG_MAX = 10;
-
-    private final Volume main;
+final class RedoVolume extends CheckedReads {
     /** Where commits are written and synced; null without a file (in memory, tests): then {@link #main}. */
     private final FileChannel mainFile;
     private final RedoLog log; // null for an in-memory store
@@ -53,8 +47,6 @@ final class RedoVolume extends Volume {
     private long committed;
     /** Finds what a commit changes: only that is logged and applied. */
     private final ChangedRanges changes;
-    /** {@code main.length()}, kept here: a mapped file's length() asks the file system, and every read checks it. */
-    private volatile long length;
     /** When the main file is synced and a half of the log retired; null without a log. */
     private final Checkpoints checkpoints;
     /**
@@ -91,11 +83,10 @@ final class RedoVolume extends Volume {
 
     private RedoVolume(Volume main, FileChannel mainFile, RedoLog log, CommitProbe probe, boolean readOnly,
                        long checkpointBytes) {
-        this.main = main;
+        super(main);
         this.mainFile = mainFile;
         this.log = log;
         this.readOnly = readOnly;
-        this.length = main.length();
         this.probe = probe;
         this.changes = new ChangedRanges(main);
         if (log != null) {
@@ -172,101 +163,8 @@ final class RedoVolume extends Volume {
         add(startOffset, new byte[(int) (endOffset - startOffset)]);
     }
 
-    // Reads. MapDB follows offsets and sizes it reads from the file itself; in a damaged file they can point anywhere
-    // or claim anything. Each read is checked against the file's length before any byte is read or any buffer is
-    // made for it, so damage surfaces as DataCorruption (CORRUPT to the caller) rather than as whatever the mapped
-    // buffer throws, and never as an allocation sized by a damaged length.
-
     @Override
-    public long getLong(long offset) {
-        checkRange(offset, 8);
-        return overlaid(offset, 8) ? ByteBuffer.wrap(read(offset, 8)).getLong() : main.getLong(offset);
-    }
-
-    @Override
-    public int getInt(long offset) {
-        checkRange(offset, 4);
-        return overlaid(offset, 4) ? ByteBuffer.wrap(read(offset, 4)).getInt() : main.getInt(offset);
-    }
-
-    @Override
-    public byte getByte(long offset) {
-        checkRange(offset, 1);
-        return overlaid(offset, 1) ? read(offset, 1)[0] : main.getByte(offset);
-    }
-
-    @Override
-    public int getUnsignedByte(long offset) {
-        checkRange(offset, 1);
-        return overlaid(offset, 1) ? read(offset, 1)[0] & 0xff : main.getUnsignedByte(offset);
-    }
-
-    @Override
-    public int getUnsignedShort(long offset) {
-        checkRange(offset, 2);
-        return overlaid(offset, 2) ? super.getUnsignedShort(offset) : main.getUnsignedShort(offset);
-    }
-
-    @Override
-    public long getSixLong(long pos) {
-        checkRange(pos, 6);
-        return overlaid(pos, 6) ? super.getSixLong(pos) : main.getSixLong(pos);
-    }
-
-    @Override
-    public long getPackedLong(long position) {
-        checkRange(position, 1); // the packed long's further bytes are read one by one, each checked when overlaid
-        return overlaid(position, PACKED_LONG_MAX) ? super.getPackedLong(position) : main.getPackedLong(position);
-    }
-
-    /** One record's bytes: reads past {@code size}, and counts that do not fit in it, are damage. */
-    @Override
-    public DataInput2 getDataInput(long offset, int size) {
-        checkRange(offset, size);
-        return new RecordInput(overlaid(offset, size) ? new DataInput2.ByteArray(read(offset, size))
-                : main.getDataInput(offset, size), size);
-    }
-
-    @Override
-    public DataInput2 getDataInputOverlap(long offset, int size) {
-        checkRange(offset, size);
-        return new RecordInput(overlaid(offset, size) ? new DataInput2.ByteArray(read(offset, size))
-                : main.getDataInputOverlap(offset, size), size);
-    }
-
-    /**
-     * Also refuses to fill {@code bytes} past the file's length: MapDB assembles a record stored in linked chunks into
-     * one array, chunk by chunk at {@code bytesPos}, growing the array as it goes. No record is longer than the file,
-     * so a chain that gets there is a damaged link (a cycle would otherwise grow the array until the heap runs out).
-     */
-    @Override
-    public void getData(long offset, byte[] bytes, int bytesPos, int size) {
-        checkRange(offset, size);
-        if (bytesPos < 0 || bytesPos > length - size) {
-            throw damaged("a record assembled from linked chunks grows past " + length + " bytes, the file's length");
-        }
-        if (overlaid(offset, size)) {
-            System.arraycopy(read(offset, size), 0, bytes, bytesPos, size);
-        } else {
-            main.getData(offset, bytes, bytesPos, size);
-        }
-    }
-
-    /** Throws unless {@code [offset, offset + size)} lies within the file. */
-    private void checkRange(long offset, long size) {
-        long length = this.length;
-        if (offset < 0 || size < 0 || offset > length - size) {
-            throw damaged("a read of " + size + " bytes at offset " + offset + " falls outside the file's " + length
-                    + " bytes (a damaged pointer or length)");
-        }
-    }
-
-    private static DBException.DataCorruption damaged(String what) {
-        return new DBException.DataCorruption(what);
-    }
-
-    /** Whether a read of {@code [offset, offset + size)} must lay writes over the main file's bytes. */
-    private boolean overlaid(long offset, long size) {
+    boolean overlaid(long offset, long size) {
         if (dirty) {
             return true;
         }
@@ -275,7 +173,8 @@ final class RedoVolume extends Volume {
     }
 
     /** Main-file bytes with the unapplied commit's writes, then the pending ones, laid over them in order. */
-    private byte[] read(long offset, int size) {
+    @Override
+    byte[] read(long offset, int size) {
         byte[] out = new byte[size];
         if (offset < length) {
             int fromMain = (int) Math.min(size, length - offset);
@@ -450,21 +349,6 @@ final class RedoVolume extends Volume {
     }
 
     @Override
-    public int sliceSize() {
-        return main.sliceSize();
-    }
-
-    @Override
-    public boolean isSliced() {
-        return main.isSliced();
-    }
-
-    @Override
-    public long length() {
-        return length;
-    }
-
-    @Override
     public boolean isReadOnly() {
         return false;
     }
@@ -474,13 +358,4 @@ final class RedoVolume extends Volume {
         return readOnly;
     }
 
-    @Override
-    public File getFile() {
-        return main.getFile();
-    }
-
-    @Override
-    public boolean getFileLocked() {
-        return main.getFileLocked();
-    }
 }

@@ -70,10 +70,14 @@ public final class TokenData {
         return t;
     }
 
-    /** A fresh access token for a refresh: unique per (thread, sequence). */
+    /**
+     * A fresh access token for a refresh, shaped as every token here ({@code 1000.<32 hex>.<32 hex>}, 70 characters,
+     * as Zoho's are): unique per (thread, sequence number below 2^40), since its first 16 hex digits are a bijection
+     * ({@link #mix}) of {@code seq ^ (thread << 40)}.
+     */
     public static String refreshedAccessToken(long thread, long seq) {
-        return "1000." + Long.toHexString(thread) + "r" + Long.toHexString(seq) + "." + hex(mix(seq ^ (thread << 40)))
-                + hex(mix(seq + 1)) + hex(mix(seq + 2)) + hex(mix(seq + 3));
+        long first = mix(seq ^ (thread << 40));
+        return "1000." + hex(first) + hex(mix(first + 1)) + "." + hex(mix(first + 2)) + hex(mix(first + 3));
     }
 
     private static String token(int i, long salt) {

@@ -99,6 +99,15 @@ class ResourceTest {
             expect(ErrorCode.IO, vault::compact);
             assertEquals(beforeCompaction, snapshot(vault), "a failed compaction changed the store");
             assertFalse(Files.exists(mnt.resolve("tokens.db.compacting")), "a failed compaction left its copy");
+            // so does a new store: nothing of it is left, on disk or open
+            expect(ErrorCode.IO, () -> TokenVault.builder().path(mnt.resolve("new.db")).masterKey(key).open().close());
+            try (var left = Files.list(mnt)) {
+                assertEquals(List.of(), left.map(f -> f.getFileName().toString())
+                        .filter(name -> name.startsWith("new.db") && !name.equals("new.db.lock")).toList(),
+                        "a failed creation left files"); // the lock file stays, as every store's does
+            }
+            assertEquals(List.of(), openFilesUnder(mnt, "new.db", "tokens.db.compacting"),
+                    "a failed creation or compaction left files open");
 
             // space is back: the same open vault accepts saves, and lookups still work
             Files.delete(ballast);
@@ -188,6 +197,37 @@ class ResourceTest {
     }
 
     /** Writes {@code file} until the file system is full. */
+    /** The files under {@code dir} whose names start with one of {@code prefixes} that this process holds open. */
+    private static List<String> openFilesUnder(Path dir, String... prefixes) throws IOException {
+        List<String> open = new ArrayList<>();
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                Path target;
+                try {
+                    target = Files.readSymbolicLink(fd);
+                } catch (IOException gone) {
+                    continue; // closed meanwhile (the listing's own descriptor)
+                }
+                if (target.startsWith(dir)) {
+                    String name = target.getFileName().toString();
+                    for (String prefix : prefixes) {
+                        if (name.startsWith(prefix)) {
+                            open.add(name);
+                        }
+                    }
+                }
+            }
+        }
+        try (var maps = Files.lines(Path.of("/proc/self/maps"))) { // mapped files keep no descriptor
+            maps.map(line -> line.trim().split("\\s+", 6)).filter(f -> f.length == 6)
+                    .map(f -> f[5].replace(" (deleted)", "")).filter(f -> f.startsWith(dir.toString()))
+                    .map(f -> Path.of(f).getFileName().toString())
+                    .filter(name -> java.util.Arrays.stream(prefixes).anyMatch(name::startsWith))
+                    .forEach(name -> open.add(name + " (mapped)"));
+        }
+        return open;
+    }
+
     private static void fill(Path file) {
         byte[] chunk = new byte[16 * 1024];
         try (OutputStream out = Files.newOutputStream(file)) {

@@ -12,6 +12,7 @@ import java.util.Set;
 import org.mapdb.Atomic;
 import org.mapdb.DB;
 import org.mapdb.HTreeMap;
+import org.mapdb.volume.Volume;
 
 /**
  * Compaction of a store ({@link #compact}): rewrites its live records, index entries and metadata into
@@ -72,17 +73,22 @@ final class Compaction {
     static void rewrite(DB old, Path path, int indexCount) {
         Path tmp = MapDbFiles.sibling(path, ".compacting");
         RedoVolume freshVolume = null;
+        Volume mapped = null;
+        RedoLog log = null;
         try {
             Set<PosixFilePermission> mode = PrivateFiles.mode(path); // the new file takes the store's mode
             MapDbFiles.deleteStaleCompaction(path);
             PrivateFiles.createEmpty(tmp);
-            freshVolume = RedoVolume.onFile(MapDbFiles.mappedVolume(tmp), RedoLog.open(MapDbFiles.redoOf(tmp), 0),
-                    CommitProbe.NONE);
+            mapped = MapDbFiles.mappedVolume(tmp);
+            log = RedoLog.open(MapDbFiles.redoOf(tmp), 0);
+            freshVolume = RedoVolume.onFile(mapped, log, CommitProbe.NONE);
             DB fresh = MapDbFiles.newDb(tmp, freshVolume, false);
             copyAll(old, fresh, indexCount);
             fresh.commit();
             fresh.close(); // checkpoints: the new main file is synced and its log empty
             freshVolume = null;
+            mapped = null;
+            log = null;
             PrivateFiles.setMode(tmp, mode);
             MapDbFiles.forceFile(tmp);
             Files.deleteIfExists(MapDbFiles.redoOf(tmp));
@@ -92,9 +98,7 @@ final class Compaction {
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
             MapDbFiles.syncDirectory(path.getParent());
         } catch (IOException | RuntimeException | Error e) {
-            if (freshVolume != null) {
-                freshVolume.abandon();
-            }
+            MapDbFiles.discardCreating(freshVolume, mapped, log, e);
             try {
                 MapDbFiles.deleteStaleCompaction(path);
             } catch (IOException suppressed) {

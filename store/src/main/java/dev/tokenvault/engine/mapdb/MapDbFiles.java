@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import org.mapdb.CC;
 import org.mapdb.DB;
 import org.mapdb.DBException;
@@ -84,27 +85,75 @@ final class MapDbFiles {
         return OpenDb.of(newDb(null, volume, false), volume, null, false, indexCount);
     }
 
-    /** Builds a new store under a temporary name, syncs it and renames it into place. */
+    /**
+     * Builds a new store under a temporary name, syncs it and renames it into place. On failure nothing of it stays
+     * open, and the temporary files are deleted.
+     */
     static void createAtomically(Path path, int indexCount) {
         Path tmp = sibling(path, ".creating");
         Path tmpRedo = redoOf(tmp);
+        Volume mapped = null;
+        RedoLog log = null;
+        RedoVolume vol = null;
         try {
             PrivateFiles.deleteOwnIfExists(tmp);
             PrivateFiles.deleteOwnIfExists(tmpRedo);
             PrivateFiles.deleteOwnIfExists(redoOf(path)); // a log without its store: never replayed
             PrivateFiles.createEmpty(tmp); // mode 0600 before MapDB opens it by name
-            RedoVolume vol = RedoVolume.onFile(mappedVolume(tmp), RedoLog.open(tmpRedo, 0), CommitProbe.NONE);
+            mapped = mappedVolume(tmp);
+            log = RedoLog.open(tmpRedo, 0);
+            vol = RedoVolume.onFile(mapped, log, CommitProbe.NONE);
             OpenDb o = OpenDb.of(newDb(tmp, vol, false), vol, tmp, false, indexCount);
             o.db().commit();
             o.db().close(); // checkpoints: main synced
+            vol = null;
+            log = null;
+            mapped = null;
             Files.deleteIfExists(tmpRedo);
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
             syncDirectory(path.getParent());
-        } catch (IOException e) {
-            throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": "
-                    + StoreFile.reason(e), e);
-        } catch (DBException e) {
-            throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException | Error e) {
+            discardCreating(vol, mapped, log, e);
+            for (Path f : List.of(tmp, tmpRedo)) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            if (e instanceof IOException io) {
+                throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": "
+                        + StoreFile.reason(io), e);
+            }
+            if (e instanceof DBException) {
+                throw new EngineException(EngineException.Kind.IO, "cannot create store " + path + ": "
+                        + e.getMessage(), e);
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw (Error) e;
+        }
+    }
+
+    /**
+     * After a failed creation of a store file (a new store, a compaction's copy): releases what it had open, the volume
+     * if it was made (it holds the mapping and the log), else the mapping and the log.
+     */
+    static void discardCreating(RedoVolume vol, Volume mapped, RedoLog log, Throwable failure) {
+        try {
+            if (vol != null) {
+                vol.abandon();
+                return;
+            }
+            if (mapped != null) {
+                mapped.close();
+            }
+            if (log != null) {
+                log.close();
+            }
+        } catch (IOException | RuntimeException suppressed) {
+            failure.addSuppressed(suppressed);
         }
     }
 

@@ -33,10 +33,10 @@ import java.util.function.Supplier;
  * <p>Concurrency: reads share a read lock; staging, committing and discarding take the write lock, so no read sees
  * part of a batch. A commit holds it until its redo record is written, not through the fsync and the apply to the
  * main file: the volume lays the commit's writes over reads until they are applied ({@link RedoVolume}), so readers
- * do not wait for the disk. MapDB writes nothing to the volume until its commit, so what is staged and not committed lives in
- * MapDB's memory only: a failed commit or a discard goes back to the durable state by reopening the files (the redo
- * log replays what was durable), or, in memory, by MapDB's rollback ({@link RecoverableDb}, which holds the open
- * store).
+ * do not wait for the disk. MapDB writes nothing to the volume until its commit, so what is staged and not committed
+ * lives in MapDB's memory only: a failed commit or a discard goes back to the durable state by reopening the files
+ * (the redo log replays what was durable), or, in memory, by MapDB's rollback ({@link RecoverableDb}, which holds the
+ * open store).
  */
 public final class MapDbEngine implements RecordEngine {
     /** Entries removed per commit when the engine discards a stale index generation at open. */

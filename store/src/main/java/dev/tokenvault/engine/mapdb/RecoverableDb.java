@@ -89,11 +89,18 @@ final class RecoverableDb {
             o.db().commit();
             probe.reached("engine.committed");
         } catch (Throwable t) {
-            boolean durable = o.volume().committed() != before;
-            reloadAfterFailure(t);
-            if (!durable) {
-                throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
-            }
+            afterFailedCommit(t, o.volume().committed() != before);
+        }
+    }
+
+    /**
+     * After a commit failed with {@code t}: goes back to the durable state (or stops), then throws {@code IO} unless
+     * the commit had passed its commit point.
+     */
+    private void afterFailedCommit(Throwable t, boolean durable) {
+        reloadAfterFailure(t);
+        if (!durable) {
+            throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
         }
     }
 
@@ -112,8 +119,7 @@ final class RecoverableDb {
             probe.reached("engine.commit");
             o.db().commit();
         } catch (Throwable t) {
-            reloadAfterFailure(t);
-            throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
+            afterFailedCommit(t, false); // throws: a written record is forgotten by the reload
         } finally {
             o.volume().deferCompletion(false);
         }
@@ -136,12 +142,9 @@ final class RecoverableDb {
             boolean durable = o.volume().committed() != before;
             writeLock.lock();
             try {
-                reloadAfterFailure(t);
+                afterFailedCommit(t, durable);
             } finally {
                 writeLock.unlock();
-            }
-            if (!durable) {
-                throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
             }
         }
     }

@@ -234,9 +234,8 @@ final class RedoLog implements AutoCloseable {
         long start = end;
         needed[half] = true;
         try {
-            while (rec.hasRemaining()) {
-                end += channel.write(rec, end);
-            }
+            writeAt(channel, rec, start);
+            end = start + size;
             probe.reached("redo.written");
         } catch (Throwable t) {
             forget(start, t);
@@ -269,8 +268,7 @@ final class RedoLog implements AutoCloseable {
         }
         end = unsynced;
         unsynced = -1;
-        writeAt(channel, ByteBuffer.allocate(4), end);
-        channel.force(false);
+        zeroMagicAt(end);
     }
 
     /**
@@ -280,11 +278,16 @@ final class RedoLog implements AutoCloseable {
     private void forget(long start, Throwable failure) {
         end = start;
         try {
-            channel.write(ByteBuffer.allocate(4), start);
-            channel.force(false);
+            zeroMagicAt(start);
         } catch (Throwable again) {
             failure.addSuppressed(again);
         }
+    }
+
+    /** Zeroes, and syncs, the magic of the record at {@code start}: replay ends there. */
+    private void zeroMagicAt(long start) throws IOException {
+        writeAt(channel, ByteBuffer.allocate(4), start);
+        channel.force(false);
     }
 
     /** Bytes in the current half. */
@@ -343,8 +346,7 @@ final class RedoLog implements AutoCloseable {
             end = startOf(h);
             generation = RANDOM.nextLong();
         }
-        writeAt(channel, ByteBuffer.allocate(4), startOf(h));
-        channel.force(false);
+        zeroMagicAt(startOf(h));
         needed[h] = false;
     }
 

@@ -357,5 +357,4 @@ final class RedoVolume extends CheckedReads {
     boolean refusesWrites() {
         return readOnly;
     }
-
 }

@@ -51,8 +51,8 @@ public final class OpenTimeReport {
         if (sizes.isEmpty()) {
             sizes = List.of(1000, 100_000, 1_000_000);
         }
-        System.out.println("| tokens | first open in the JVM (ms) | clean open, median (ms) | after kill -9, median (ms)"
-                + " | redo log at the kill (bytes) |");
+        System.out.println("| tokens | first open in the JVM (ms) | clean open, median (ms)"
+                + " | after kill -9, median (ms) | redo log at the kill (bytes) |");
         System.out.println("| ---: | ---: | ---: | ---: | ---: |");
         Path scratchRoot = Files.createDirectories(Stores.dataRoot());
         for (int n : sizes) {

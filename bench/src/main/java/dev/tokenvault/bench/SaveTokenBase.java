@@ -15,8 +15,9 @@ import org.openjdk.jmh.annotations.Threads;
 
 /**
  * The save benchmark shared by {@link SaveTokenBenchmark} and {@link SaveTokenSeedBenchmark}. A durable token
- * refresh, as the SDK saves one after each refresh: a token holding an existing user's name, a new access token and a new expiry, through {@code saveToken}, which returns once the change is on disk. Each trial
- * works on a scratch copy of the loaded data set. Random users, so 8 threads rarely touch the same record.
+ * refresh, as the SDK saves one after each refresh: a token holding an existing user's name, a new access token and
+ * a new expiry ({@link TokenData#refresh}), through {@code saveToken}, which returns once the change is on disk. Each
+ * trial works on a scratch copy of the loaded data set. Random users, so 8 threads rarely touch the same record.
  *
  * <p>The score is the average time per save per thread; throughput is {@code threads / score}. With 8 threads,
  * tokenvault's group commit lets concurrent saves share one fsync.

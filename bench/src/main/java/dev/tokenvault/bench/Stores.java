@@ -196,7 +196,10 @@ public final class Stores {
         }
     }
 
-    /** Opens {@code store} over a new scratch copy of its data set (under {@link #dataRoot()}), for a trial that writes. */
+    /**
+     * Opens {@code store} over a new scratch copy of its data set (under {@link #dataRoot()}), for a trial that
+     * writes.
+     */
     public static Scratch scratch(String store, int tokens, String purpose) throws IOException {
         Path root = dataRoot();
         Files.createDirectories(root);

@@ -175,12 +175,14 @@ final class RedoVolume extends CheckedReads {
     /** Main-file bytes with the unapplied commit's writes, then the pending ones, laid over them in order. */
     @Override
     byte[] read(long offset, int size) {
+        // Taken before the main file is read: the apply may finish during that read and clear the field, and the bytes
+        // read may still be the ones from before the commit. Laying over writes already applied changes nothing.
+        LoggedWrites u = unapplied;
         byte[] out = new byte[size];
         if (offset < length) {
             int fromMain = (int) Math.min(size, length - offset);
             main.getData(offset, out, 0, fromMain);
         }
-        LoggedWrites u = unapplied;
         if (u != null) {
             LoggedWrites.layOver(u.writes(), out, offset);
         }

@@ -16,13 +16,14 @@ import org.mapdb.volume.Volume;
  * of the redo log replay it onto such an image.
  *
  * <p>{@link #onSync} runs inside each sync, after its snapshot and before it counts as done: a test blocks there to
- * hold a checkpoint open, or throws to fail it.
+ * hold a checkpoint open, or throws to fail it. {@link #afterRead} runs after {@link #getData} has copied its bytes,
+ * outside the disk's monitor: a test holds a reader there, between what it read and what it does next.
  */
 final class SimulatedDisk extends Volume {
     static final int PAGE = 256;
 
-    /** What a sync calls between its snapshot and its end. */
-    interface SyncHook {
+    /** What a sync calls between its snapshot and its end, or a read after its copy. */
+    interface Hook {
         void run() throws Exception;
     }
 
@@ -32,7 +33,8 @@ final class SimulatedDisk extends Volume {
     /** Per page: the index of the oldest version the disk may hold. */
     private int[] durable;
     private final List<String> syncThreads = new ArrayList<>();
-    volatile SyncHook onSync = () -> { };
+    volatile Hook onSync = () -> { };
+    volatile Hook afterRead = () -> { };
 
     SimulatedDisk(int size) {
         this(new byte[size]);
@@ -86,21 +88,28 @@ final class SimulatedDisk extends Volume {
                 snapshot[p] = versions.get(p).size() - 1;
             }
         }
-        try {
-            onSync.run();
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        run(onSync);
         synchronized (this) {
             durable = snapshot;
         }
     }
 
+    private static void run(Hook hook) {
+        try {
+            hook.run();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
-    public synchronized void getData(long offset, byte[] dst, int dstPos, int size) {
-        System.arraycopy(bytes, (int) offset, dst, dstPos, size);
+    public void getData(long offset, byte[] dst, int dstPos, int size) {
+        synchronized (this) {
+            System.arraycopy(bytes, (int) offset, dst, dstPos, size);
+        }
+        run(afterRead);
     }
 
     @Override

@@ -63,7 +63,7 @@ class ConcurrencyTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MEMORY_UNCACHED", "FILE_CACHED"})
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MEMORY_UNCACHED", "FILE_CACHED", "FILE_UNCACHED"})
     void mixedLoadKeepsEveryInvariant(Variant variant) throws Exception {
         try (TokenVault v = variant.open(dir)) {
             for (int i = 0; i < SHARED; i++) {

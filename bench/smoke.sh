@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke pass of the benchmarks: every benchmark once, briefly, at the smallest size, so that they cannot rot.
-# (-p entries=1000 is IndexStructureBenchmark's size: without it that benchmark alone loads a million entries.)
+# (-p entries=1000 is IndexStructureBenchmark's size: without it that benchmark alone loads a million entries;
+# -p bytes=1048576 keeps MemoryReadBenchmark from writing and mapping a gigabyte.)
 # Not a measurement. Full runs are for maintainers (see bench/README.md). A few minutes on 2 cores.
 # Builds bench/target/benchmarks.jar first when it is missing or older than a source file.
 set -euo pipefail
@@ -26,4 +27,4 @@ fi
 # -f 0: every trial runs in this one JVM. A fork per trial cost about 3 to 7 s of JVM start-up each (118 trials: 7
 # minutes of a 14-minute CI run, against about 2 minutes without); the smoke pass proves that each benchmark's setup,
 # body and teardown run, which a fork does not change, and its numbers mean nothing either way.
-java -jar "$jar" -f 0 -wi 0 -i 1 -r 100ms -foe true -p tokens=1000 -p entries=1000 "${exclude[@]}" "$@"
+java -jar "$jar" -f 0 -wi 0 -i 1 -r 100ms -foe true -p tokens=1000 -p entries=1000 -p bytes=1048576 "${exclude[@]}" "$@"

@@ -3,6 +3,7 @@ package dev.tokenvault;
 import static dev.tokenvault.StoreFixtures.full;
 import static dev.tokenvault.StoreFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -172,6 +173,35 @@ class CommitFailureTest {
         try (TokenVault again = open(CommitProbe.NONE)) {
             assertTrue(again.verify().isClean(), () -> again.verify().problems().toString());
             assertEquals(6021, again.getTokens().size());
+        }
+    }
+
+    /**
+     * The fsync of the redo log fails, and so does the erasing of its record: opening the files again would apply a
+     * commit its callers were told failed, so the store stops instead, and says why. The next open finds the whole
+     * batch or none of it (here the whole: the record was written, and the process did not crash).
+     */
+    @Test
+    void whenTheFailedCommitsRecordCannotBeErasedTheVaultStopsInsteadOfApplyingIt() {
+        List<OAuthToken> before = seed();
+        FailAt probe = new FailAt("redo.syncing", "redo.erasing");
+        try (TokenVault v = open(probe)) {
+            probe.armed.set(true);
+            TokenStoreException e = assertThrows(TokenStoreException.class, () -> v.saveTokens(batch(50, 10)));
+            assertEquals(ErrorCode.IO, e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("could not be erased"), e.getMessage());
+            assertEquals(Set.of("redo.syncing", "redo.erasing"), probe.fired);
+            TokenStoreException later = assertThrows(TokenStoreException.class, v::getTokens);
+            assertTrue(later.getMessage().contains("could not be erased"), later.getMessage());
+        } catch (TokenStoreException closing) {
+            assertEquals(ErrorCode.IO, closing.code(), closing.getMessage()); // the close of a stopped store
+        }
+        try (TokenVault v = open(CommitProbe.NONE)) {
+            assertTrue(v.verify().isClean(), () -> v.verify().problems().toString());
+            List<OAuthToken> after = snapshot(v);
+            assertEquals(before.size() + 50, after.size(), "the whole batch, as the record holds it");
+            assertEquals("refreshed-access", v.findToken(OAuthToken.builder().userName("user-old0@example.com")
+                    .build()).getAccessToken());
         }
     }
 

@@ -2,7 +2,12 @@ package dev.tokenvault;
 
 import static dev.tokenvault.StoreFixtures.full;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokenvault.engine.CommitProbe;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,6 +86,74 @@ class InterruptTest {
                 throw new AssertionError("a save failed", failure.get());
             }
             assertEquals(200, v.getTokens().size());
+        }
+    }
+
+    /** Interrupts the committing thread once, at {@code step} of the commit: an interrupt that lands in the I/O. */
+    private static final class InterruptAt implements CommitProbe {
+        private final String step;
+        volatile boolean armed;
+
+        InterruptAt(String step) {
+            this.step = step;
+        }
+
+        @Override
+        public void reached(String s) {
+            if (armed && s.equals(step)) {
+                armed = false;
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static OAuthToken byUser(String name) {
+        return OAuthToken.builder().userName("user-" + name + "@example.com").build();
+    }
+
+    /**
+     * The interrupt closes the redo log's channel in the middle of the fsync, so the commit fails: its record, written
+     * whole, must never replay, though the channel that should erase it is closed. And the store reopens its files
+     * and goes on, though the thread that does it is still interrupted.
+     */
+    @Test
+    void aSaveWhoseLogSyncAnInterruptBrokeFailsAndNeverAppears() {
+        InterruptAt interrupt = new InterruptAt("redo.syncing");
+        try (TokenVault v = TokenVault.builder().path(dir.resolve("s.db")).masterKey(key).cacheMaximumSize(0)
+                .commitProbe(interrupt).open()) {
+            v.saveToken(full("before"));
+            interrupt.armed = true;
+            TokenStoreException e = assertThrows(TokenStoreException.class, () -> v.saveToken(full("failed")));
+            assertEquals(ErrorCode.IO, e.code(), e.getMessage());
+            assertTrue(Thread.interrupted(), "the interrupt is kept for the caller");
+            assertNull(v.findToken(byUser("failed")));
+            v.saveToken(full("after")); // the store reopened its files, and serves
+            assertEquals(2, v.getTokens().size());
+        }
+        try (TokenVault v = open()) {
+            assertNull(v.findToken(byUser("failed")), "a save told it failed came back at the next open");
+            assertNotNull(v.findToken(byUser("before")));
+            assertNotNull(v.findToken(byUser("after")));
+        }
+    }
+
+    /** Past the commit point (the log synced), the interrupt closes the main file's channel during the apply. */
+    @Test
+    void aSaveWhoseApplyAnInterruptBrokeIsDurableAndTheStoreGoesOn() {
+        InterruptAt interrupt = new InterruptAt("volume.logged");
+        try (TokenVault v = TokenVault.builder().path(dir.resolve("s.db")).masterKey(key).cacheMaximumSize(0)
+                .commitProbe(interrupt).open()) {
+            v.saveToken(full("before"));
+            interrupt.armed = true;
+            v.saveToken(full("durable"));
+            assertTrue(Thread.interrupted(), "the interrupt is kept for the caller");
+            assertNotNull(v.findToken(byUser("durable")));
+            v.saveToken(full("after"));
+            assertEquals(3, v.getTokens().size());
+        }
+        try (TokenVault v = open()) {
+            assertEquals(3, v.getTokens().size());
+            assertNotNull(v.findToken(byUser("durable")));
         }
     }
 

@@ -71,7 +71,7 @@ public final class MapDbEngine implements RecordEngine {
      *         or the file system failed)
      */
     public static MapDbEngine open(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
-        return withoutInterrupt(() -> openWriter(path, indexCount, createIfMissing, probe));
+        return Uninterruptibly.get(() -> openWriter(path, indexCount, createIfMissing, probe));
     }
 
     private static MapDbEngine openWriter(Path path, int indexCount, boolean createIfMissing, CommitProbe probe) {
@@ -105,7 +105,7 @@ public final class MapDbEngine implements RecordEngine {
      *         {@code UNSUPPORTED_FORMAT}, {@code CORRUPT}, {@code IO}
      */
     public static MapDbEngine openReadOnly(Path path, int indexCount) {
-        return withoutInterrupt(() -> openReader(path, indexCount));
+        return Uninterruptibly.get(() -> openReader(path, indexCount));
     }
 
     private static MapDbEngine openReader(Path path, int indexCount) {
@@ -312,40 +312,13 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> store.commitLogged());
+            Uninterruptibly.run(store::commitLogged);
         } finally {
             rw.writeLock().unlock();
         }
         // Readers go on while the disk syncs the redo record and the main file takes the commit: they read the
         // commit's bytes from the volume's overlay until they are applied. Only this writer changes the store.
-        withoutInterrupt(() -> store.completeCommit(rw.writeLock()));
-    }
-
-    /**
-     * Runs {@code io} with the calling thread's interrupt flag cleared, and sets the flag again afterwards. Why: the
-     * store's files are {@code FileChannel}s, and a channel that an interrupted thread writes, syncs or locks closes
-     * for every thread ({@code ClosedByInterruptException}); the commit of a whole group of writers, or a close, then
-     * failed with {@code IO} because one caller had been interrupted. An interrupt that arrives during the I/O itself
-     * still closes the channels: that commit fails with {@code IO} and the store reopens its files, as after any failed
-     * commit, losing nothing that was acknowledged.
-     */
-    private static void withoutInterrupt(Runnable io) {
-        withoutInterrupt(() -> {
-            io.run();
-            return null;
-        });
-    }
-
-    /** {@link #withoutInterrupt(Runnable)}, for I/O with a result. */
-    private static <T> T withoutInterrupt(Supplier<T> io) {
-        boolean interrupted = Thread.interrupted();
-        try {
-            return io.get();
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        Uninterruptibly.run(() -> store.completeCommit(rw.writeLock()));
     }
 
     @Override
@@ -378,7 +351,7 @@ public final class MapDbEngine implements RecordEngine {
         requireWritable();
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> Compaction.compact(store));
+            Uninterruptibly.run(() -> Compaction.compact(store));
         } finally {
             rw.writeLock().unlock();
         }
@@ -388,7 +361,7 @@ public final class MapDbEngine implements RecordEngine {
     public void close() {
         rw.writeLock().lock();
         try {
-            withoutInterrupt(() -> store.close());
+            Uninterruptibly.run(store::close);
         } finally {
             rw.writeLock().unlock();
         }

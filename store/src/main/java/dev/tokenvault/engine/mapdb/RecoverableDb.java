@@ -100,7 +100,9 @@ final class RecoverableDb {
     private void afterFailedCommit(Throwable t, boolean durable) {
         reloadAfterFailure(t);
         if (!durable) {
-            throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t), t);
+            String after = stopped == null ? "" : "; " + stopped.getMessage(); // the reload stopped the store: why
+            throw new EngineException(EngineException.Kind.IO, "commit failed: " + MapDbErrors.rootMessage(t) + after,
+                    t);
         }
     }
 
@@ -183,6 +185,12 @@ final class RecoverableDb {
             stop(cause, "the in-memory store stopped after a failed change, and its contents are gone");
             return;
         }
+        if (db.volume().failedCommitMayReplay()) {
+            // Opening the files would replay the failed commit, which its callers were told did not happen.
+            stop(cause, "the store " + path + " stopped: a commit failed and its redo record could not be erased"
+                    + " (the disk is failing?), so that commit may still be applied when the store is next opened");
+            return;
+        }
         reopen(cause);
     }
 
@@ -195,7 +203,10 @@ final class RecoverableDb {
     EngineException reopen(Throwable cause) {
         try {
             probe.reached("engine.reload");
-            db = readOnly ? MapDbFiles.openReadOnly(path, indexCount) : MapDbFiles.open(path, indexCount, probe);
+            // Uninterruptibly: a writer interrupted during its commit (which is why the files are reopened, often)
+            // must not close the new channels too, and stop the store.
+            db = Uninterruptibly.get(() -> readOnly ? MapDbFiles.openReadOnly(path, indexCount)
+                    : MapDbFiles.open(path, indexCount, probe));
             return null;
         } catch (Throwable t) {
             if (cause != null) {

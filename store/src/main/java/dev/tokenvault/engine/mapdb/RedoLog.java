@@ -3,6 +3,7 @@ package dev.tokenvault.engine.mapdb;
 import dev.tokenvault.engine.CommitProbe;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -65,6 +66,7 @@ final class RedoLog implements AutoCloseable {
     /** One byte range to write to the main file. */
     record Write(long offset, byte[] bytes) { }
 
+    private final Path path;
     private final FileChannel channel;
     private final boolean created;
     /** The zeros the first half was given at open; the second half gets as many at the first switch into it. */
@@ -84,8 +86,11 @@ final class RedoLog implements AutoCloseable {
     private final boolean[] needed = new boolean[2];
     /** Where the record {@link #write} wrote and {@link #sync} has not synced yet starts; -1 when there is none. */
     private long unsynced = -1;
+    /** Whether a record whose commit failed could not be erased: it may replay at the next open. */
+    private boolean unerased;
 
-    private RedoLog(FileChannel channel, boolean created, long preallocated) {
+    private RedoLog(Path path, FileChannel channel, boolean created, long preallocated) {
+        this.path = path;
         this.channel = channel;
         this.created = created;
         this.preallocated = preallocated;
@@ -120,7 +125,7 @@ final class RedoLog implements AutoCloseable {
             ch.close();
             throw e;
         }
-        RedoLog log = new RedoLog(ch, opened.created(), preallocate);
+        RedoLog log = new RedoLog(logPath, ch, opened.created(), preallocate);
         if (replayed.records() > 0) {
             log.half = replayed.half();
             log.generation = replayed.generation();
@@ -268,7 +273,13 @@ final class RedoLog implements AutoCloseable {
         }
         end = unsynced;
         unsynced = -1;
-        zeroMagicAt(end);
+        try {
+            probe.reached("redo.erasing");
+            zeroMagicAt(end);
+        } catch (IOException | RuntimeException | Error e) {
+            unerased = true;
+            throw e;
+        }
     }
 
     /**
@@ -278,16 +289,44 @@ final class RedoLog implements AutoCloseable {
     private void forget(long start, Throwable failure) {
         end = start;
         try {
+            probe.reached("redo.erasing");
             zeroMagicAt(start);
         } catch (Throwable again) {
+            unerased = true;
             failure.addSuppressed(again);
         }
     }
 
-    /** Zeroes, and syncs, the magic of the record at {@code start}: replay ends there. */
+    /**
+     * Whether the record of a failed commit could not be erased ({@link #sync}, {@link #write} or
+     * {@link #discardUnsynced} failed, and so did zeroing its magic): it may replay when the log is next opened, so
+     * its writer must not open the files again behind its caller, who was told the commit failed.
+     */
+    boolean holdsUnerasedRecord() {
+        return unerased;
+    }
+
+    /**
+     * Zeroes, and syncs, the magic of the record at {@code start}: replay ends there. When the log's channel is closed
+     * (an interrupt that landed in the write or the sync closes it), through a channel of its own, opened and used
+     * with the thread's interrupt flag set aside.
+     */
     private void zeroMagicAt(long start) throws IOException {
-        writeAt(channel, ByteBuffer.allocate(4), start);
-        channel.force(false);
+        if (channel.isOpen()) {
+            try {
+                writeAt(channel, ByteBuffer.allocate(4), start);
+                channel.force(false);
+                return;
+            } catch (ClosedChannelException closedMeanwhile) {
+                // below, through a channel of its own
+            }
+        }
+        Uninterruptibly.io(() -> {
+            try (FileChannel own = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                writeAt(own, ByteBuffer.allocate(4), start);
+                own.force(false);
+            }
+        });
     }
 
     /** Bytes in the current half. */

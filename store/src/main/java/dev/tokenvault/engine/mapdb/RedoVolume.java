@@ -290,6 +290,14 @@ final class RedoVolume extends CheckedReads {
         }
     }
 
+    /**
+     * Whether a commit that failed left its redo record in the log, whole, because erasing it failed too: opening the
+     * files again would apply it ({@link RedoLog#holdsUnerasedRecord}).
+     */
+    boolean failedCommitMayReplay() {
+        return log != null && log.holdsUnerasedRecord();
+    }
+
     /** Drops pending writes and releases the files without a checkpoint; the log replays at the next open. */
     void abandon() {
         pending.clear();

@@ -6,6 +6,7 @@ import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordEngine;
 import java.nio.file.Path;
 import java.util.SortedSet;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
@@ -43,6 +44,12 @@ public final class MapDbEngine implements RecordEngine {
     private static final int DISCARD_CHUNK = 4000;
 
     private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
+    /**
+     * Held by a commit from its start to its end, the part done without {@link #rw}'s write lock included, and taken
+     * by {@link #close} and {@link #compact} before that lock: a close that ran while the commit's fsync or apply did
+     * would close the files under it and lose an acknowledged commit. Always taken before {@code rw}.
+     */
+    private final ReentrantLock commitInFlight = new ReentrantLock();
     /** The open store and its recovery; changed only under {@link #rw}'s write lock. */
     private final RecoverableDb store;
 
@@ -310,15 +317,20 @@ public final class MapDbEngine implements RecordEngine {
     @Override
     public void commitStaged() {
         requireWritable();
-        rw.writeLock().lock();
+        commitInFlight.lock();
         try {
-            Uninterruptibly.run(store::commitLogged);
+            rw.writeLock().lock();
+            try {
+                Uninterruptibly.run(store::commitLogged);
+            } finally {
+                rw.writeLock().unlock();
+            }
+            // Readers go on while the disk syncs the redo record and the main file takes the commit: they read the
+            // commit's bytes from the volume's overlay until they are applied. Only this writer changes the store.
+            Uninterruptibly.run(() -> store.completeCommit(rw.writeLock()));
         } finally {
-            rw.writeLock().unlock();
+            commitInFlight.unlock();
         }
-        // Readers go on while the disk syncs the redo record and the main file takes the commit: they read the
-        // commit's bytes from the volume's overlay until they are applied. Only this writer changes the store.
-        Uninterruptibly.run(() -> store.completeCommit(rw.writeLock()));
     }
 
     @Override
@@ -349,21 +361,25 @@ public final class MapDbEngine implements RecordEngine {
     @Override
     public void compact() {
         requireWritable();
+        commitInFlight.lock();
         rw.writeLock().lock();
         try {
             Uninterruptibly.run(() -> Compaction.compact(store));
         } finally {
             rw.writeLock().unlock();
+            commitInFlight.unlock();
         }
     }
 
     @Override
     public void close() {
+        commitInFlight.lock();
         rw.writeLock().lock();
         try {
             Uninterruptibly.run(store::close);
         } finally {
             rw.writeLock().unlock();
+            commitInFlight.unlock();
         }
     }
 }

@@ -51,6 +51,8 @@ final class WritePipeline {
         final Thread waiter = Thread.currentThread();
         Object result;
         boolean staged;
+        /** Whether a write that ran before this one in its group staged: this one decided on uncommitted changes. */
+        boolean afterStaged;
         RuntimeException failure;
         volatile boolean done;
 
@@ -210,6 +212,7 @@ final class WritePipeline {
             runs++;
             w.result = null;
             w.failure = null;
+            w.afterStaged = anyStaged;
             long before = stages;
             try {
                 state.check();
@@ -302,17 +305,28 @@ final class WritePipeline {
 
     /**
      * After the group's staged batches were discarded (by a failure, or on purpose): every write that staged and was
-     * not told of a failure yet is told {@code failure}; readers forget what they cached, and the key state is read
-     * from the engine again.
+     * not told of a failure yet is told {@code failure}, and so is every write that ran after one that staged and did
+     * not fail on its input alone: it decided on changes that were never saved (a delete told {@code NOT_FOUND} because
+     * an earlier write of the group had deleted the record, a save told {@code CONFLICT} by a value an earlier write
+     * had taken, a save that changed nothing because an earlier write had made the same change). Readers forget what
+     * they cached, and the key state is read from the engine again.
      */
     private void failStaged(List<PendingWrite> group, TokenStoreException failure) {
         cache.invalidateAll();
         for (PendingWrite w : group) {
-            if (w.staged && w.failure == null) {
+            boolean decidedOnTheDiscarded = w.afterStaged && !w.staged
+                    && (w.failure == null || decidedOnStoredState(w.failure));
+            if ((w.staged && w.failure == null) || decidedOnTheDiscarded) {
                 w.failure = failure;
             }
         }
         keyState.reload();
+    }
+
+    /** Whether {@code failure} came from what the store held (a record missing, a value taken), not from the input. */
+    private static boolean decidedOnStoredState(RuntimeException failure) {
+        return failure instanceof TokenStoreException e
+                && (e.code() == ErrorCode.NOT_FOUND || e.code() == ErrorCode.CONFLICT);
     }
 
     /**

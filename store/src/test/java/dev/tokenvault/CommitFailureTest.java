@@ -3,6 +3,7 @@ package dev.tokenvault;
 import static dev.tokenvault.StoreFixtures.full;
 import static dev.tokenvault.StoreFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -13,8 +14,11 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -202,6 +206,56 @@ class CommitFailureTest {
             assertEquals(before.size() + 50, after.size(), "the whole batch, as the record holds it");
             assertEquals("refreshed-access", v.findToken(OAuthToken.builder().userName("user-old0@example.com")
                     .build()).getAccessToken());
+        }
+    }
+
+    /**
+     * Two deletes of one record in one group commit: the first stages, the second finds the record gone. When the
+     * group's commit fails, the record is still there, so the second must not stand as {@code NOT_FOUND}: it decided on
+     * a change that was never saved, and is told the group failed too.
+     */
+    @Test
+    void aWriteThatDecidedOnAFailedGroupsChangesIsToldItFailedToo() throws Exception {
+        CompletableFuture<Throwable> second = new CompletableFuture<>();
+        AtomicReference<TokenVault> vault = new AtomicReference<>();
+        AtomicReference<String> id = new AtomicReference<>();
+        AtomicBoolean queueSecond = new AtomicBoolean();
+        AtomicBoolean failSync = new AtomicBoolean();
+        CommitProbe probe = step -> {
+            if (step.equals("vault.staged") && queueSecond.getAndSet(false)) {
+                // the first delete has staged: queue the second behind it, in the same group
+                Thread t = new Thread(() -> {
+                    try {
+                        vault.get().deleteToken(id.get());
+                        second.complete(null);
+                    } catch (Throwable e) {
+                        second.complete(e);
+                    }
+                });
+                t.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (t.getState() != Thread.State.TIMED_WAITING && t.getState() != Thread.State.WAITING
+                        && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                failSync.set(true);
+            } else if (step.equals("redo.syncing") && failSync.getAndSet(false)) {
+                throw new OutOfMemoryError("injected at " + step);
+            }
+        };
+        try (TokenVault v = TokenVault.builder().path(dir.resolve("s.db")).masterKey(key).cacheMaximumSize(0)
+                .commitProbe(probe).open()) {
+            vault.set(v);
+            OAuthToken t = full("x");
+            v.saveToken(t);
+            id.set(t.getId());
+            queueSecond.set(true);
+            TokenStoreException first = assertThrows(TokenStoreException.class, () -> v.deleteToken(id.get()));
+            assertEquals(ErrorCode.IO, first.code(), first.getMessage());
+            Throwable other = second.get(30, TimeUnit.SECONDS);
+            assertNotNull(v.findTokenById(id.get()), "the record is still there");
+            assertTrue(other instanceof TokenStoreException, String.valueOf(other));
+            assertEquals(ErrorCode.IO, ((TokenStoreException) other).code(), other.getMessage());
         }
     }
 

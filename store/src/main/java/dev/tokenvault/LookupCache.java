@@ -145,7 +145,13 @@ final class LookupCache implements Selection.Reader {
             return null;
         }
         Cached loaded = new Cached(r, started);
-        keysById.computeIfAbsent(r.id(), id -> new ConcurrentHashMap<>()).put(k, loaded);
+        // One step with the id's map: an eviction's forget of the id's last other key, between taking the map and
+        // putting into it, would detach the map and lose this registration (and the next change of the id with it).
+        keysById.compute(r.id(), (id, keys) -> {
+            Map<LookupKey, Cached> m = keys == null ? new ConcurrentHashMap<>() : keys;
+            m.put(k, loaded);
+            return m;
+        });
         if (idInvalidations.get() == invalidations) {
             return loaded;
         }
@@ -245,11 +251,13 @@ final class LookupCache implements Selection.Reader {
     /** Forgets every cached lookup, including loads in flight; call after the change is applied. */
     void invalidateAll() {
         if (cache != null) {
-            epoch.incrementAndGet();
-            cache.invalidateAll();
+            // The registrations go first: a load that starts once the epoch has moved is served, so it must stay
+            // registered, and a clear after it would forget it (and miss the next change of its record).
             if (keysById != null) {
                 keysById.clear();
             }
+            epoch.incrementAndGet();
+            cache.invalidateAll();
         }
     }
 

@@ -142,6 +142,26 @@ final class SharedKeys {
     Reservation reserve(RecordEngine engine, String where, Own own, SecureRandom random, long sealLimit,
                         boolean newVersion, long atLeast) {
         Reservation[] made = new Reservation[1];
+        long[] from = new long[1];
+        try {
+            reserveInStore(engine, where, own, random, sealLimit, newVersion, atLeast, made, from);
+        } catch (RuntimeException | Error e) {
+            if (made[0] != null) {
+                made[0].keyring().destroy();
+            }
+            throw e;
+        }
+        // Only once the store counts the block: one whose transaction failed was never counted, and sealing under it
+        // would let the stored count fall below the seals made (another node would reserve the same numbers).
+        version = made[0].version();
+        next = from[0];
+        end = made[0].end();
+        return made[0];
+    }
+
+    /** {@link #reserve}'s transaction: leaves the block in {@code made[0]}, and where it starts in {@code from[0]}. */
+    private void reserveInStore(RecordEngine engine, String where, Own own, SecureRandom random, long sealLimit,
+                                boolean newVersion, long atLeast, Reservation[] made, long[] from) {
         Errors.call(() -> engine.updateMeta(List.of(META_KEYRING, META_KEY_CHECK), before -> {
             checkHeader(own, before, where);
             if (made[0] != null) {
@@ -161,12 +181,9 @@ final class SharedKeys {
             long to = newVersion ? 0 : Math.min(sealLimit, count + Math.max(BLOCK, atLeast));
             after.put(META_SEALS + v, own.sealCount().encode(v, to));
             made[0] = new Reservation(stored, v, to);
-            version = v;
-            next = count;
-            end = to;
+            from[0] = count;
             return after;
         }));
-        return made[0];
     }
 
     /**

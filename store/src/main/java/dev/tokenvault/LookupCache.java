@@ -224,7 +224,10 @@ final class LookupCache implements Selection.Reader {
                 return c.record();
             }
             // loaded before a cache-wide invalidation, or overlapped one: may be stale
-            cache.asMap().remove(new LookupKey(field, value), c);
+            LookupKey key = new LookupKey(field, value);
+            if (cache.asMap().remove(key, c) && keysById != null && c.epoch() != STALE) {
+                forget(c.record().id(), key, c); // a removal by hand runs no eviction listener
+            }
             if (stale == 2) {
                 return source.find(field, value); // the store changes faster than loads complete: read it directly
             }

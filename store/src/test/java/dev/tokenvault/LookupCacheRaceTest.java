@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
@@ -93,8 +94,19 @@ class LookupCacheRaceTest {
     private LookupCache cache;
     private Cache<?, ?> caffeine;
 
+    /** Runs once inside the next read of the store: something that happens while a load reads. */
+    private volatile Runnable duringRead;
+
     private void open() throws ReflectiveOperationException {
-        Selection.Reader store = (f, v) -> v.equals(stored.get().get(f)) ? stored.get() : null;
+        Selection.Reader store = (f, v) -> {
+            TokenRecord found = v.equals(stored.get().get(f)) ? stored.get() : null;
+            Runnable during = duringRead;
+            duringRead = null;
+            if (during != null) {
+                during.run();
+            }
+            return found;
+        };
         ChangeFeed changes = new ChangeFeed() {
             @Override
             public void listen(Listener listener) {
@@ -131,6 +143,22 @@ class LookupCacheRaceTest {
         registry.beforeClear = () -> cache.find(Field.USER_NAME, user); // a reader loads while the feed clears
         feed.get().everythingChanged();
         anotherNodeRefreshesTheRecordAndALookupSeesIt();
+    }
+
+    /**
+     * A load that a cache-wide invalidation overtook is discarded, and so is its registration: else it stays under its
+     * record's id until that id changes, and a fleet that deletes and re-creates users grows the registry for good.
+     */
+    @Test
+    void aDiscardedLoadLeavesNoRegistrationBehind() throws Exception {
+        open();
+        duringRead = () -> { // the user is deleted and saved again under a new id while the load reads
+            feed.get().everythingChanged();
+            stored.set(stored.get().withId("rec2"));
+        };
+        assertEquals("rec2", cache.find(Field.USER_NAME, user).id());
+        assertEquals(Set.of("rec2"), registry.keySet(), "the discarded load of rec1 is still registered");
+        cache.close();
     }
 
     @Test

@@ -10,10 +10,10 @@ import dev.tokenvault.engine.RecordEngine;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import javax.crypto.AEADBadTagException;
 
 /**
@@ -86,12 +86,13 @@ final class KeyMetadata {
 
     /**
      * The metadata keys of a store whose data key versions are {@code versions}: the header, key check, wrapped keyring
-     * and the seal count of each version. With the records and index entries they are the whole store, which is what
+     * and the seal count of every version up to the newest, removed ones included (they may be absent), which the open
+     * checks the keyring against. With the records and index entries they are the whole store, which is what
      * {@link StoreCopy} moves.
      */
     static List<String> metadataKeys(Collection<Integer> versions) {
         List<String> out = new ArrayList<>(List.of(META_HEADER, META_KEY_CHECK, META_KEYRING));
-        for (Integer version : new TreeSet<>(versions)) {
+        for (int version = 1; version <= Collections.max(versions); version++) {
             out.add(META_SEALS + version);
         }
         return out;

@@ -45,6 +45,12 @@ final class KeyState {
     // authenticates the seal counts under a key derived from wrapKey
     private SealCount sealCount;
     private final Map<Integer, Long> seals = new HashMap<>();
+    /**
+     * The highest data key version this vault has published: a rollover whose commit failed is forgotten
+     * ({@link #reload}, {@link #restore}), but its number is not given to another key, since a reader that took the
+     * key state meanwhile may still open records of that version with the abandoned key. Under the write lock.
+     */
+    private int highestVersion;
     // keys replaced by a rotation, which readers may still hold; wiped at close
     private final List<Runnable> retired = new ArrayList<>();
     // the key state the engine holds (staged or durable) while a write action runs
@@ -171,7 +177,8 @@ final class KeyState {
     /** Adds a data key version to the keyring in {@code batch} and publishes it (see the class comment). */
     Keys rollDataKey(Batch batch) {
         Keys k = keys;
-        Keyring next = k.keyring().withNewDataKey(random);
+        Keyring next = k.keyring().withNewDataKey(random, highestVersion + 1);
+        highestVersion = next.currentVersion();
         putKeyring(batch, next);
         batch.putMeta(META_SEALS + next.currentVersion(), sealCount.encode(next.currentVersion(), 0));
         seals.put(next.currentVersion(), 0L);
@@ -187,16 +194,15 @@ final class KeyState {
 
     /**
      * Adds to {@code batch} the removal of data key {@code versions} (no record uses them) and publishes the smaller
-     * keyring; the removed keys are wiped at close, as readers may still hold them. Under the write lock, inside a
-     * write action.
+     * keyring; the removed keys are wiped at close, as readers may still hold them, and their seal counts stay stored.
+     * Under the write lock, inside a write action.
      */
     void removeDataKeys(Batch batch, Collection<Integer> versions) {
         Keys k = keys;
         Keyring next = k.keyring().withoutDataKeys(versions);
         putKeyring(batch, next);
-        for (Integer v : versions) {
-            batch.removeMeta(META_SEALS + v);
-        }
+        // The removed versions' seal counts stay in the store: the open finds a keyring put back from before a
+        // rollover by the count of the version after its newest (KeyUnlock), and that version may be one removed here.
         keys = k.withKeyring(next);
         for (Integer v : versions) {
             seals.remove(v);

@@ -38,10 +38,19 @@ public final class Keyring {
         return new Keyring(1, SecretBytes.random(32, random), keys);
     }
 
-    /** This keyring plus a new data key that seals from now on. */
+    /** This keyring plus a new data key that seals from now on, under the version after its last. */
     public Keyring withNewDataKey(SecureRandom random) {
+        return withNewDataKey(random, 0);
+    }
+
+    /**
+     * This keyring plus a new data key that seals from now on, under the version after its last or {@code atLeast},
+     * whichever is higher: a caller that published a version and then abandoned it (its commit failed) must not give
+     * that number to another key, as a reader may still hold the abandoned one under it.
+     */
+    public Keyring withNewDataKey(SecureRandom random, int atLeast) {
         TreeMap<Integer, SecretBytes> keys = new TreeMap<>(dataKeys);
-        int next = keys.lastKey() + 1;
+        int next = Math.max(keys.lastKey() + 1, atLeast);
         keys.put(next, SecretBytes.random(32, random));
         return new Keyring(next, indexKey, keys);
     }

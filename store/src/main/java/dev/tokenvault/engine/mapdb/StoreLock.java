@@ -17,16 +17,12 @@ import java.nio.file.StandardOpenOption;
  * ({@link #acquireShared}).
  */
 final class StoreLock {
-    private final Path lockPath;
     private final FileChannel channel;
     private final FileLock lock;
-    private final boolean created;
 
-    private StoreLock(Path lockPath, FileChannel channel, FileLock lock, boolean created) {
-        this.lockPath = lockPath;
+    private StoreLock(FileChannel channel, FileLock lock) {
         this.channel = channel;
         this.lock = lock;
-        this.created = created;
     }
 
     /** Takes the lock of the store at {@code store} (an absolute path), creating the lock file when absent. */
@@ -38,7 +34,7 @@ final class StoreLock {
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.IO, "cannot lock " + store + ": " + StoreFile.reason(e), e);
         }
-        return lock(store, lockPath, lockFile.channel(), false, lockFile.created());
+        return lock(store, lockPath, lockFile.channel(), false);
     }
 
     /**
@@ -64,10 +60,10 @@ final class StoreLock {
                     + StoreFile.reason(e) + "; a read-only open reads the lock file so that it never reads the store"
                     + " while a writer changes it", e);
         }
-        return lock(store, lockPath, channel, true, false);
+        return lock(store, lockPath, channel, true);
     }
 
-    private static StoreLock lock(Path store, Path lockPath, FileChannel channel, boolean shared, boolean created) {
+    private static StoreLock lock(Path store, Path lockPath, FileChannel channel, boolean shared) {
         FileLock lock;
         try {
             lock = channel.tryLock(0L, Long.MAX_VALUE, shared);
@@ -83,22 +79,16 @@ final class StoreLock {
             closeQuietly(channel);
             throw locked(store, null);
         }
-        return new StoreLock(lockPath, channel, lock, created);
+        return new StoreLock(channel, lock);
     }
 
     /**
-     * After an open failed with {@code failure}: removes the lock file when this open created it and the path holds
-     * no usable store (so nothing is left beside a file that is not a store), then releases the lock.
+     * After an open failed with {@code failure}: releases the lock, and leaves the lock file, even one this open
+     * created beside a file that turned out to be no store. Removing it would let two writers in: an opener that
+     * opened the file just before the removal locks the removed file once this lock is released, and the next opener
+     * creates and locks a new one.
      */
     void releaseAfterFailedOpen(Throwable failure) {
-        if (created && noStoreThere(failure)) {
-            // Removed while still locked; no other opener can use this path either, as it holds no store.
-            try {
-                Files.deleteIfExists(lockPath);
-            } catch (IOException suppressed) {
-                failure.addSuppressed(suppressed);
-            }
-        }
         release();
     }
 
@@ -110,12 +100,6 @@ final class StoreLock {
         } finally {
             closeQuietly(channel);
         }
-    }
-
-    /** Whether an open failed because the path holds no usable store (not because the file system failed). */
-    private static boolean noStoreThere(Throwable e) {
-        return e instanceof EngineException ee && (ee.kind() == EngineException.Kind.NOT_FOUND
-                || ee.kind() == EngineException.Kind.UNSUPPORTED_FORMAT || ee.kind() == EngineException.Kind.CORRUPT);
     }
 
     private static EngineException locked(Path path, Throwable cause) {

@@ -183,11 +183,19 @@ final class RedoLog implements AutoCloseable {
 
     /** Appends real zeros to {@code file} up to {@code length}. */
     static void extend(FileChannel main, long length) throws IOException {
-        // Real zero writes, not a sparse setLength: the blocks exist before MapDB maps them.
-        ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
         long pos = main.size();
-        while (pos < length) {
-            zeros.clear().limit((int) Math.min(zeros.capacity(), length - pos));
+        if (pos >= length) {
+            return;
+        }
+        // The last byte first, in a write of its own: the length changes once, from the old to the new, and a kill
+        // during the fill below leaves the whole length with zeros still to come (a hole reads as zeros), never a
+        // length in between, which the open refuses as a torn store (StoreFile: whole pages) before any replay could
+        // finish the growth.
+        writeAt(main, ByteBuffer.allocate(1), length - 1);
+        // Then real zero writes, not a sparse file: the blocks exist before MapDB maps them.
+        ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
+        while (pos < length - 1) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), length - 1 - pos));
             pos += main.write(zeros, pos);
         }
     }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import org.mapdb.DBException;
 import java.util.zip.CRC32C;
 
 /**
@@ -240,8 +241,10 @@ final class RedoReplay {
 
         void put(long offset, byte[] src, int from, int len) throws IOException {
             if (offset < 0 || len < 0 || offset > size - len) {
-                throw new IOException("a redo record writes " + len + " bytes at " + offset + ", past the main file's "
-                        + size + " bytes");
+                // The file was grown to every record's own length first, so this record contradicts itself: damage
+                // (its CRC32C is no seal), CORRUPT to the caller, not a failure of the disk
+                throw new DBException.DataCorruption("a redo record writes " + len + " bytes at " + offset
+                        + ", past the main file's " + size + " bytes");
             }
             for (int done = 0; done < len; ) {
                 long at = offset + done;

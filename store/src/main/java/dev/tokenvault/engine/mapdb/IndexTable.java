@@ -399,12 +399,22 @@ final class IndexTable {
             throw new DBException.DataCorruption("an index table's directory does not match its header");
         }
         chunks = Arrays.copyOf(list, Math.max(4, list.length));
-        pages = new long[Integer.highestOneBit(Math.max(expected, 2) - 1) << 1];
+        // Sized by what is read, not by the header: a damaged header claiming 2^28 buckets, with a list of as many
+        // chunks naming one record again and again, would have this allocate gigabytes from a file of megabytes.
+        int capacity = Integer.highestOneBit(Math.max(expected, 2) - 1) << 1;
+        pages = new long[Math.min(capacity, CHUNK)];
         buckets = 0;
+        Set<Long> seen = new HashSet<>();
         for (int c = 0; c < list.length; c++) {
+            if (!seen.add(chunks[c])) {
+                throw new DBException.DataCorruption("an index table's directory names one chunk twice");
+            }
             long[] chunk = store.get(chunks[c], CHUNK_RECORD);
             if (chunk == null || chunk.length != Math.min(CHUNK, expected - c * CHUNK)) {
                 throw new DBException.DataCorruption("an index table's directory chunk does not match its header");
+            }
+            if (buckets + chunk.length > pages.length) {
+                pages = Arrays.copyOf(pages, Math.min(capacity, Math.max(2 * pages.length, buckets + chunk.length)));
             }
             for (long recid : chunk) {
                 if (recid <= 0) {

@@ -4,6 +4,7 @@ import static dev.tokenvault.StoreFixtures.expect;
 import static dev.tokenvault.StoreFixtures.full;
 import static dev.tokenvault.StoreFixtures.saved;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.engine.Batch;
@@ -206,5 +207,39 @@ class KeyMetadataTamperTest {
         try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
             assertEquals(2, v.getTokens().size());
         }
+    }
+
+    // resealAll() removes the data key versions no record uses, and must keep their seal counts: the two checks above
+    // (an older keyring put back; a store without its header) look for them.
+
+    @Test
+    void anOlderKeyringPutBackAfterResealAllIsCorrupt() {
+        Path file = dir.resolve("k.db");
+        MasterKey key = MasterKey.generate();
+        byte[][] old = new byte[1][];
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            saved(v, full("a"));
+        }
+        edit(file, e -> old[0] = e.getMeta("keyring")); // versions {1}
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            v.rotateDataKey();
+            v.rotateDataKey();
+            v.resealAll(); // the keyring keeps version 3 only
+            assertEquals(3, v.stats().currentKeyVersion());
+        }
+        edit(file, e -> e.commit(new Batch().putMeta("keyring", old[0])));
+        expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(key).open().close());
+    }
+
+    @Test
+    void aStoreWhoseOnlyVersionWasResealedAwayIsNotInitialisedAgainWithoutItsHeader() {
+        Path file = dir.resolve("h.db");
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.generate()).open()) {
+            v.rotateDataKey();
+            assertNotNull(v.resealAll()); // the keyring keeps version 2 only
+        }
+        edit(file, e -> e.commit(new Batch().removeMeta("header").removeMeta("keycheck").removeMeta("keyring")));
+        expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(MasterKey.generate()).open()
+                .close());
     }
 }

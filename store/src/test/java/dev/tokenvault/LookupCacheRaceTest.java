@@ -4,11 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import dev.tokenvault.engine.ChangeFeed;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -63,25 +59,6 @@ class LookupCacheRaceTest {
         }
     }
 
-    private static final class TestClock extends Clock {
-        volatile long millis = 1_000_000;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis);
-        }
-    }
-
     private static final Duration EXPIRY = Duration.ofMinutes(10);
 
     private final AtomicReference<TokenRecord> stored =
@@ -89,7 +66,7 @@ class LookupCacheRaceTest {
     private final String user = stored.get().get(Field.USER_NAME);
     private final String access = stored.get().get(Field.ACCESS_TOKEN);
     private final AtomicReference<ChangeFeed.Listener> feed = new AtomicReference<>();
-    private final TestClock clock = new TestClock();
+    private final StoreFixtures.MutableClock clock = new StoreFixtures.MutableClock();
     private final HookedRegistry<Object, Object> registry = new HookedRegistry<>();
     private LookupCache cache;
     private Cache<?, ?> caffeine;
@@ -165,11 +142,10 @@ class LookupCacheRaceTest {
     void aLoadDuringTheExpiryOfTheRecordsOtherKeyStaysRegistered() throws Exception {
         open();
         cache.find(Field.ACCESS_TOKEN, access); // cached now: expires first
-        clock.millis += EXPIRY.toMillis() / 2;
+        clock.advance(EXPIRY.dividedBy(2));
         registry.afterRegistering = () -> { // the load by user name is registering under the record's id...
-            clock.millis += EXPIRY.toMillis() / 2 + 1;
+            clock.advance(EXPIRY.dividedBy(2).plusMillis(1));
             caffeine.cleanUp(); // ...when the access token's entry expires, the record's last other key
-            clock.millis -= EXPIRY.toMillis() / 2 + 1;
         };
         cache.find(Field.USER_NAME, user);
         anotherNodeRefreshesTheRecordAndALookupSeesIt();

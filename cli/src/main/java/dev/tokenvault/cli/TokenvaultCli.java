@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -158,10 +159,67 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
-        err.println("tokenvault: " + e.getMessage());
+        err.println("tokenvault: " + (e instanceof CommandLine.UnmatchedArgumentException
+                ? unmatchedMessage(cl, args) : e.getMessage()));
         err.println("see `" + cl.getCommandSpec().qualifiedName() + " --help`");
         err.flush();
         return ExitCode.USAGE;
+    }
+
+    /** A word that names an option: {@code --name} (before any {@code =value}), or {@code -x}. */
+    private static final Pattern OPTION_LIKE = Pattern.compile("--[A-Za-z][A-Za-z0-9-]{0,62}|-[A-Za-z]");
+
+    /**
+     * The message for arguments picocli could not match. Its own message repeats them, and the word after a mistyped
+     * option is often the secret it was meant to give ({@code --refresh-token 1000.xxx}, {@code --db-password p}):
+     * this one names only the option-like words of the command line that no option of the command knows, never
+     * their values or the other words.
+     */
+    static String unmatchedMessage(CommandLine cl, String[] args) {
+        List<String> unknown = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--")) {
+                break; // what follows is positional by request
+            }
+            int eq = arg.indexOf('=');
+            String name = eq < 0 ? arg : arg.substring(0, eq);
+            CommandLine.Model.OptionSpec known = knownOption(cl, name);
+            if (known != null) {
+                if (eq < 0 && known.arity().max() > 0) {
+                    i++; // its value
+                }
+            } else if (OPTION_LIKE.matcher(name).matches() && !unknown.contains(name)
+                    && !cl.getCommandSpec().subcommands().containsKey(name)) {
+                unknown.add(name);
+            }
+        }
+        if (unknown.isEmpty()) {
+            return (cl.getCommandSpec().parent() == null ? "unknown command or unexpected argument"
+                    : "unexpected argument for " + cl.getCommandSpec().name())
+                    + " (not repeated here: it may be a secret)";
+        }
+        StringBuilder b = new StringBuilder(unknown.size() == 1 ? "unknown option " : "unknown options ");
+        b.append(String.join(", ", unknown));
+        for (String name : unknown) {
+            if (name.startsWith("--") && knownOption(cl, name + "-file") != null) {
+                b.append("; secrets are not taken on the command line: give ").append(name)
+                        .append("-file FILE, or - for standard input");
+                break;
+            }
+        }
+        return b.toString();
+    }
+
+    /** The option {@code name} of the command of {@code cl} or of a command above it; {@code null} if none. */
+    private static CommandLine.Model.OptionSpec knownOption(CommandLine cl, String name) {
+        for (CommandLine c = cl; c != null; c = c.getParent()) {
+            CommandLine.Model.OptionSpec option = c.getCommandSpec().findOption(name);
+            if (option != null && Arrays.asList(option.names()).contains(name)) {
+                return option;
+            }
+        }
+        return null;
     }
 
     /**
@@ -171,7 +229,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     int execute(CommandLine.ParseResult parseResult) {
         if (!parseResult.hasSubcommand() && !parseResult.unmatched().isEmpty()) {
             return usageError(new CommandLine.UnmatchedArgumentException(parseResult.commandSpec().commandLine(),
-                    parseResult.unmatched()), new String[0]);
+                    parseResult.unmatched()), parseResult.originalArgs().toArray(new String[0]));
         }
         try {
             return new CommandLine.RunLast().execute(parseResult);

@@ -141,6 +141,34 @@ class NoSecretLeakTest {
         assertFalse(all.contains("hunter2"), all);
     }
 
+    /** A secret given where its file name belongs is not repeated in the error, on standard error or in JSON. */
+    @Test
+    void aSecretGivenAsAFileNameIsNotPrinted() throws Exception {
+        CliHarness cli = new CliHarness(dir).initStore();
+        String refresh = zohoToken();
+        for (boolean json : new boolean[] {false, true}) {
+            CliHarness.Run run = cli.store(args(json, "save", "--user", "bob", "--refresh-token-file", refresh))
+                    .expect(2);
+            assertTrue(run.err().contains("the file given to --refresh-token-file does not exist"), run.err());
+            if (json) {
+                assertTrue(CommandsTest.json(run).path("error").path("message").asText()
+                        .contains("--refresh-token-file"), run.out());
+            }
+        }
+        // a file that cannot be read (a directory named like the secret) and an empty one
+        java.nio.file.Files.createDirectory(dir.resolve(refresh));
+        CliHarness.Run unreadable = cli.store("find", "--refresh-token-file", dir.resolve(refresh).toString())
+                .expect(6);
+        assertTrue(unreadable.err().contains("cannot read the file given to --refresh-token-file"),
+                unreadable.err());
+        java.nio.file.Files.createFile(dir.resolve("x" + refresh));
+        CliHarness.Run empty = cli.store("save", "--user", "bob", "--access-token-file",
+                dir.resolve("x" + refresh).toString()).expect(2);
+        assertTrue(empty.err().contains("the file given to --access-token-file is empty"), empty.err());
+        String all = cli.allOutput();
+        assertFalse(leaks(all, refresh), all);
+    }
+
     /** The whole secret, or any 12 characters of it past the four that masking shows. */
     static boolean leaks(String output, String secret) {
         for (int i = Secrets.PREFIX; i + 12 <= secret.length(); i += 4) {

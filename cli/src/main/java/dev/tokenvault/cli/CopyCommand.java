@@ -56,7 +56,7 @@ final class CopyCommand extends StoreCommand {
             StoreLocation.requireNewFile(target.file("copy", ""), "copy writes a new store only");
         }
         Render r = root.render();
-        MasterKey key = masterKey(false);
+        MasterKey key = masterKey(false, source::display); // copy has no --store: the prompt names --from
         StoreCopy.Report copied;
         VerifyReport verified;
         try (Progress.Ticker ticker = Progress.of(io(), root.json, "copy").ticking()) {

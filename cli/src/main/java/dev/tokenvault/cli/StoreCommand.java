@@ -89,6 +89,14 @@ abstract class StoreCommand implements Callable<Integer> {
      * TOKENVAULT_PASSPHRASE. Giving two of the options, or setting both variables, is a usage error.
      */
     MasterKey masterKey(boolean creating) {
+        return masterKey(creating, root::storeName);
+    }
+
+    /**
+     * {@link #masterKey(boolean)} for the store {@code storeName} names, shown in the passphrase prompt (asked only
+     * when it prompts): copy names its source, and so never resolves the store of --store or TOKENVAULT_STORE.
+     */
+    MasterKey masterKey(boolean creating, java.util.function.Supplier<String> storeName) {
         if (root.keyFile != null && root.passphrase) {
             throw CliException.usage("give either --key-file or --passphrase, not both");
         }
@@ -96,7 +104,7 @@ abstract class StoreCommand implements Callable<Integer> {
             return keyFromFile(root.keyFile, "key file");
         }
         if (root.passphrase) {
-            char[] typed = promptPassphrase("Passphrase for " + root.storeName(), creating,
+            char[] typed = promptPassphrase("Passphrase for " + storeName.get(), creating,
                     TokenvaultCli.ENV_PASSPHRASE);
             try {
                 if (creating) {

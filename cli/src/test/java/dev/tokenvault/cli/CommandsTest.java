@@ -161,6 +161,19 @@ class CommandsTest {
         cli.run("--store", store, "stats").expect(0);
     }
 
+    @Test
+    void copysPassphrasePromptNamesItsSourceNotTheDefaultStore() {
+        String store = cli.store.toString();
+        cli.passphrases.add("correct horse".toCharArray());
+        cli.passphrases.add("correct horse".toCharArray());
+        cli.run("--store", store, "--passphrase", "init").expect(0);
+        cli.env.put("TOKENVAULT_STORE", dir.resolve("elsewhere.db").toString());
+        cli.prompts.clear();
+        cli.passphrases.add("correct horse".toCharArray());
+        cli.run("--passphrase", "copy", "--from", store, "--to", dir.resolve("copy.db").toString()).expect(0);
+        assertEquals(java.util.List.of("Passphrase for " + store + ": "), cli.prompts);
+    }
+
     // ---------------------------------------------------------------- errors shared by all store commands
 
     @Test

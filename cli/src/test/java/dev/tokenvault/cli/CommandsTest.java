@@ -174,6 +174,16 @@ class CommandsTest {
         assertEquals(java.util.List.of("Passphrase for " + store + ": "), cli.prompts);
     }
 
+    @Test
+    void copyFromAMissingStoreIsSix() {
+        cli.run("keygen", "--out", cli.key.toString()).expect(0);
+        Path target = dir.resolve("copy.db");
+        CliHarness.Run run = cli.run("--key-file", cli.key.toString(), "copy", "--from",
+                dir.resolve("nothere.db").toString(), "--to", target.toString()).expect(ExitCode.IO);
+        assertTrue(run.err().contains("no store at " + dir.resolve("nothere.db")), run.err());
+        assertFalse(Files.exists(target));
+    }
+
     // ---------------------------------------------------------------- errors shared by all store commands
 
     @Test

@@ -231,6 +231,10 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             return usageError(new CommandLine.UnmatchedArgumentException(parseResult.commandSpec().commandLine(),
                     parseResult.unmatched()), parseResult.originalArgs().toArray(new String[0]));
         }
+        String twoReaders = twoStdinReaders(parseResult);
+        if (twoReaders != null) {
+            return fail(CliException.usage(twoReaders));
+        }
         try {
             return new CommandLine.RunLast().execute(parseResult);
         } catch (CommandLine.ExecutionException e) {
@@ -238,6 +242,34 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         } finally {
             closeLocations();
         }
+    }
+
+    /** The options that read standard input when given {@code -}. */
+    static final List<String> STDIN_OPTIONS = List.of("--db-password-file", "--password-file",
+            "--from-password-file", "--to-password-file", "--client-secret-file", "--access-token-file",
+            "--refresh-token-file", "--grant-token-file");
+
+    /**
+     * Standard input can be read once: when two options of the command line (the command's own and the global ones)
+     * are given {@code -}, says which; else {@code null}. Checked before the command runs, so that the second reader
+     * does not fail with a misleading "standard input is empty".
+     */
+    static String twoStdinReaders(CommandLine.ParseResult parseResult) {
+        List<String> readers = new ArrayList<>();
+        for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+            for (CommandLine.Model.OptionSpec option : p.matchedOptions()) {
+                if (STDIN_OPTIONS.contains(option.longestName()) && "-".equals(option.getValue())
+                        && !readers.contains(option.longestName())) {
+                    readers.add(option.longestName());
+                }
+            }
+        }
+        if (readers.size() < 2) {
+            return null;
+        }
+        String last = readers.remove(readers.size() - 1);
+        return "only one option can read standard input (-), but " + String.join(", ", readers) + " and " + last
+                + " are given -; give all but one as files";
     }
 
     /** Closes the database pools the command opened (its vaults are closed by then). */

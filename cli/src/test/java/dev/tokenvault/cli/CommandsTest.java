@@ -184,6 +184,29 @@ class CommandsTest {
         assertFalse(Files.exists(target));
     }
 
+    /** Standard input is read once: two options given - are refused before either reads, whichever they are. */
+    @Test
+    void twoOptionsReadingStandardInputAreRefused() throws Exception {
+        cli.initStore();
+        String url = "jdbc:mariadb://127.0.0.1:1/never"; // refused before anything connects
+        CliHarness.Run save = cli.runWithStdin("pw", "--store", url, "--db-password-file", "-", "--key-file",
+                cli.key.toString(), "save", "--json", "--user", "u", "--refresh-token-file", "-").expect(2);
+        assertTrue(save.err().contains("only one option can read standard input (-), but --db-password-file and "
+                + "--refresh-token-file are given -"), save.err());
+        assertEquals("USAGE", json(save).path("error").path("code").asText());
+        CliHarness.Run imp = cli.storeWithStdin("pw", "import", "--from", "jdbc", url, "--password-file", "-",
+                "--db-password-file", "-").expect(2);
+        assertTrue(imp.err().contains("--password-file and --db-password-file are given -")
+                || imp.err().contains("--db-password-file and --password-file are given -"), imp.err());
+        CliHarness.Run copy = cli.runWithStdin("pw", "--key-file", cli.key.toString(), "copy", "--from", url,
+                "--from-password-file", "-", "--to", url + "2", "--to-password-file", "-").expect(2);
+        assertTrue(copy.err().contains("--from-password-file and --to-password-file are given -"), copy.err());
+        CliHarness.Run tokens = cli.storeWithStdin("x", "find", "--access-token-file", "-", "--grant-token-file",
+                "-", "--client-secret-file", "-").expect(2);
+        assertTrue(tokens.err().contains("only one option can read standard input"), tokens.err());
+        assertFalse(cli.allOutput().contains("is empty"), cli.allOutput());
+    }
+
     // ---------------------------------------------------------------- errors shared by all store commands
 
     @Test

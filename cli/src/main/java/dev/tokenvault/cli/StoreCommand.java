@@ -183,8 +183,12 @@ abstract class StoreCommand implements Callable<Integer> {
     char[] promptPassphrase(String what, boolean confirm, String environmentVariable) {
         char[] first = io().prompt == null ? null : io().prompt.read(what + ": ");
         if (first == null) {
-            throw CliException.usage("there is no terminal to prompt for the passphrase on; in scripts set "
-                    + environmentVariable + " instead");
+            // Java 17 reads without echo only through System.console(), which exists only when standard input and
+            // standard output are both a terminal; a prompt with echo on would show the passphrase
+            throw CliException.usage("cannot prompt for the passphrase without echo: that needs standard input and "
+                    + "standard output to be a terminal, and one of them is redirected (or there is no terminal); "
+                    + "set " + environmentVariable + " instead (in bash, `read -rs " + environmentVariable
+                    + " && export " + environmentVariable + "` reads it without echo), or use a key file");
         }
         if (first.length == 0) {
             throw CliException.usage("the passphrase must not be empty");

@@ -102,7 +102,8 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     Path keyFile;
 
     @Option(names = "--passphrase", scope = ScopeType.INHERIT,
-            description = "Prompt for a passphrase (no echo) instead of a key file.")
+            description = "Prompt for a passphrase (no echo; standard input and output must be a terminal) "
+                    + "instead of a key file.")
     boolean passphrase;
 
     @Option(names = "--json", scope = ScopeType.INHERIT,

@@ -154,9 +154,12 @@ class CommandsTest {
         cli.run("--store", store, "--passphrase", "stats").expect(0);
         cli.passphrases.add("wrong horse".toCharArray());
         cli.run("--store", store, "--passphrase", "stats").expect(3);
+        // no console (standard output piped, say): refused, never prompted with echo; the message says what to do
         cli.terminal = false;
-        assertTrue(cli.run("--store", store, "--passphrase", "stats").expect(2).err()
-                .contains("TOKENVAULT_PASSPHRASE"));
+        String refused = cli.run("--store", store, "--passphrase", "stats").expect(2).err();
+        assertTrue(refused.contains("standard input and standard output to be a terminal")
+                && refused.contains("set TOKENVAULT_PASSPHRASE instead") && refused.contains("read -rs")
+                && refused.contains("key file"), refused);
         cli.env.put("TOKENVAULT_PASSPHRASE", "correct horse");
         cli.run("--store", store, "stats").expect(0);
     }

@@ -169,6 +169,8 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
 
     /** A word that names an option: {@code --name} (before any {@code =value}), or {@code -x}. */
     private static final Pattern OPTION_LIKE = Pattern.compile("--[A-Za-z][A-Za-z0-9-]{0,62}|-[A-Za-z]");
+    /** A word that may be a mistyped command: lower-case letters and dashes, as the commands are. */
+    private static final Pattern COMMAND_LIKE = Pattern.compile("[a-z][a-z-]{0,31}");
 
     /**
      * The message for arguments picocli could not match. Its own message repeats them, and the word after a mistyped
@@ -178,6 +180,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
      */
     static String unmatchedMessage(CommandLine cl, String[] args) {
         List<String> unknown = new ArrayList<>();
+        boolean root = cl.getCommandSpec().parent() == null;
+        String unknownCommand = null;
+        boolean positionalSeen = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--")) {
@@ -190,18 +195,32 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
                 if (eq < 0 && known.arity().max() > 0) {
                     i++; // its value
                 }
-            } else if (OPTION_LIKE.matcher(name).matches() && !unknown.contains(name)
-                    && !cl.getCommandSpec().subcommands().containsKey(name)) {
-                unknown.add(name);
+            } else if (OPTION_LIKE.matcher(name).matches()) {
+                if (!unknown.contains(name) && !cl.getCommandSpec().subcommands().containsKey(name)) {
+                    unknown.add(name);
+                }
+            } else if (!positionalSeen) {
+                positionalSeen = true;
+                // the command word: named when it looks like one and no unknown option (whose value it may be)
+                // comes before it
+                if (root && unknown.isEmpty() && COMMAND_LIKE.matcher(arg).matches()) {
+                    unknownCommand = arg;
+                }
             }
         }
-        if (unknown.isEmpty()) {
-            return (cl.getCommandSpec().parent() == null ? "unknown command or unexpected argument"
+        if (unknown.isEmpty() && unknownCommand == null) {
+            return (root ? "unknown command or unexpected argument"
                     : "unexpected argument for " + cl.getCommandSpec().name())
                     + " (not repeated here: it may be a secret)";
         }
-        StringBuilder b = new StringBuilder(unknown.size() == 1 ? "unknown option " : "unknown options ");
-        b.append(String.join(", ", unknown));
+        StringBuilder b = new StringBuilder();
+        if (unknownCommand != null) {
+            b.append("unknown command ").append(unknownCommand);
+        }
+        if (!unknown.isEmpty()) {
+            b.append(b.length() == 0 ? "" : "; ").append(unknown.size() == 1 ? "unknown option " : "unknown options ")
+                    .append(String.join(", ", unknown));
+        }
         for (String name : unknown) {
             if (name.startsWith("--") && knownOption(cl, name + "-file") != null) {
                 b.append("; secrets are not taken on the command line: give ").append(name)

@@ -133,6 +133,11 @@ class NoSecretLeakTest {
         CliHarness.Run two = cli.store("find", "--access-token", "hunter2", "--refresh-token", "x-" + refresh)
                 .expect(2);
         assertTrue(two.err().contains("unknown options --access-token, --refresh-token"), two.err());
+        // a mistyped command is named, unless an unknown option (whose value it may be) comes before it
+        assertTrue(cli.run("lsit").expect(2).err().contains("unknown command lsit"), cli.allOutput());
+        CliHarness.Run before = cli.run("--db-password", "hunter", "list").expect(2);
+        assertTrue(before.err().contains("unknown option --db-password;") && !before.err().contains("hunter"),
+                before.err());
         // words that are not options are not repeated either
         CliHarness.Run extra = cli.store("list", refresh).expect(2);
         assertTrue(extra.err().contains("unexpected argument for list"), extra.err());

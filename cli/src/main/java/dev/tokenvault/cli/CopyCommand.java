@@ -1,7 +1,9 @@
 package dev.tokenvault.cli;
 
+import dev.tokenvault.ErrorCode;
 import dev.tokenvault.MasterKey;
 import dev.tokenvault.StoreCopy;
+import dev.tokenvault.TokenStoreException;
 import dev.tokenvault.TokenVault;
 import dev.tokenvault.VerifyReport;
 import java.util.LinkedHashMap;
@@ -56,13 +58,23 @@ final class CopyCommand extends StoreCommand {
             StoreLocation.requireNewFile(target.file("copy", ""), "copy writes a new store only");
         }
         Render r = root.render();
-        MasterKey key = masterKey(false);
+        MasterKey key = masterKey(false, source::display); // copy has no --store: the prompt names --from
         StoreCopy.Report copied;
         VerifyReport verified;
         try (Progress.Ticker ticker = Progress.of(io(), root.json, "copy").ticking()) {
             TokenVault.Builder sourceStore = source.builder().masterKey(key);
             // a file is only read, and its lock keeps writers out while the copy runs
-            copied = StoreCopy.copy(source.isDatabase() ? sourceStore : sourceStore.readOnly(), target.builder());
+            try {
+                copied = StoreCopy.copy(source.isDatabase() ? sourceStore : sourceStore.readOnly(),
+                        target.builder());
+            } catch (TokenStoreException e) {
+                // NOT_FOUND is the missing source: exit 6 like every command's missing store, not 1 (find, get)
+                if (e.code() == ErrorCode.NOT_FOUND) {
+                    throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + source.display()
+                            + " (--from); nothing was copied", e);
+                }
+                throw e;
+            }
             try (TokenVault copy = target.builder().masterKey(key).cacheMaximumSize(0).createIfMissing(false)
                     .open()) {
                 verified = copy.verify();

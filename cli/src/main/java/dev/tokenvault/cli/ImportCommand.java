@@ -51,7 +51,8 @@ final class ImportCommand extends StoreCommand {
     boolean dryRun;
 
     @Option(names = "--resume", description = "Skip rows the store already holds identically (same id, same "
-            + "fields), as after an interrupted import; rows with the same id and other content still conflict.")
+            + "fields; for a row without an id, a record with all its fields), as after an interrupted import; rows "
+            + "with the same id or values and other content still conflict.")
     boolean resume;
 
     static final class KindConverter implements picocli.CommandLine.ITypeConverter<Kind> {

@@ -28,7 +28,9 @@ import java.util.function.Function;
  * </ol>
  *
  * <p>With {@code resume}, a row whose id the store holds with the same ten fields counts as already imported; one
- * with the same id and other content is a conflict. Rows without an id cannot be recognised and are checked as new.
+ * with the same id and other content is a conflict. A row without an id counts as already imported when a stored
+ * record, found by the row's user name or tokens, has its fields apart from the id (the store gave the record its
+ * id when an earlier run saved it); a stored record that shares a value but differs elsewhere is a conflict.
  */
 final class Importer {
     /**
@@ -255,6 +257,9 @@ final class Importer {
                         : "id is already in the store"));
             }
         }
+        if (resume && t.getId() == null && why == null && storedApartFromId(t)) {
+            return true;
+        }
         holder(row, "userName", OAuthToken.builder().userName(t.getUserName()).build(), t.getUserName(), found);
         holder(row, "accessToken", OAuthToken.builder().accessToken(t.getAccessToken()).build(), t.getAccessToken(),
                 found);
@@ -264,6 +269,31 @@ final class Importer {
                 .build(), t.getGrantToken(), found);
         holder(row, "refreshToken", OAuthToken.builder().refreshToken(t.getRefreshToken()).clientId("-")
                 .clientSecret("-").build(), t.getRefreshToken(), found);
+        return false;
+    }
+
+    /**
+     * Whether the store holds a record with every field of the id-less {@code t} (the id aside): an earlier run of
+     * this import saved it, and the store gave it its id. Found by the first unique value {@code t} has; a record that
+     * holds a value of {@code t} but differs elsewhere is left for the conflict checks.
+     */
+    private boolean storedApartFromId(OAuthToken t) {
+        OAuthToken[] queries = {
+            t.getUserName() == null ? null : OAuthToken.builder().userName(t.getUserName()).build(),
+            t.getAccessToken() == null ? null : OAuthToken.builder().accessToken(t.getAccessToken()).build(),
+            t.getGrantToken() == null ? null : OAuthToken.builder().grantToken(t.getGrantToken()).clientId("-")
+                    .clientSecret("-").build(),
+            t.getRefreshToken() == null ? null : OAuthToken.builder().refreshToken(t.getRefreshToken())
+                    .clientId("-").clientSecret("-").build(),
+        };
+        for (OAuthToken query : queries) {
+            OAuthToken stored = query == null ? null : vault.findToken(query);
+            if (stored != null) {
+                OAuthToken withoutId = stored.copy();
+                withoutId.setId(null);
+                return withoutId.equals(t);
+            }
+        }
         return false;
     }
 

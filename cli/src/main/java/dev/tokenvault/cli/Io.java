@@ -46,7 +46,11 @@ public final class Io {
         this.prompt = prompt;
     }
 
-    /** The process's own streams, environment and terminal; progress only when attached to a terminal. */
+    /**
+     * The process's own streams, environment and terminal. Progress only when {@link System#console()} exists, that
+     * is when standard input and standard output are both a terminal: Java 17 cannot tell whether standard error is
+     * one (cli/README.md says so).
+     */
     public static Io system() {
         PrintWriter err = writer(System.err);
         return new Io(System.in, writer(System.out), err, System.console() != null ? err : null, System.getenv(),

@@ -47,10 +47,14 @@ final class Secrets {
                 bytes = Files.readAllBytes(Path.of(source));
             }
         } catch (NoSuchFileException e) {
-            throw CliException.usage(option + ": file " + source + " does not exist");
+            // The argument is not repeated: a secret given where its file belongs would be printed in full.
+            throw CliException.usage("the file given to " + option + " does not exist");
         } catch (IOException e) {
-            throw CliException.io(option + ": cannot read " + ("-".equals(source) ? "standard input" : source)
-                    + ": " + e.getMessage(), e);
+            // a FileSystemException without a reason has the path as its message
+            String why = e instanceof java.nio.file.FileSystemException fse && fse.getReason() == null
+                    && !(e instanceof java.nio.file.AccessDeniedException) ? e.getClass().getSimpleName()
+                    : Io.reason(e);
+            throw CliException.io("cannot read " + where(source, option) + ": " + why, e);
         }
         try {
             String s;
@@ -68,16 +72,20 @@ final class Secrets {
             }
             s = s.substring(0, end);
             if (s.isEmpty()) {
-                throw CliException.usage(option + ": " + ("-".equals(source) ? "standard input" : source)
-                        + " is empty");
+                throw CliException.usage(where(source, option) + " is empty");
             }
             if (s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) {
-                throw CliException.usage(option + ": " + ("-".equals(source) ? "standard input" : source)
-                        + " holds more than one line; give one secret per file");
+                throw CliException.usage(where(source, option) + " holds more than one line; give one secret per "
+                        + "file");
             }
             return s;
         } finally {
             Arrays.fill(bytes, (byte) 0);
         }
+    }
+
+    /** Where a secret came from, without the file's name (which may be the secret, given by mistake). */
+    private static String where(String source, String option) {
+        return "-".equals(source) ? option + ": standard input" : "the file given to " + option;
     }
 }

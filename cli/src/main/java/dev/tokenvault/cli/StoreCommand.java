@@ -89,6 +89,14 @@ abstract class StoreCommand implements Callable<Integer> {
      * TOKENVAULT_PASSPHRASE. Giving two of the options, or setting both variables, is a usage error.
      */
     MasterKey masterKey(boolean creating) {
+        return masterKey(creating, root::storeName);
+    }
+
+    /**
+     * {@link #masterKey(boolean)} for the store {@code storeName} names, shown in the passphrase prompt (asked only
+     * when it prompts): copy names its source, and so never resolves the store of --store or TOKENVAULT_STORE.
+     */
+    MasterKey masterKey(boolean creating, java.util.function.Supplier<String> storeName) {
         if (root.keyFile != null && root.passphrase) {
             throw CliException.usage("give either --key-file or --passphrase, not both");
         }
@@ -96,7 +104,7 @@ abstract class StoreCommand implements Callable<Integer> {
             return keyFromFile(root.keyFile, "key file");
         }
         if (root.passphrase) {
-            char[] typed = promptPassphrase("Passphrase for " + root.storeName(), creating,
+            char[] typed = promptPassphrase("Passphrase for " + storeName.get(), creating,
                     TokenvaultCli.ENV_PASSPHRASE);
             try {
                 if (creating) {
@@ -175,8 +183,12 @@ abstract class StoreCommand implements Callable<Integer> {
     char[] promptPassphrase(String what, boolean confirm, String environmentVariable) {
         char[] first = io().prompt == null ? null : io().prompt.read(what + ": ");
         if (first == null) {
-            throw CliException.usage("there is no terminal to prompt for the passphrase on; in scripts set "
-                    + environmentVariable + " instead");
+            // Java 17 reads without echo only through System.console(), which exists only when standard input and
+            // standard output are both a terminal; a prompt with echo on would show the passphrase
+            throw CliException.usage("cannot prompt for the passphrase without echo: that needs standard input and "
+                    + "standard output to be a terminal, and one of them is redirected (or there is no terminal); "
+                    + "set " + environmentVariable + " instead (in bash, `read -rs " + environmentVariable
+                    + " && export " + environmentVariable + "` reads it without echo), or use a key file");
         }
         if (first.length == 0) {
             throw CliException.usage("the passphrase must not be empty");

@@ -34,17 +34,11 @@ final class TokenOptions {
             description = "File holding the grant token, or - for standard input.")
     String grantTokenFile;
 
-    /** A token with the given fields; secrets read from their files, at most one from standard input. */
+    /**
+     * A token with the given fields; secrets read from their files, at most one from standard input (the command line
+     * is checked for that before the command runs: {@link TokenvaultCli#twoStdinReaders}).
+     */
     OAuthToken toToken(InputStream stdin) {
-        int fromStdin = 0;
-        for (String f : new String[] {clientSecretFile, accessTokenFile, refreshTokenFile, grantTokenFile}) {
-            if ("-".equals(f)) {
-                fromStdin++;
-            }
-        }
-        if (fromStdin > 1) {
-            throw CliException.usage("only one secret can come from standard input (-); give the others as files");
-        }
         return OAuthToken.builder()
                 .id(id)
                 .userName(user)

@@ -40,6 +40,8 @@ final class CliHarness {
     final Path key;
     final Map<String, String> env = new HashMap<>();
     final Deque<char[]> passphrases = new ArrayDeque<>();
+    /** The passphrase prompts shown, in order. */
+    final List<String> prompts = new ArrayList<>();
     boolean terminal = true;
     /** What the progress line of long commands showed; only while {@link #progressTerminal} is set. */
     final StringWriter progress = new StringWriter();
@@ -63,7 +65,10 @@ final class CliHarness {
         Io io = new Io(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
                 new PrintWriter(out, true), new PrintWriter(err, true),
                 progressTerminal ? new PrintWriter(progress, true) : null, env,
-                prompt -> terminal ? passphrases.poll() : null);
+                prompt -> {
+                    prompts.add(prompt);
+                    return terminal ? passphrases.poll() : null;
+                });
         int code = TokenvaultCli.commandLine(io).execute(args);
         Run run = new Run(List.of(args), code, out.toString(), err.toString());
         runs.add(run);

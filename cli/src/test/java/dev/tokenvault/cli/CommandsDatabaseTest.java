@@ -180,4 +180,24 @@ class CommandsDatabaseTest {
                 dir.resolve("never.db").toString()).expect(ExitCode.KEY_OR_INTEGRITY);
         assertFalse(dir.resolve("never.db").toFile().exists());
     }
+
+    /**
+     * copy has no --store: with --passphrase the prompt names --from's store, and neither the prompt nor --db-user
+     * (which names the database side's user) consults TOKENVAULT_STORE or ./tokenvault.db.
+     */
+    @ParameterizedTest
+    @EnumSource(DatabaseServer.class)
+    void copyPromptsForTheSourcesPassphraseWithADatabaseUser(DatabaseServer db) throws Exception {
+        String prefix = freshStore(db);
+        String file = cli.store.toString();
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.run("--store", file, "--passphrase", "init").expect(0);
+        cli.prompts.clear();
+        cli.passphrases.add("correct horse battery".toCharArray());
+        JsonNode copied = json(cli.run("--passphrase", "--db-user", db.user(), "copy", "--json", "--from", file,
+                "--to", db.url(), "--to-table-prefix", prefix).expect(0));
+        assertTrue(copied.path("clean").asBoolean(), copied.toString());
+        assertEquals(List.of("Passphrase for " + file + ": "), cli.prompts);
+    }
 }

@@ -154,11 +154,60 @@ class CommandsTest {
         cli.run("--store", store, "--passphrase", "stats").expect(0);
         cli.passphrases.add("wrong horse".toCharArray());
         cli.run("--store", store, "--passphrase", "stats").expect(3);
+        // no console (standard output piped, say): refused, never prompted with echo; the message says what to do
         cli.terminal = false;
-        assertTrue(cli.run("--store", store, "--passphrase", "stats").expect(2).err()
-                .contains("TOKENVAULT_PASSPHRASE"));
+        String refused = cli.run("--store", store, "--passphrase", "stats").expect(2).err();
+        assertTrue(refused.contains("standard input and standard output to be a terminal")
+                && refused.contains("set TOKENVAULT_PASSPHRASE instead") && refused.contains("read -rs")
+                && refused.contains("key file"), refused);
         cli.env.put("TOKENVAULT_PASSPHRASE", "correct horse");
         cli.run("--store", store, "stats").expect(0);
+    }
+
+    @Test
+    void copysPassphrasePromptNamesItsSourceNotTheDefaultStore() {
+        String store = cli.store.toString();
+        cli.passphrases.add("correct horse".toCharArray());
+        cli.passphrases.add("correct horse".toCharArray());
+        cli.run("--store", store, "--passphrase", "init").expect(0);
+        cli.env.put("TOKENVAULT_STORE", dir.resolve("elsewhere.db").toString());
+        cli.prompts.clear();
+        cli.passphrases.add("correct horse".toCharArray());
+        cli.run("--passphrase", "copy", "--from", store, "--to", dir.resolve("copy.db").toString()).expect(0);
+        assertEquals(java.util.List.of("Passphrase for " + store + ": "), cli.prompts);
+    }
+
+    @Test
+    void copyFromAMissingStoreIsSix() {
+        cli.run("keygen", "--out", cli.key.toString()).expect(0);
+        Path target = dir.resolve("copy.db");
+        CliHarness.Run run = cli.run("--key-file", cli.key.toString(), "copy", "--from",
+                dir.resolve("nothere.db").toString(), "--to", target.toString()).expect(ExitCode.IO);
+        assertTrue(run.err().contains("no store at " + dir.resolve("nothere.db")), run.err());
+        assertFalse(Files.exists(target));
+    }
+
+    /** Standard input is read once: two options given - are refused before either reads, whichever they are. */
+    @Test
+    void twoOptionsReadingStandardInputAreRefused() throws Exception {
+        cli.initStore();
+        String url = "jdbc:mariadb://127.0.0.1:1/never"; // refused before anything connects
+        CliHarness.Run save = cli.runWithStdin("pw", "--store", url, "--db-password-file", "-", "--key-file",
+                cli.key.toString(), "save", "--json", "--user", "u", "--refresh-token-file", "-").expect(2);
+        assertTrue(save.err().contains("only one option can read standard input (-), but --db-password-file and "
+                + "--refresh-token-file are given -"), save.err());
+        assertEquals("USAGE", json(save).path("error").path("code").asText());
+        CliHarness.Run imp = cli.storeWithStdin("pw", "import", "--from", "jdbc", url, "--password-file", "-",
+                "--db-password-file", "-").expect(2);
+        assertTrue(imp.err().contains("--password-file and --db-password-file are given -")
+                || imp.err().contains("--db-password-file and --password-file are given -"), imp.err());
+        CliHarness.Run copy = cli.runWithStdin("pw", "--key-file", cli.key.toString(), "copy", "--from", url,
+                "--from-password-file", "-", "--to", url + "2", "--to-password-file", "-").expect(2);
+        assertTrue(copy.err().contains("--from-password-file and --to-password-file are given -"), copy.err());
+        CliHarness.Run tokens = cli.storeWithStdin("x", "find", "--access-token-file", "-", "--grant-token-file",
+                "-", "--client-secret-file", "-").expect(2);
+        assertTrue(tokens.err().contains("only one option can read standard input"), tokens.err());
+        assertFalse(cli.allOutput().contains("is empty"), cli.allOutput());
     }
 
     // ---------------------------------------------------------------- errors shared by all store commands

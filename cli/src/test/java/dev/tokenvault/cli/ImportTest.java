@@ -343,6 +343,29 @@ class ImportTest {
         assertEquals(3, json(cli.store("list", "--json").expect(0)).path("count").asInt());
     }
 
+    /** Rows without an id get theirs from the store; a resumed import recognises them by their fields. */
+    @Test
+    void resumeSkipsRowsWithoutAnIdThatAnEarlierRunSaved() throws Exception {
+        String[] a = row("", "a@example.com");
+        String[] b = row("", "b@example.com");
+        String[] c = row("", "c@example.com");
+        cli.store("import", "--from", "zoho-csv", csv(ZohoCsvSource.HEADER, List.of(a, b)).toString()).expect(0);
+        // a row that shares the user name of a saved one but has other tokens is still a conflict
+        String[] changed = b.clone();
+        changed[5] = zohoToken();
+        CliHarness.Run refused = cli.store("import", "--resume", "--from", "zoho-csv",
+                csv(ZohoCsvSource.HEADER, List.of(a, changed, c)).toString()).expect(5);
+        assertTrue(refused.out().contains("line 3: userName is already held by record"), refused.out());
+        assertFalse(refused.out().contains("line 2"), refused.out());
+        CliHarness.Run resumed = cli.store("import", "--resume", "--from", "zoho-csv",
+                csv(ZohoCsvSource.HEADER, List.of(a, b, c)).toString()).expect(0);
+        assertTrue(resumed.out().contains("imported 1 token(s)") && resumed.out().contains("2 row(s) were already "
+                + "in the store identically"), resumed.out());
+        assertEquals(3, json(cli.store("list", "--json").expect(0)).path("count").asInt());
+        // without --resume the saved rows are conflicts, as before
+        cli.store("import", "--from", "zoho-csv", csv(ZohoCsvSource.HEADER, List.<String[]>of(a)).toString()).expect(5);
+    }
+
     @Test
     void jsonProblemsGiveTheRowAsANumber() throws Exception {
         String[] bad = row("e1", "a@example.com");

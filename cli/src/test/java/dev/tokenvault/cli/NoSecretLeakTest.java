@@ -104,6 +104,76 @@ class NoSecretLeakTest {
         assertTrue(leaks(revealed, refresh), revealed);
     }
 
+    /** A secret given to a mistyped option is not repeated: the error names the option, never the words after it. */
+    @Test
+    void aMistypedOptionDoesNotPrintItsValue() throws Exception {
+        CliHarness cli = new CliHarness(dir).initStore();
+        String refresh = zohoToken();
+        for (boolean json : new boolean[] {false, true}) {
+            CliHarness.Run run = cli.store(args(json, "save", "--user", "bob", "--refresh-token", refresh))
+                    .expect(2);
+            assertTrue(run.err().contains("unknown option --refresh-token;") && run.err().contains(
+                    "--refresh-token-file"), run.err());
+            assertFalse(leaks(run.all(), refresh), run.all());
+        }
+        // with =, and an id-taking command where the option word becomes the id
+        CliHarness.Run eq = cli.store("save", "--user", "bob", "--refresh-token=" + refresh).expect(2);
+        assertTrue(eq.err().contains("unknown option --refresh-token;"), eq.err());
+        CliHarness.Run get = cli.store("get", "--refresh-token", refresh).expect(2);
+        assertTrue(get.err().contains("unknown option --refresh-token"), get.err());
+        // the database password at the top level and import's
+        CliHarness.Run db = cli.run("--db-password", "hunter2", "--store", "jdbc:mariadb://localhost/x", "list")
+                .expect(2);
+        assertTrue(db.err().contains("unknown option --db-password;") && db.err().contains("--db-password-file"),
+                db.err());
+        CliHarness.Run imp = cli.store("import", "--from", "jdbc", "jdbc:mariadb://localhost/x", "--user", "u",
+                "--password", "hunter2").expect(2);
+        assertTrue(imp.err().contains("unknown option --password;") && imp.err().contains("--password-file"),
+                imp.err());
+        CliHarness.Run two = cli.store("find", "--access-token", "hunter2", "--refresh-token", "x-" + refresh)
+                .expect(2);
+        assertTrue(two.err().contains("unknown options --access-token, --refresh-token"), two.err());
+        // a mistyped command is named, unless an unknown option (whose value it may be) comes before it
+        assertTrue(cli.run("lsit").expect(2).err().contains("unknown command lsit"), cli.allOutput());
+        CliHarness.Run before = cli.run("--db-password", "hunter", "list").expect(2);
+        assertTrue(before.err().contains("unknown option --db-password;") && !before.err().contains("hunter"),
+                before.err());
+        // words that are not options are not repeated either
+        CliHarness.Run extra = cli.store("list", refresh).expect(2);
+        assertTrue(extra.err().contains("unexpected argument for list"), extra.err());
+        String all = cli.allOutput();
+        assertFalse(leaks(all, refresh), all);
+        assertFalse(all.contains("hunter2"), all);
+    }
+
+    /** A secret given where its file name belongs is not repeated in the error, on standard error or in JSON. */
+    @Test
+    void aSecretGivenAsAFileNameIsNotPrinted() throws Exception {
+        CliHarness cli = new CliHarness(dir).initStore();
+        String refresh = zohoToken();
+        for (boolean json : new boolean[] {false, true}) {
+            CliHarness.Run run = cli.store(args(json, "save", "--user", "bob", "--refresh-token-file", refresh))
+                    .expect(2);
+            assertTrue(run.err().contains("the file given to --refresh-token-file does not exist"), run.err());
+            if (json) {
+                assertTrue(CommandsTest.json(run).path("error").path("message").asText()
+                        .contains("--refresh-token-file"), run.out());
+            }
+        }
+        // a file that cannot be read (a directory named like the secret) and an empty one
+        java.nio.file.Files.createDirectory(dir.resolve(refresh));
+        CliHarness.Run unreadable = cli.store("find", "--refresh-token-file", dir.resolve(refresh).toString())
+                .expect(6);
+        assertTrue(unreadable.err().contains("cannot read the file given to --refresh-token-file"),
+                unreadable.err());
+        java.nio.file.Files.createFile(dir.resolve("x" + refresh));
+        CliHarness.Run empty = cli.store("save", "--user", "bob", "--access-token-file",
+                dir.resolve("x" + refresh).toString()).expect(2);
+        assertTrue(empty.err().contains("the file given to --access-token-file is empty"), empty.err());
+        String all = cli.allOutput();
+        assertFalse(leaks(all, refresh), all);
+    }
+
     /** The whole secret, or any 12 characters of it past the four that masking shows. */
     static boolean leaks(String output, String secret) {
         for (int i = Secrets.PREFIX; i + 12 <= secret.length(); i += 4) {

@@ -144,14 +144,17 @@ abstract class StoreCommand implements Callable<Integer> {
                 + TokenvaultCli.ENV_MASTER_KEY + " or " + TokenvaultCli.ENV_PASSPHRASE);
     }
 
-    /** A key file: the path checked first, so that the message says what is wrong with it. */
+    /**
+     * A key file: the path checked first, so that the message says what is wrong with it. The messages do not repeat
+     * the path: a key given where its file's name belongs would be printed with them.
+     */
     static MasterKey keyFromFile(Path file, String what) {
         if (Files.isDirectory(file)) {
-            throw CliException.usage(what + " " + file + " is a directory, not a key file");
+            throw CliException.usage("the " + what + " given is a directory, not a key file");
         }
         if (!Files.exists(file)) {
-            throw CliException.usage(what + " " + file + " does not exist (make one with `tokenvault keygen --out "
-                    + file + "`)");
+            throw CliException.usage("the " + what + " given does not exist (make one with `tokenvault keygen --out"
+                    + " FILE`)");
         }
         return MasterKey.fromFile(file);
     }

@@ -174,6 +174,16 @@ class NoSecretLeakTest {
         assertFalse(leaks(all, refresh), all);
     }
 
+    @Test
+    void aKeyGivenAsTheKeyFilesNameIsNotPrinted() {
+        CliHarness cli = new CliHarness(dir);
+        String key = java.util.Base64.getEncoder().encodeToString(new byte[32]).replace('A', 'k');
+        CliHarness.Run run = cli.run("--store", dir.resolve("s.db").toString(), "--key-file", key, "list")
+                .expect(2);
+        assertTrue(run.err().contains("the key file given does not exist"), run.err());
+        assertFalse(cli.allOutput().contains(key), cli.allOutput());
+    }
+
     /** The whole secret, or any 12 characters of it past the four that masking shows. */
     static boolean leaks(String output, String secret) {
         for (int i = Secrets.PREFIX; i + 12 <= secret.length(); i += 4) {

@@ -154,7 +154,7 @@ final class RefreshLeases {
             }
             if (take == LeaseTable.Take.TAKEN) {
                 // a save may have ended the last lease just before this take: only an expiring record needs a holder
-                TokenRecord again = select.apply(stored);
+                TokenRecord again = readAsHolder(select, r.id());
                 if (expiring(again) && again.id().equals(r.id())) {
                     granted.increment();
                     return done(again, waited, started);
@@ -177,6 +177,24 @@ final class RefreshLeases {
                 return done(now, true, started);
             }
             r = now;
+        }
+    }
+
+    /**
+     * The new holder's read of the store. When it fails (IO, a pool timeout) the caller gets the error and will not
+     * refresh, so the lease it just took on {@code id} is given back first: otherwise every other finder, on every
+     * node, would wait {@code maxWait} for a refresh that never comes.
+     */
+    private TokenRecord readAsHolder(Function<Selection.Reader, TokenRecord> select, String id) {
+        try {
+            return select.apply(stored);
+        } catch (RuntimeException | Error e) {
+            try {
+                table.release(id);
+            } catch (RuntimeException | Error suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
     }
 

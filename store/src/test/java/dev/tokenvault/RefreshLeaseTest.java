@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tokenvault.StoreFixtures.MutableClock;
 import dev.tokenvault.StoreFixtures.Variant;
+import dev.tokenvault.engine.EngineException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -233,6 +235,40 @@ class RefreshLeaseTest {
             t.join();
             assertTrue(interrupted[0], "the interrupt was swallowed");
         }
+    }
+
+    /**
+     * A find that took the lease and then failed to read the record from the store (an IO error, a pool timeout)
+     * gives the lease back: its caller got an error and will not refresh, so another finder must not wait for it.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void aFindThatFailsAfterTakingTheLeaseGivesItBack(Variant variant) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            AtomicBoolean failGet = new AtomicBoolean();
+            try (TokenVault v = variant.builder(dir, MasterKey.generate()).clock(clock)
+                    .refreshSingleFlight(WINDOW, HOUR)
+                    .engineWrapper(e -> EngineProxy.of(e, (m, args, proceed) -> {
+                        if (m.getName().equals("get") && failGet.getAndSet(false)) {
+                            throw new EngineException(EngineException.Kind.IO, "injected: one read failed");
+                        }
+                        return proceed.with(args);
+                    })).open()) {
+                OAuthToken saved = StoreFixtures.saved(v, OAuthToken.builder().userName("ada")
+                        .accessToken("access-old").expiryTime(Long.toString(clock.millis() + 10_000)).build());
+                v.findTokenById(saved.getId()); // not expiring yet: cached
+                clock.advance(Duration.ofSeconds(6)); // expiring now: the next find takes the lease, then reads
+                failGet.set(true);
+                assertEquals(ErrorCode.IO, assertThrows(TokenStoreException.class,
+                        () -> v.findTokenById(saved.getId())).code());
+
+                // another thread: it would wait an hour (the test's limit stops it) behind a lease kept
+                assertEquals("access-old", inThread(() -> v.findTokenById(saved.getId())).get().getAccessToken());
+                VaultStats.SingleFlight s = v.stats().refreshSingleFlight();
+                assertEquals(0, s.waits(), "the second finder waited: " + s);
+                assertEquals(1, s.leasesGranted(), "the second finder holds the lease: " + s);
+            }
+        });
     }
 
     /** Only an expiryTime less than window ahead of the vault's clock (an expired one too) takes a lease. */

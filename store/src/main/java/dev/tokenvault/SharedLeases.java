@@ -4,8 +4,10 @@ import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordLeases;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -70,26 +72,35 @@ final class SharedLeases implements LeaseTable {
         this.node = HexFormat.of().formatHex(id);
     }
 
+    /**
+     * Takes the local lease (pending while the row is taken: a release on this node meanwhile leaves it, see
+     * {@link LocalLeases}), then the row. This node's earlier row on {@code id} is deleted first only when the thread
+     * that took it has died: a live one's local lease ran out (its row runs out too, and the take overwrites it) or
+     * was ended while its row is still its own, and deleting that would make two holders.
+     */
     @Override
     public Take tryTake(String id, Duration duration) {
-        Take here = local.tryTake(id, duration);
+        Take here = local.tryTakePending(id, duration);
         if (here != Take.TAKEN) {
             return here;
         }
         String name = node + "/" + Thread.currentThread().getId() + "/" + takes.incrementAndGet();
         String holder;
         try {
-            endOwnRow(id, held.get(id)); // this node's earlier lease on id has ended, or this thread would not hold it
+            endRowOfDeadHolder(id, held.get(id));
             holder = Errors.call(() -> rows.take(id, name, duration));
         } catch (RuntimeException | Error e) {
-            local.release(id);
+            local.releaseOwn(id); // only this take's: another thread's, when this one's ran out meanwhile, stays
             throw e;
         }
         if (!name.equals(holder)) {
-            local.release(id); // another node holds it: this node's other finders ask the database again
+            local.releaseOwn(id); // another holder's row: this node's other finders ask the database again
             return Take.HELD_BY_OTHER;
         }
-        held.put(id, new Held(name, Thread.currentThread()));
+        synchronized (this) { // with release: it sees both the row and the local lease as this take's, or neither
+            held.put(id, new Held(name, Thread.currentThread()));
+            local.settle(id);
+        }
         forgetCached(id);
         return Take.TAKEN;
     }
@@ -103,7 +114,7 @@ final class SharedLeases implements LeaseTable {
             }
             Held mine = held.get(id);
             if (mine != null && !mine.thread().isAlive()) {
-                endOwnRow(id, mine);
+                endRowOfDeadHolder(id, mine);
                 forgetCached(id);
                 return true;
             }
@@ -122,33 +133,51 @@ final class SharedLeases implements LeaseTable {
     /**
      * Ends this node's lease on {@code id}: its local lease and the row this node took, by its holder name, so that a
      * row another node took since (after this node's ran out) stays. Another node's lease ends by that node's save,
-     * or when its row runs out.
+     * or when its row runs out. A take in flight on this node is left alone, its local lease and the row it gets: it
+     * reads the store after it, so it sees the save this release follows.
      */
     @Override
     public void release(String id) {
-        Held mine = held.remove(id);
+        Held mine;
+        Runnable endLocal;
+        synchronized (this) { // a take settles all at once, before this or after it
+            if (local.pending(id)) {
+                return;
+            }
+            mine = held.remove(id);
+            endLocal = local.releaser(id);
+        }
         if (mine != null) {
             quietly(() -> rows.release(id, mine.name()));
         }
         polls.remove(id);
-        local.release(id); // last: the waiters it wakes find the row gone
+        endLocal.run(); // last: the waiters it wakes find the row gone
     }
 
     /** Ends every lease of this node, as {@link #release} does each. */
     @Override
     public void releaseAll() {
-        held.forEach((id, mine) -> {
-            if (held.remove(id, mine)) {
-                quietly(() -> rows.release(id, mine.name()));
-            }
-        });
+        Map<String, Held> mine = new HashMap<>();
+        Runnable endLocal;
+        synchronized (this) {
+            held.forEach((id, h) -> {
+                if (!local.pending(id) && held.remove(id, h)) {
+                    mine.put(id, h);
+                }
+            });
+            endLocal = local.releaserOfAll();
+        }
+        mine.forEach((id, h) -> quietly(() -> rows.release(id, h.name())));
         polls.clear();
-        local.releaseAll();
+        endLocal.run();
     }
 
-    /** Deletes the row {@code mine} (or nothing) this node took for {@code id}, unless a newer take replaced it. */
-    private void endOwnRow(String id, Held mine) {
-        if (mine != null && held.remove(id, mine)) {
+    /**
+     * Deletes the row {@code mine} (or nothing) this node took for {@code id} when the thread that took it has died,
+     * unless a newer take replaced it.
+     */
+    private void endRowOfDeadHolder(String id, Held mine) {
+        if (mine != null && !mine.thread().isAlive() && held.remove(id, mine)) {
             Errors.run(() -> rows.release(id, mine.name()));
         }
     }

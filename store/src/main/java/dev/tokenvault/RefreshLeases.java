@@ -119,7 +119,8 @@ final class RefreshLeases {
             return null;
         }
         return engine.leases().map(rows -> new RefreshLeases(b.refreshSingleFlight, b.clock,
-                        new SharedLeases(rows, cache), state, cache, store, store))
+                        new SharedLeases(rows, cache, state::isClosed), state, cache, store,
+                        store))
                 .orElseGet(() -> new RefreshLeases(b.refreshSingleFlight, b.clock, new LocalLeases(), state, cache,
                         store, cache));
     }

@@ -10,7 +10,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 /**
  * The {@link LeaseTable} of a shared store, whose nodes (processes, or vaults in one process) must make one refresh
@@ -24,9 +26,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *       own rows from those of other nodes, and a take from an earlier one.</li>
  *   <li>A waiter waits for the local lease (a save on this node wakes it at once), then polls the row every
  *       {@link #POLL_NANOS}; the waiters of one node share one poll per id and interval.</li>
- *   <li>The holder's thread dying ends its local lease at once, as in one process; this node then deletes its row
- *       (a waiter here, or the next take here, does). A node that dies holding a lease blocks the others until the
- *       row runs out: at most the lease's duration, {@code maxWait}.</li>
+ *   <li>The holder's thread dying ends its local lease at once, as in one process, and its lease for every node:
+ *       while this node holds rows, a daemon thread of its own looks every {@link #REAP_NANOS} whether their threads
+ *       are alive and deletes the rows of dead ones (a waiter here, or the next take here, does so too), which other
+ *       nodes' waiters see at their next poll. A node that dies (or is closed) holding a lease blocks the others until
+ *       the row runs out: at most the lease's duration, {@code maxWait}.</li>
  *   <li>When a lease ended, or was just taken, the cached lookups of its record are forgotten, so that later finds
  *       here hit what the holder's save committed sooner. The finds of the lease itself do not rely on it (another
  *       invalidation of the same id may still be evicting the old entry): {@link RefreshLeases} reads the store
@@ -38,12 +42,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  *
  * <p>Memory: besides {@link LocalLeases}, at most one small entry per record id whose row this node took (removed at
- * its release or the next take here) and one per record id whose row this node's waiters poll (removed when they see
- * it end).
+ * its release, the next take here, or its thread's death) and one per record id whose row this node's waiters poll
+ * (removed when they see it end). Threads: the one that looks at the holders, only while this node holds a row and
+ * is open.
  */
 final class SharedLeases implements LeaseTable {
     /** How often a waiter looks at the row of a lease another node holds. */
     static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /** How often, while this node holds rows, it looks whether the threads that took them are alive. */
+    static final long REAP_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** A row this node took: its holder name and the thread that took it. */
@@ -63,10 +70,20 @@ final class SharedLeases implements LeaseTable {
     private final AtomicLong takes = new AtomicLong();
     private final ConcurrentHashMap<String, Held> held = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Poll> polls = new ConcurrentHashMap<>();
+    /** Whether the vault was closed: the thread that looks at the holders stops. */
+    private final BooleanSupplier closed;
+    /** Whether that thread runs. */
+    private final AtomicBoolean reaping = new AtomicBoolean();
 
     SharedLeases(RecordLeases rows, LookupCache cache) {
+        this(rows, cache, () -> false);
+    }
+
+    /** @param closed whether the vault was closed, after which no holder's death is looked for */
+    SharedLeases(RecordLeases rows, LookupCache cache, BooleanSupplier closed) {
         this.rows = rows;
         this.cache = cache;
+        this.closed = closed;
         byte[] id = new byte[8];
         RANDOM.nextBytes(id);
         this.node = HexFormat.of().formatHex(id);
@@ -101,8 +118,54 @@ final class SharedLeases implements LeaseTable {
             held.put(id, new Held(name, Thread.currentThread()));
             local.settle(id);
         }
+        startReaper();
         forgetCached(id);
         return Take.TAKEN;
+    }
+
+    /** Starts the thread that looks at the holders, unless it runs. */
+    private void startReaper() {
+        if (reaping.compareAndSet(false, true)) {
+            Thread t = new Thread(this::reap, "tokenvault-lease-holders-" + node);
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /**
+     * Every {@link #REAP_NANOS}, deletes the rows whose threads died, so that other nodes need not wait for them to
+     * run out; stops when this node holds no row (a take then starts it again) or the vault was closed. A delete that
+     * fails is tried again at the next look.
+     */
+    private void reap() {
+        while (true) {
+            try {
+                TimeUnit.NANOSECONDS.sleep(REAP_NANOS);
+            } catch (InterruptedException e) {
+                reaping.set(false);
+                return;
+            }
+            if (closed.getAsBoolean()) {
+                reaping.set(false);
+                return;
+            }
+            held.forEach((id, mine) -> {
+                if (!mine.thread().isAlive() && held.remove(id, mine)) {
+                    try {
+                        rows.release(id, mine.name());
+                    } catch (RuntimeException e) {
+                        held.putIfAbsent(id, mine); // unless a take replaced it meanwhile
+                    }
+                }
+            });
+            if (held.isEmpty()) {
+                reaping.set(false);
+                // a take that recorded a row before this and saw the thread running started none: look again
+                if (held.isEmpty() || !reaping.compareAndSet(false, true)) {
+                    return;
+                }
+            }
+        }
     }
 
     @Override

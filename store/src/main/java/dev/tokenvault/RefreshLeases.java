@@ -25,7 +25,8 @@ import java.util.function.Function;
  *   <li>Every other find of that record waits while the lease runs. The lease ends when a save or delete of that
  *       record commits (from any thread, on a shared store of the holder's node: {@link #changed}), when
  *       {@code maxWait} has passed, or when the holder's thread dies. The waiters then select again: a record that
- *       no longer expires is returned to all of them; one that still expires goes, with the next lease, to exactly
+ *       no longer expires is returned to all of them (when the save changed the value a waiter looked it up by, so
+ *       that its selection finds nothing, it gets the record by the id it waited for); one that still expires goes, with the next lease, to exactly
  *       one of them, and the others wait for that lease.</li>
  *   <li>No find waits more than 2 x {@code maxWait} in all: past that it gets the record as stored, without a
  *       lease. So a failed refresh costs one more refresh, not a burst; one that always fails costs each finder at
@@ -174,6 +175,9 @@ final class RefreshLeases {
             boolean ended = awaitEnd(r.id(), giveUp);
             state.check();
             TokenRecord now = select.apply(afterWait);
+            if (ended && now == null) {
+                now = savedById(afterWait, r.id());
+            }
             if (!ended || !expiring(now)) {
                 return done(now, true, started);
             }
@@ -197,6 +201,17 @@ final class RefreshLeases {
             }
             throw e;
         }
+    }
+
+    /**
+     * After a wait whose query no longer finds anything: the record the find waited for, read by its {@code id},
+     * when it no longer expires. The holder's save may have changed the value the find looked it up by (a new access
+     * token, a rotated refresh token); the waiter still gets the saved token. A record still expiring (or deleted)
+     * gives {@code null}, as the query did.
+     */
+    private TokenRecord savedById(Selection.Reader reader, String id) {
+        TokenRecord byId = reader.find(Field.ID, id);
+        return expiring(byId) ? null : byId;
     }
 
     /** Ends the lease on record {@code id}: a save or delete of it committed. */

@@ -3,6 +3,7 @@ package dev.tokenvault;
 import static dev.tokenvault.StoreFixtures.expect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -234,6 +235,32 @@ class RefreshLeaseTest {
             assertEquals("access-old", waiter.get(LIMIT.toSeconds(), TimeUnit.SECONDS).getAccessToken());
             t.join();
             assertTrue(interrupted[0], "the interrupt was swallowed");
+        }
+    }
+
+    /**
+     * A waiter that found the record by its access token (or refresh token) gets the saved token, though the save
+     * changed the value it looked up by: after the wait it reads the record by its id when its query no longer finds
+     * it. Before, it ran its query again and got nothing.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MEMORY_UNCACHED", "MARIADB_CACHED",
+        "POSTGRESQL_CACHED"})
+    void aWaiterThatFoundByTheAccessTokenGetsTheSavedToken(Variant variant) throws Exception {
+        try (TokenVault v = vault(variant)) {
+            OAuthToken saved = expiring(v, "ada");
+            v.findTokenById(saved.getId()); // the lease
+            FutureTask<OAuthToken> waiter = inThread(() -> v.findToken(OAuthToken.builder()
+                    .accessToken("access-old").build()));
+            awaitWaits(v, 1);
+
+            OAuthToken refreshed = refreshed(saved);
+            v.saveToken(refreshed); // a new access token
+            OAuthToken got = waiter.get(LIMIT.toSeconds(), TimeUnit.SECONDS);
+            assertNotNull(got, "the waiter got nothing");
+            // findToken keeps the query's own fields (its access token) and fills in the others from the record
+            assertEquals(saved.getId(), got.getId());
+            assertEquals(refreshed.getExpiryTime(), got.getExpiryTime(), "the saved record's expiry");
         }
     }
 

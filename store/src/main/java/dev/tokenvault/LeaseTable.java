@@ -47,7 +47,9 @@ interface LeaseTable {
 
     /**
      * Ends the lease on record {@code id} that this table keeps: in process whoever holds it, across nodes this node's
-     * (another node's lease ends by that node's release or when it runs out); nothing when none is held.
+     * (another node's lease ends by that node's release or when it runs out); nothing when none is held. Across nodes
+     * a take still in flight on this node (between its local lease and its row) is left to finish: its holder reads
+     * the store after the take, so it sees the change this release follows.
      */
     void release(String id);
 

@@ -25,7 +25,8 @@ import java.util.function.Function;
  *   <li>Every other find of that record waits while the lease runs. The lease ends when a save or delete of that
  *       record commits (from any thread, on a shared store of the holder's node: {@link #changed}), when
  *       {@code maxWait} has passed, or when the holder's thread dies. The waiters then select again: a record that
- *       no longer expires is returned to all of them; one that still expires goes, with the next lease, to exactly
+ *       no longer expires is returned to all of them (when the save changed the value a waiter looked it up by, so
+ *       that its selection finds nothing, it gets the record by the id it waited for); one that still expires goes, with the next lease, to exactly
  *       one of them, and the others wait for that lease.</li>
  *   <li>No find waits more than 2 x {@code maxWait} in all: past that it gets the record as stored, without a
  *       lease. So a failed refresh costs one more refresh, not a burst; one that always fails costs each finder at
@@ -119,7 +120,8 @@ final class RefreshLeases {
             return null;
         }
         return engine.leases().map(rows -> new RefreshLeases(b.refreshSingleFlight, b.clock,
-                        new SharedLeases(rows, cache), state, cache, store, store))
+                        new SharedLeases(rows, cache, state::isClosed), state, cache, store,
+                        store))
                 .orElseGet(() -> new RefreshLeases(b.refreshSingleFlight, b.clock, new LocalLeases(), state, cache,
                         store, cache));
     }
@@ -154,7 +156,7 @@ final class RefreshLeases {
             }
             if (take == LeaseTable.Take.TAKEN) {
                 // a save may have ended the last lease just before this take: only an expiring record needs a holder
-                TokenRecord again = select.apply(stored);
+                TokenRecord again = readAsHolder(select, r.id());
                 if (expiring(again) && again.id().equals(r.id())) {
                     granted.increment();
                     return done(again, waited, started);
@@ -173,11 +175,43 @@ final class RefreshLeases {
             boolean ended = awaitEnd(r.id(), giveUp);
             state.check();
             TokenRecord now = select.apply(afterWait);
+            if (ended && now == null) {
+                now = savedById(afterWait, r.id());
+            }
             if (!ended || !expiring(now)) {
                 return done(now, true, started);
             }
             r = now;
         }
+    }
+
+    /**
+     * The new holder's read of the store. When it fails (IO, a pool timeout) the caller gets the error and will not
+     * refresh, so the lease it just took on {@code id} is given back first: otherwise every other finder, on every
+     * node, would wait {@code maxWait} for a refresh that never comes.
+     */
+    private TokenRecord readAsHolder(Function<Selection.Reader, TokenRecord> select, String id) {
+        try {
+            return select.apply(stored);
+        } catch (RuntimeException | Error e) {
+            try {
+                table.release(id);
+            } catch (RuntimeException | Error suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * After a wait whose query no longer finds anything: the record the find waited for, read by its {@code id},
+     * when it no longer expires. The holder's save may have changed the value the find looked it up by (a new access
+     * token, a rotated refresh token); the waiter still gets the saved token. A record still expiring (or deleted)
+     * gives {@code null}, as the query did.
+     */
+    private TokenRecord savedById(Selection.Reader reader, String id) {
+        TokenRecord byId = reader.find(Field.ID, id);
+        return expiring(byId) ? null : byId;
     }
 
     /** Ends the lease on record {@code id}: a save or delete of it committed. */

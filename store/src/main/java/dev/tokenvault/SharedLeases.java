@@ -4,11 +4,15 @@ import dev.tokenvault.engine.EngineException;
 import dev.tokenvault.engine.RecordLeases;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 /**
  * The {@link LeaseTable} of a shared store, whose nodes (processes, or vaults in one process) must make one refresh
@@ -22,9 +26,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *       own rows from those of other nodes, and a take from an earlier one.</li>
  *   <li>A waiter waits for the local lease (a save on this node wakes it at once), then polls the row every
  *       {@link #POLL_NANOS}; the waiters of one node share one poll per id and interval.</li>
- *   <li>The holder's thread dying ends its local lease at once, as in one process; this node then deletes its row
- *       (a waiter here, or the next take here, does). A node that dies holding a lease blocks the others until the
- *       row runs out: at most the lease's duration, {@code maxWait}.</li>
+ *   <li>The holder's thread dying ends its local lease at once, as in one process, and its lease for every node:
+ *       while this node holds rows, a daemon thread of its own looks every {@link #REAP_NANOS} whether their threads
+ *       are alive and deletes the rows of dead ones (a waiter here, or the next take here, does so too), which other
+ *       nodes' waiters see at their next poll. A node that dies (or is closed) holding a lease blocks the others until
+ *       the row runs out: at most the lease's duration, {@code maxWait}.</li>
  *   <li>When a lease ended, or was just taken, the cached lookups of its record are forgotten, so that later finds
  *       here hit what the holder's save committed sooner. The finds of the lease itself do not rely on it (another
  *       invalidation of the same id may still be evicting the old entry): {@link RefreshLeases} reads the store
@@ -36,12 +42,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  *
  * <p>Memory: besides {@link LocalLeases}, at most one small entry per record id whose row this node took (removed at
- * its release or the next take here) and one per record id whose row this node's waiters poll (removed when they see
- * it end).
+ * its release, the next take here, or its thread's death) and one per record id whose row this node's waiters poll
+ * (removed when they see it end). Threads: the one that looks at the holders, only while this node holds a row and
+ * is open.
  */
 final class SharedLeases implements LeaseTable {
     /** How often a waiter looks at the row of a lease another node holds. */
     static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /** How often, while this node holds rows, it looks whether the threads that took them are alive. */
+    static final long REAP_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** A row this node took: its holder name and the thread that took it. */
@@ -61,37 +70,102 @@ final class SharedLeases implements LeaseTable {
     private final AtomicLong takes = new AtomicLong();
     private final ConcurrentHashMap<String, Held> held = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Poll> polls = new ConcurrentHashMap<>();
+    /** Whether the vault was closed: the thread that looks at the holders stops. */
+    private final BooleanSupplier closed;
+    /** Whether that thread runs. */
+    private final AtomicBoolean reaping = new AtomicBoolean();
 
     SharedLeases(RecordLeases rows, LookupCache cache) {
+        this(rows, cache, () -> false);
+    }
+
+    /** @param closed whether the vault was closed, after which no holder's death is looked for */
+    SharedLeases(RecordLeases rows, LookupCache cache, BooleanSupplier closed) {
         this.rows = rows;
         this.cache = cache;
+        this.closed = closed;
         byte[] id = new byte[8];
         RANDOM.nextBytes(id);
         this.node = HexFormat.of().formatHex(id);
     }
 
+    /**
+     * Takes the local lease (pending while the row is taken: a release on this node meanwhile leaves it, see
+     * {@link LocalLeases}), then the row. This node's earlier row on {@code id} is deleted first only when the thread
+     * that took it has died: a live one's local lease ran out (its row runs out too, and the take overwrites it) or
+     * was ended while its row is still its own, and deleting that would make two holders.
+     */
     @Override
     public Take tryTake(String id, Duration duration) {
-        Take here = local.tryTake(id, duration);
+        Take here = local.tryTakePending(id, duration);
         if (here != Take.TAKEN) {
             return here;
         }
         String name = node + "/" + Thread.currentThread().getId() + "/" + takes.incrementAndGet();
         String holder;
         try {
-            endOwnRow(id, held.get(id)); // this node's earlier lease on id has ended, or this thread would not hold it
+            endRowOfDeadHolder(id, held.get(id));
             holder = Errors.call(() -> rows.take(id, name, duration));
         } catch (RuntimeException | Error e) {
-            local.release(id);
+            local.releaseOwn(id); // only this take's: another thread's, when this one's ran out meanwhile, stays
             throw e;
         }
         if (!name.equals(holder)) {
-            local.release(id); // another node holds it: this node's other finders ask the database again
+            local.releaseOwn(id); // another holder's row: this node's other finders ask the database again
             return Take.HELD_BY_OTHER;
         }
-        held.put(id, new Held(name, Thread.currentThread()));
+        synchronized (this) { // with release: it sees both the row and the local lease as this take's, or neither
+            held.put(id, new Held(name, Thread.currentThread()));
+            local.settle(id);
+        }
+        startReaper();
         forgetCached(id);
         return Take.TAKEN;
+    }
+
+    /** Starts the thread that looks at the holders, unless it runs. */
+    private void startReaper() {
+        if (reaping.compareAndSet(false, true)) {
+            Thread t = new Thread(this::reap, "tokenvault-lease-holders-" + node);
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /**
+     * Every {@link #REAP_NANOS}, deletes the rows whose threads died, so that other nodes need not wait for them to
+     * run out; stops when this node holds no row (a take then starts it again) or the vault was closed. A delete that
+     * fails is tried again at the next look.
+     */
+    private void reap() {
+        while (true) {
+            try {
+                TimeUnit.NANOSECONDS.sleep(REAP_NANOS);
+            } catch (InterruptedException e) {
+                reaping.set(false);
+                return;
+            }
+            if (closed.getAsBoolean()) {
+                reaping.set(false);
+                return;
+            }
+            held.forEach((id, mine) -> {
+                if (!mine.thread().isAlive() && held.remove(id, mine)) {
+                    try {
+                        rows.release(id, mine.name());
+                    } catch (RuntimeException e) {
+                        held.putIfAbsent(id, mine); // unless a take replaced it meanwhile
+                    }
+                }
+            });
+            if (held.isEmpty()) {
+                reaping.set(false);
+                // a take that recorded a row before this and saw the thread running started none: look again
+                if (held.isEmpty() || !reaping.compareAndSet(false, true)) {
+                    return;
+                }
+            }
+        }
     }
 
     @Override
@@ -103,7 +177,7 @@ final class SharedLeases implements LeaseTable {
             }
             Held mine = held.get(id);
             if (mine != null && !mine.thread().isAlive()) {
-                endOwnRow(id, mine);
+                endRowOfDeadHolder(id, mine);
                 forgetCached(id);
                 return true;
             }
@@ -122,33 +196,51 @@ final class SharedLeases implements LeaseTable {
     /**
      * Ends this node's lease on {@code id}: its local lease and the row this node took, by its holder name, so that a
      * row another node took since (after this node's ran out) stays. Another node's lease ends by that node's save,
-     * or when its row runs out.
+     * or when its row runs out. A take in flight on this node is left alone, its local lease and the row it gets: it
+     * reads the store after it, so it sees the save this release follows.
      */
     @Override
     public void release(String id) {
-        Held mine = held.remove(id);
+        Held mine;
+        Runnable endLocal;
+        synchronized (this) { // a take settles all at once, before this or after it
+            if (local.pending(id)) {
+                return;
+            }
+            mine = held.remove(id);
+            endLocal = local.releaser(id);
+        }
         if (mine != null) {
             quietly(() -> rows.release(id, mine.name()));
         }
         polls.remove(id);
-        local.release(id); // last: the waiters it wakes find the row gone
+        endLocal.run(); // last: the waiters it wakes find the row gone
     }
 
     /** Ends every lease of this node, as {@link #release} does each. */
     @Override
     public void releaseAll() {
-        held.forEach((id, mine) -> {
-            if (held.remove(id, mine)) {
-                quietly(() -> rows.release(id, mine.name()));
-            }
-        });
+        Map<String, Held> mine = new HashMap<>();
+        Runnable endLocal;
+        synchronized (this) {
+            held.forEach((id, h) -> {
+                if (!local.pending(id) && held.remove(id, h)) {
+                    mine.put(id, h);
+                }
+            });
+            endLocal = local.releaserOfAll();
+        }
+        mine.forEach((id, h) -> quietly(() -> rows.release(id, h.name())));
         polls.clear();
-        local.releaseAll();
+        endLocal.run();
     }
 
-    /** Deletes the row {@code mine} (or nothing) this node took for {@code id}, unless a newer take replaced it. */
-    private void endOwnRow(String id, Held mine) {
-        if (mine != null && held.remove(id, mine)) {
+    /**
+     * Deletes the row {@code mine} (or nothing) this node took for {@code id} when the thread that took it has died,
+     * unless a newer take replaced it.
+     */
+    private void endRowOfDeadHolder(String id, Held mine) {
+        if (mine != null && !mine.thread().isAlive() && held.remove(id, mine)) {
             Errors.run(() -> rows.release(id, mine.name()));
         }
     }

@@ -3,6 +3,7 @@ package dev.tokenvault;
 import static dev.tokenvault.StoreFixtures.expect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tokenvault.StoreFixtures.MutableClock;
 import dev.tokenvault.StoreFixtures.Variant;
+import dev.tokenvault.engine.EngineException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -233,6 +236,66 @@ class RefreshLeaseTest {
             t.join();
             assertTrue(interrupted[0], "the interrupt was swallowed");
         }
+    }
+
+    /**
+     * A waiter that found the record by its access token (or refresh token) gets the saved token, though the save
+     * changed the value it looked up by: after the wait it reads the record by its id when its query no longer finds
+     * it. Before, it ran its query again and got nothing.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MEMORY_UNCACHED", "MARIADB_CACHED",
+        "POSTGRESQL_CACHED"})
+    void aWaiterThatFoundByTheAccessTokenGetsTheSavedToken(Variant variant) throws Exception {
+        try (TokenVault v = vault(variant)) {
+            OAuthToken saved = expiring(v, "ada");
+            v.findTokenById(saved.getId()); // the lease
+            FutureTask<OAuthToken> waiter = inThread(() -> v.findToken(OAuthToken.builder()
+                    .accessToken("access-old").build()));
+            awaitWaits(v, 1);
+
+            OAuthToken refreshed = refreshed(saved);
+            v.saveToken(refreshed); // a new access token
+            OAuthToken got = waiter.get(LIMIT.toSeconds(), TimeUnit.SECONDS);
+            assertNotNull(got, "the waiter got nothing");
+            // findToken keeps the query's own fields (its access token) and fills in the others from the record
+            assertEquals(saved.getId(), got.getId());
+            assertEquals(refreshed.getExpiryTime(), got.getExpiryTime(), "the saved record's expiry");
+        }
+    }
+
+    /**
+     * A find that took the lease and then failed to read the record from the store (an IO error, a pool timeout)
+     * gives the lease back: its caller got an error and will not refresh, so another finder must not wait for it.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"MEMORY_CACHED", "MARIADB_CACHED", "POSTGRESQL_CACHED"})
+    void aFindThatFailsAfterTakingTheLeaseGivesItBack(Variant variant) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            AtomicBoolean failGet = new AtomicBoolean();
+            try (TokenVault v = variant.builder(dir, MasterKey.generate()).clock(clock)
+                    .refreshSingleFlight(WINDOW, HOUR)
+                    .engineWrapper(e -> EngineProxy.of(e, (m, args, proceed) -> {
+                        if (m.getName().equals("get") && failGet.getAndSet(false)) {
+                            throw new EngineException(EngineException.Kind.IO, "injected: one read failed");
+                        }
+                        return proceed.with(args);
+                    })).open()) {
+                OAuthToken saved = StoreFixtures.saved(v, OAuthToken.builder().userName("ada")
+                        .accessToken("access-old").expiryTime(Long.toString(clock.millis() + 10_000)).build());
+                v.findTokenById(saved.getId()); // not expiring yet: cached
+                clock.advance(Duration.ofSeconds(6)); // expiring now: the next find takes the lease, then reads
+                failGet.set(true);
+                assertEquals(ErrorCode.IO, assertThrows(TokenStoreException.class,
+                        () -> v.findTokenById(saved.getId())).code());
+
+                // another thread: it would wait an hour (the test's limit stops it) behind a lease kept
+                assertEquals("access-old", inThread(() -> v.findTokenById(saved.getId())).get().getAccessToken());
+                VaultStats.SingleFlight s = v.stats().refreshSingleFlight();
+                assertEquals(0, s.waits(), "the second finder waited: " + s);
+                assertEquals(1, s.leasesGranted(), "the second finder holds the lease: " + s);
+            }
+        });
     }
 
     /** Only an expiryTime less than window ahead of the vault's clock (an expired one too) takes a lease. */

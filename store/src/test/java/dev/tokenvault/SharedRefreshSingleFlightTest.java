@@ -22,6 +22,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -161,6 +162,36 @@ class SharedRefreshSingleFlightTest {
 
             assertOneMoreRefreshAfterTheDeadLease(survivor, stored, accounts, maxWait);
         }
+    }
+
+    /**
+     * A holder's thread that dies without saving ends its lease for every node, not only its own: its node deletes
+     * the row of a dead holder thread at once, and the other nodes' waiters see the row gone. Before, only a waiter or
+     * a later take on the holder's own node deleted it, and another node's finders waited a full {@code maxWait}.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void aHolderThreadThatDiesEndsTheLeaseForOtherNodes(TestDatabase db) throws Exception {
+        String prefix = store(db);
+        MasterKey key = MasterKey.generate();
+        MutableClock clock = new MutableClock();
+        Duration hour = Duration.ofHours(1);
+        TokenVault a = open(builder(db, prefix, key).clock(clock).refreshSingleFlight(RefreshSingleFlightTest.WINDOW,
+                hour));
+        TokenVault b = open(builder(db, prefix, key).clock(clock).refreshSingleFlight(RefreshSingleFlightTest.WINDOW,
+                hour));
+        OAuthToken saved = StoreFixtures.saved(a, OAuthToken.builder().userName("ada").accessToken("access-old")
+                .expiryTime(Long.toString(clock.millis() + 1_000)).build());
+        Thread holder = new Thread(() -> a.findTokenById(saved.getId())); // takes the lease, dies without a save
+        holder.start();
+        holder.join();
+        assertEquals(1, a.stats().refreshSingleFlight().leasesGranted());
+
+        FutureTask<OAuthToken> find = new FutureTask<>(() -> b.findTokenById(saved.getId()));
+        new Thread(find).start();
+        // an hour without the fix: the limit is the machine's margin, not the lease
+        assertEquals("access-old", find.get(20, TimeUnit.SECONDS).getAccessToken(), "the record as stored");
+        assertEquals(1, b.stats().refreshSingleFlight().leasesGranted(), "b's finder holds the next lease");
     }
 
     /**

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
@@ -330,7 +331,7 @@ final class RedoLog implements AutoCloseable {
             }
         }
         Uninterruptibly.io(() -> {
-            try (FileChannel own = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            try (FileChannel own = FileChannel.open(path, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                 writeAt(own, ByteBuffer.allocate(4), start);
                 own.force(false);
             }

@@ -180,6 +180,11 @@ final class KeyState {
         Keyring next = k.keyring().withNewDataKey(random, highestVersion + 1);
         highestVersion = next.currentVersion();
         putKeyring(batch, next);
+        for (int skipped = k.keyring().currentVersion() + 1; skipped < next.currentVersion(); skipped++) {
+            // a version an abandoned rollover took: its count, exhausted, marks it as used, so that the open still
+            // finds a keyring put back from before this rollover by the count of the version after its newest
+            batch.putMeta(META_SEALS + skipped, sealCount.encode(skipped, sealLimit));
+        }
         batch.putMeta(META_SEALS + next.currentVersion(), sealCount.encode(next.currentVersion(), 0));
         seals.put(next.currentVersion(), 0L);
         Keys updated = k.withKeyring(next);

@@ -55,4 +55,8 @@ interface LeaseTable {
 
     /** Ends every lease, as {@link #release} each. */
     void releaseAll();
+
+    /** The vault is closing: stops whatever runs in the background; under the pipeline's lock. */
+    default void close() {
+    }
 }

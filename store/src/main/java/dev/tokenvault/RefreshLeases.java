@@ -162,6 +162,11 @@ final class RefreshLeases {
                     return done(again, waited, started);
                 }
                 table.release(r.id());
+                if (again == null) {
+                    // the save that ended the last lease may have changed the value this find looked up by: the
+                    // record it found, as saved, as a waiter gets it
+                    again = savedById(stored, r.id());
+                }
                 if (!expiring(again)) {
                     return done(again, waited, started);
                 }
@@ -222,6 +227,11 @@ final class RefreshLeases {
     /** Ends every lease: every record was deleted. */
     void changedAll() {
         table.releaseAll();
+    }
+
+    /** The vault is closing, marked closed already: stops what the lease table runs in the background. */
+    void close() {
+        table.close();
     }
 
     /**

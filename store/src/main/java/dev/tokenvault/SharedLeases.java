@@ -74,6 +74,8 @@ final class SharedLeases implements LeaseTable {
     private final BooleanSupplier closed;
     /** Whether that thread runs. */
     private final AtomicBoolean reaping = new AtomicBoolean();
+    /** The thread that looks at the holders, while it runs: {@link #close} stops it and waits for it. */
+    private volatile Thread reaper;
 
     SharedLeases(RecordLeases rows, LookupCache cache) {
         this(rows, cache, () -> false);
@@ -126,9 +128,43 @@ final class SharedLeases implements LeaseTable {
     /** Starts the thread that looks at the holders, unless it runs. */
     private void startReaper() {
         if (reaping.compareAndSet(false, true)) {
-            Thread t = new Thread(this::reap, "tokenvault-lease-holders-" + node);
+            Thread t = new Thread(this::reapUntilStopped, "tokenvault-lease-holders-" + node);
             t.setDaemon(true);
+            reaper = t;
             t.start();
+        }
+    }
+
+    /** {@link #reap}, and whatever ends it (an {@code Error} too), the next take may start a reaper again. */
+    private void reapUntilStopped() {
+        try {
+            reap();
+        } finally {
+            reaping.set(false);
+        }
+    }
+
+    /**
+     * Stops the thread that looks at the holders and waits for it, so that it touches neither the engine nor the
+     * caller's data source once the vault has closed. The vault is marked closed first, so no take starts another.
+     */
+    @Override
+    public void close() {
+        Thread t = reaper;
+        if (t == null) {
+            return;
+        }
+        t.interrupt();
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -305,6 +305,9 @@ public final class TokenVault implements TokenStore, AutoCloseable {
             state.markClosed();
             cache.close();
             try {
+                if (leases != null) {
+                    leases.close(); // before the engine: a shared store's reaper of dead holders' rows uses it
+                }
                 Errors.run(engine::close);
             } finally {
                 keyState.close();

@@ -242,4 +242,34 @@ class KeyMetadataTamperTest {
         expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(MasterKey.generate()).open()
                 .close());
     }
+
+    /**
+     * A rollover whose commit failed leaves its version number unused (it is never given to another key); the next
+     * rollover records that version's count, exhausted, so that the check above still has a count to find.
+     */
+    @Test
+    void anOlderKeyringPutBackAfterAnAbandonedRolloverIsCorrupt() {
+        Path file = dir.resolve("skipped.db");
+        MasterKey key = MasterKey.generate();
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        dev.tokenvault.engine.CommitProbe failOnce = step -> {
+            if (step.equals("engine.commit") && armed.compareAndSet(true, false)) {
+                throw new OutOfMemoryError("injected at " + step);
+            }
+        };
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            saved(v, full("a"));
+        }
+        byte[][] old = new byte[1][];
+        edit(file, e -> old[0] = e.getMeta("keyring"));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).commitProbe(failOnce).open()) {
+            armed.set(true);
+            expect(ErrorCode.IO, v::rotateDataKey); // version 2 abandoned
+            v.rotateDataKey(); // version 3
+            assertEquals(3, v.stats().currentKeyVersion());
+            saved(v, full("b"));
+        }
+        edit(file, e -> e.commit(new Batch().putMeta("keyring", old[0])));
+        expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(key).open().close());
+    }
 }

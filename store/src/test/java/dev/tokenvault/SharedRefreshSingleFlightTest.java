@@ -1,6 +1,7 @@
 package dev.tokenvault;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -192,6 +193,45 @@ class SharedRefreshSingleFlightTest {
         // an hour without the fix: the limit is the machine's margin, not the lease
         assertEquals("access-old", find.get(20, TimeUnit.SECONDS).getAccessToken(), "the record as stored");
         assertEquals(1, b.stats().refreshSingleFlight().leasesGranted(), "b's finder holds the next lease");
+    }
+
+    /** The thread that looks at a node's lease holders stops with the vault: it must not use a closed engine. */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void theLookOutForDeadHoldersStopsWhenTheVaultCloses(TestDatabase db) throws Exception {
+        String prefix = store(db);
+        MutableClock clock = new MutableClock();
+        TokenVault a = TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix)
+                .masterKey(MasterKey.generate()).clock(clock)
+                .refreshSingleFlight(RefreshSingleFlightTest.WINDOW, Duration.ofHours(1)).open();
+        OAuthToken saved = StoreFixtures.saved(a, OAuthToken.builder().userName("ada").accessToken("access-old")
+                .expiryTime(Long.toString(clock.millis() + 1_000)).build());
+        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread holder = new Thread(() -> { // takes the lease and stays alive: the look-out keeps running
+            a.findTokenById(saved.getId());
+            holding.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        holder.start();
+        try {
+            assertTrue(holding.await(20, TimeUnit.SECONDS));
+            assertTrue(lookOuts().anyMatch(Thread::isAlive), "the look-out runs while a holder lives");
+            a.close();
+            assertFalse(lookOuts().anyMatch(Thread::isAlive), "the look-out outlived the vault");
+        } finally {
+            done.countDown();
+            holder.join();
+        }
+    }
+
+    private static java.util.stream.Stream<Thread> lookOuts() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("tokenvault-lease-holders-"));
     }
 
     /**

@@ -123,12 +123,20 @@ final class JdbcSchema {
                 + why + " (and the open was asked not to create one)");
     }
 
-    private static boolean exists(Connection c, String table) {
+    /**
+     * Whether {@code table} exists: only the database's "no such table" says it does not (SQLSTATE 42S02, PostgreSQL's
+     * 42P01); any other failure (a lost connection, a missing privilege, a timeout) is thrown, so that an open does
+     * not call a store it could not look at absent ({@code NOT_FOUND}) but says why ({@code IO}).
+     */
+    private static boolean exists(Connection c, String table) throws SQLException {
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT * FROM " + table + " WHERE 1 = 0")) {
             return true;
         } catch (SQLException e) {
-            return false;
+            if ("42S02".equals(e.getSQLState()) || "42P01".equals(e.getSQLState())) {
+                return false;
+            }
+            throw e;
         }
     }
 
@@ -146,8 +154,12 @@ final class JdbcSchema {
                 failure = e;
             }
         }
-        if (failure != null && tables.keySet().stream().anyMatch(t -> !exists(c, t))) {
-            throw failure;
+        if (failure != null) {
+            for (String table : tables.keySet()) {
+                if (!exists(c, table)) {
+                    throw failure;
+                }
+            }
         }
     }
 

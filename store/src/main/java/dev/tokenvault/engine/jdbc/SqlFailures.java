@@ -10,19 +10,33 @@ final class SqlFailures {
     /** MariaDB/MySQL: deadlock found; lock wait timeout exceeded. */
     private static final int MYSQL_DEADLOCK = 1213;
     private static final int MYSQL_LOCK_WAIT_TIMEOUT = 1205;
+    /** PostgreSQL: lock_timeout (or NOWAIT) could not get a lock. */
+    private static final String PG_LOCK_NOT_AVAILABLE = "55P03";
 
     private SqlFailures() {
     }
 
     /**
      * Whether another node's concurrent transaction caused {@code e}: a deadlock or serialization failure (SQLSTATE
-     * 40001, PostgreSQL's 40P01, MariaDB's 1213 and 1205). The transaction was rolled back, or must be.
+     * 40001, PostgreSQL's 40P01, MariaDB's 1213). The transaction was rolled back, or must be. A lock wait that timed
+     * out is not one: a session holds the rows and does not let go (a paused process, a transaction left open), and
+     * running the write again would wait as long again, five times over; it is {@code IO}.
      */
     static boolean isCollision(SQLException e) {
         for (SQLException s = e; s != null; s = s.getNextException()) {
             String state = s.getSQLState();
-            if ("40001".equals(state) || "40P01".equals(state) || s.getErrorCode() == MYSQL_DEADLOCK
-                    || s.getErrorCode() == MYSQL_LOCK_WAIT_TIMEOUT) {
+            if (s.getErrorCode() != MYSQL_LOCK_WAIT_TIMEOUT
+                    && ("40001".equals(state) || "40P01".equals(state) || s.getErrorCode() == MYSQL_DEADLOCK)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code e} is a lock wait that timed out (MariaDB's 1205, PostgreSQL's 55P03). */
+    static boolean isLockWaitTimeout(SQLException e) {
+        for (SQLException s = e; s != null; s = s.getNextException()) {
+            if (s.getErrorCode() == MYSQL_LOCK_WAIT_TIMEOUT || PG_LOCK_NOT_AVAILABLE.equals(s.getSQLState())) {
                 return true;
             }
         }
@@ -55,6 +69,8 @@ final class SqlFailures {
         SQLException root = root(e);
         String state = root.getSQLState() == null ? "" : root.getSQLState();
         String detail = state.startsWith("28") ? "the database refused the login (wrong user or password?)"
+                : isLockWaitTimeout(e) || isLockWaitTimeout(root) ? "timed out waiting for rows another session holds"
+                + " locked (a stuck process, or a transaction left open?)"
                 : isConnectionLost(e) || isConnectionLost(root) ? "the database cannot be reached, or the connection"
                 + " to it was lost" : "the database failed";
         return new EngineException(EngineException.Kind.IO, what + ": " + detail + " (SQLSTATE " + root.getSQLState()

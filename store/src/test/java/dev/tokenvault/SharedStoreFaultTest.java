@@ -123,6 +123,23 @@ class SharedStoreFaultTest {
         assertFalse(tableExists(db, prefix + "_meta"), "nothing was created beside the foreign table");
     }
 
+    /**
+     * Tables with the right columns and no primary keys (a DBA's edit of the schema files, say): uniqueness across
+     * nodes rests on those keys, so they are no store's. Before, MariaDB opened them and took two records for one user
+     * name; PostgreSQL failed with IO on its first insert.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void tablesWithoutTheirPrimaryKeysAreUnsupportedFormat(TestDatabase db) {
+        String prefix = store(db);
+        for (String statement : db.schemaStatements(prefix)) {
+            db.execute(statement.replaceAll(",\\s*PRIMARY KEY \\([^)]*\\)", ""));
+        }
+        TokenStoreException e = expect(ErrorCode.UNSUPPORTED_FORMAT, () -> TokenVault.builder()
+                .dataSource(db.dataSource()).tablePrefix(prefix).masterKey(MasterKey.generate()).open());
+        assertTrue(e.getMessage().contains("primary key"), e.getMessage());
+    }
+
     @ParameterizedTest
     @EnumSource(TestDatabase.class)
     void aSecondStoreWithAnotherKeyInTheSameTablesIsWrongKeyAndWritesNothing(TestDatabase db) {

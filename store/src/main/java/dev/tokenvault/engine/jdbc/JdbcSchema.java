@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The tables of a shared store: created from the dialect's schema file when absent (the file a DBA can run by hand),
@@ -37,6 +38,20 @@ final class JdbcSchema {
     }
 
     /** Each table's columns, in order: a table of the same name with other columns is not a store's. */
+    /**
+     * The primary key of each table: uniqueness across nodes rests on them (an insert that meets another node's row
+     * fails on them, or, on PostgreSQL, does nothing), so a table without its key is no store's.
+     */
+    private static Map<String, List<String>> keys(Sql sql, String prefix) {
+        Map<String, List<String>> keys = new LinkedHashMap<>();
+        keys.put(sql.records, List.of("id"));
+        keys.put(sql.index, List.of("generation", "field", "blind"));
+        keys.put(sql.meta, List.of("name"));
+        keys.put(sql.changes, List.of("seq"));
+        keys.put(JdbcLeases.table(prefix), List.of("record_id"));
+        return keys;
+    }
+
     private static Map<String, List<String>> layout(Sql sql) {
         Map<String, List<String>> tables = new LinkedHashMap<>();
         tables.put(sql.records, List.of("id", "sealed"));
@@ -84,9 +99,11 @@ final class JdbcSchema {
         Map<String, List<String>> tables = layout(sql);
         tables.put(JdbcLeases.table(prefix), List.of("record_id", "holder", "expires_at"));
         List<String> missing = new ArrayList<>();
+        Map<String, List<String>> keys = keys(sql, prefix);
         for (Map.Entry<String, List<String>> t : tables.entrySet()) {
             if (exists(c, t.getKey())) {
                 checkLayout(c, t.getKey(), t.getValue()); // before anything is created beside a foreign table
+                checkKey(c, t.getKey(), keys.get(t.getKey()));
             } else {
                 missing.add(t.getKey());
             }
@@ -98,6 +115,7 @@ final class JdbcSchema {
             create(c, dialect, prefix, tables);
             for (Map.Entry<String, List<String>> t : tables.entrySet()) {
                 checkLayout(c, t.getKey(), t.getValue());
+                checkKey(c, t.getKey(), keys.get(t.getKey()));
             }
         }
         if (create) {
@@ -160,6 +178,21 @@ final class JdbcSchema {
                     throw failure;
                 }
             }
+        }
+    }
+
+    private static void checkKey(Connection c, String table, List<String> key) throws SQLException {
+        Map<Short, String> found = new TreeMap<>();
+        try (ResultSet rs = c.getMetaData().getPrimaryKeys(c.getCatalog(), c.getSchema(), table)) {
+            while (rs.next()) {
+                found.put(rs.getShort("KEY_SEQ"), rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
+            }
+        }
+        if (!new ArrayList<>(found.values()).equals(key)) {
+            throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT, "the table " + table + " is not a"
+                    + " tokenvault table: its primary key is " + found.values() + ", a shared store's is " + key
+                    + " (uniqueness across nodes rests on it); create the tables from the schema files unchanged, or"
+                    + " choose another tablePrefix");
         }
     }
 

@@ -109,6 +109,11 @@ public enum TestDatabase {
         return prefixes.computeIfAbsent(owner, o -> freshPrefix());
     }
 
+    /** The statements of the schema file this server's dialect ships, for {@code prefix}. */
+    public java.util.List<String> schemaStatements(String prefix) {
+        return JdbcSchema.statements(this == MARIADB ? Dialect.MARIADB : Dialect.POSTGRESQL, prefix);
+    }
+
     /** Runs one statement on its own connection. */
     public void execute(String sql) {
         try (Connection c = dataSource().getConnection(); Statement st = c.createStatement()) {

@@ -36,7 +36,7 @@ final class TokenOptions {
 
     /**
      * A token with the given fields; secrets read from their files, at most one from standard input (the command line
-     * is checked for that before the command runs: {@link TokenvaultCli#twoStdinReaders}).
+     * is checked for that before the command runs: {@link CommandLineChecks#twoStdinReaders}).
      */
     OAuthToken toToken(InputStream stdin) {
         return OAuthToken.builder()

@@ -31,6 +31,10 @@ public final class BlindIndex implements AutoCloseable {
 
     /** The 16-byte index key of {@code value} (UTF-8) in field number {@code field}. */
     public byte[] compute(int field, String value) {
+        if (fieldKeys[field].isDestroyed()) {
+            // a thread's Mac keeps the JDK's copy of the subkey: it would go on computing
+            throw new IllegalStateException("the blind index was closed");
+        }
         Mac[] perThread = macs.get();
         Mac mac = perThread[field];
         try {

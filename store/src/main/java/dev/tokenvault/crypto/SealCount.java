@@ -56,6 +56,10 @@ public final class SealCount implements AutoCloseable {
     }
 
     private byte[] tag(int version, long count) {
+        if (key.isDestroyed()) {
+            // the Mac keeps the JDK's copy of the key: it would go on making authentic tags
+            throw new IllegalStateException("the seal counts' key was wiped (closed)");
+        }
         byte[] fields = new byte[12];
         Bytes.putInt(fields, 0, version);
         Bytes.putLong(fields, 4, count);

@@ -68,26 +68,42 @@ public final class SecretBytes implements AutoCloseable {
         return bytes;
     }
 
+    /**
+     * The key as a JCA key, made once. It is made under the same monitor as {@link #destroy}: made outside it, a key
+     * could pass the destroyed check, then be built from the bytes {@code destroy} had just zeroed and be cached, and
+     * every later seal would use the all-zero key.
+     */
     SecretKeySpec aesKey() {
         SecretKeySpec k = aesKey;
-        if (k == null) {
-            k = new SecretKeySpec(raw(), "AES");
-            aesKey = k;
+        if (k != null && !destroyed) {
+            return k;
         }
-        return k;
+        synchronized (this) {
+            byte[] b = raw();
+            if (aesKey == null) {
+                aesKey = new SecretKeySpec(b, "AES");
+            }
+            return aesKey;
+        }
     }
 
+    /** As {@link #aesKey}, for HMAC-SHA256. */
     SecretKeySpec hmacKey() {
         SecretKeySpec k = hmacKey;
-        if (k == null) {
-            k = new SecretKeySpec(raw(), "HmacSHA256");
-            hmacKey = k;
+        if (k != null && !destroyed) {
+            return k;
         }
-        return k;
+        synchronized (this) {
+            byte[] b = raw();
+            if (hmacKey == null) {
+                hmacKey = new SecretKeySpec(b, "HmacSHA256");
+            }
+            return hmacKey;
+        }
     }
 
     /** Overwrites the bytes with zeros; idempotent. */
-    public void destroy() {
+    public synchronized void destroy() {
         destroyed = true;
         Arrays.fill(bytes, (byte) 0);
         aesKey = null;

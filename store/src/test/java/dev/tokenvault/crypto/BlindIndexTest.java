@@ -138,4 +138,13 @@ class BlindIndexTest {
             one.shutdownNow();
         }
     }
+
+    /** A thread's Mac keeps the JDK's copy of the subkey: a closed index must not go on computing on that thread. */
+    @Test
+    void aClosedIndexComputesNothingEvenOnAThreadThatUsedIt() {
+        BlindIndex index = new BlindIndex(SecretBytes.random(32, new SecureRandom()), "userName");
+        index.compute(0, "alice");
+        index.close();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> index.compute(0, "alice"));
+    }
 }

@@ -1,5 +1,6 @@
 package dev.tokenvault.crypto;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.security.SecureRandom;
@@ -34,5 +35,15 @@ class SealCountTest {
                 assertEquals(-1, counts.decode(7, flipped), "bit " + bit);
             }
         }
+    }
+
+    /** The Mac keeps the JDK's copy of the key: a closed SealCount must not go on making authentic counts. */
+    @Test
+    void aClosedSealCountMakesAndAcceptsNoCount() {
+        SealCount counts = new SealCount(SecretBytes.random(32, new SecureRandom()), new byte[32]);
+        byte[] stored = counts.encode(1, 7);
+        counts.close();
+        assertThrows(IllegalStateException.class, () -> counts.encode(1, 8));
+        assertThrows(IllegalStateException.class, () -> counts.decode(1, stored));
     }
 }

@@ -122,4 +122,48 @@ class SecretBytesTest {
         assertEquals(0, SecretBytes.random(0, RANDOM).length());
         assertFalse(SecretBytes.random(32, RANDOM).sameBytes(SecretBytes.random(32, RANDOM)));
     }
+
+    /**
+     * A key made while another thread destroys it must never be built from the zeroed bytes and cached: every later
+     * seal would then use the all-zero key. A race, so many rounds (a review caught it in about 17 s of them on the
+     * code before the fix); a destroyed key either refuses or, for a seal that began before the destroy, seals under
+     * the real key.
+     */
+    @Test
+    void aKeyBeingDestroyedNeverSealsUnderTheZeroKey() throws Exception {
+        SecureRandom random = new SecureRandom();
+        java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+        SecretBytes zero = SecretBytes.copyOf(new byte[32]);
+        byte[] nonce = new byte[12];
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
+        int rounds = 0;
+        while (System.nanoTime() < deadline) {
+            rounds++;
+            SecretBytes key = SecretBytes.random(32, random);
+            Thread user = new Thread(() -> {
+                try {
+                    go.await();
+                    key.aesKey();
+                } catch (Exception | Error ignored) {
+                    // a destroyed key refuses: what this test allows
+                }
+            });
+            user.start();
+            go.await();
+            key.destroy();
+            user.join();
+            byte[] sealed;
+            try {
+                sealed = AesGcm.seal(key, nonce, new byte[] {1, 2, 3}, new byte[0]);
+            } catch (IllegalStateException destroyed) {
+                continue;
+            }
+            try {
+                AesGcm.open(zero, nonce, sealed, 0, sealed.length, new byte[0]);
+                org.junit.jupiter.api.Assertions.fail("a destroyed key sealed under the all-zero key, round " + rounds);
+            } catch (javax.crypto.AEADBadTagException expected) {
+                org.junit.jupiter.api.Assertions.fail("a destroyed key still sealed, round " + rounds);
+            }
+        }
+    }
 }

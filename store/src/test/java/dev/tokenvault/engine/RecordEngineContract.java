@@ -170,6 +170,18 @@ public abstract class RecordEngineContract {
         assertEquals(2, engine.size());
     }
 
+    /** A new store whose first change is discarded is empty and keeps working (the in-memory engine stopped). */
+    @Test
+    void discardingTheFirstChangeOfANewStoreLeavesItEmptyAndWorking() {
+        engine.stage(new Batch().putRecord("a", bytes("1")).putIndex(0, bytes("alice"), "a"));
+        engine.discardStaged("test: the caller failed");
+        assertNull(engine.get("a"));
+        assertNull(engine.getIndex(engine.indexGeneration(), 0, bytes("alice")));
+        engine.commit(new Batch().putRecord("b", bytes("2")).putIndex(0, bytes("bob"), "b"));
+        assertEquals("b", engine.getIndex(engine.indexGeneration(), 0, bytes("bob")));
+        assertEquals(1, engine.size());
+    }
+
     @Test
     void commitStagedCommitsEveryBatchStagedBefore() {
         engine.stage(new Batch().putRecord("a", bytes("1")));

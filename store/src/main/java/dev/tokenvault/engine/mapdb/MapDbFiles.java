@@ -79,10 +79,16 @@ final class MapDbFiles {
                 "no store at " + path + " (and the open was asked not to create one)");
     }
 
-    /** A store in memory: the same MapDB wiring as a file, over a byte-array volume. */
+    /**
+     * A store in memory: the same MapDB wiring as a file, over a byte-array volume. Its empty layout is committed at
+     * once, as a new file's is: a rollback of a first change would otherwise take the layout with it (MapDB keeps its
+     * catalog's maps cached), and the engine could not go back to its state and would stop.
+     */
     static OpenDb inMemory(int indexCount, CommitProbe probe) {
         RedoVolume volume = RedoVolume.inMemory(new ByteArrayVol(CC.PAGE_SHIFT, 0L), probe);
-        return OpenDb.of(newDb(null, volume, false), volume, null, false, indexCount);
+        OpenDb o = OpenDb.of(newDb(null, volume, false), volume, null, false, indexCount);
+        o.db().commit();
+        return o;
     }
 
     /**

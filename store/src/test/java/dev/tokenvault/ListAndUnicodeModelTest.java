@@ -34,14 +34,8 @@ class ListAndUnicodeModelTest {
     private static final int FILE_SEEDS = 50;
     private static final int STEPS = 40;
 
-    private static final List<Function<OAuthToken, String>> GET = List.of(OAuthToken::getId, OAuthToken::getUserName,
-            OAuthToken::getClientId, OAuthToken::getClientSecret, OAuthToken::getRefreshToken,
-            OAuthToken::getAccessToken, OAuthToken::getGrantToken, OAuthToken::getExpiryTime,
-            OAuthToken::getRedirectUrl, OAuthToken::getApiDomain);
-    private static final List<BiConsumer<OAuthToken, String>> SET = List.of(OAuthToken::setId,
-            OAuthToken::setUserName, OAuthToken::setClientId, OAuthToken::setClientSecret, OAuthToken::setRefreshToken,
-            OAuthToken::setAccessToken, OAuthToken::setGrantToken, OAuthToken::setExpiryTime,
-            OAuthToken::setRedirectUrl, OAuthToken::setApiDomain);
+    private static final List<Function<OAuthToken, String>> GET = ModelTest.GET;
+    private static final List<BiConsumer<OAuthToken, String>> SET = ModelTest.SET;
     /** Per field, in the order of {@link #GET}: values that must stay apart ({@code ""} is an absent value). */
     private static final String[][] VALUES = {
         {"id-1", "id-2", "ID-1", "id-\uD83D\uDE00"},

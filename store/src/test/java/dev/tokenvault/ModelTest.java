@@ -54,11 +54,12 @@ class ModelTest {
     /** The unique fields (docs/ARCHITECTURE.md section 3.3): user name, access, grant and refresh token. */
     private static final int[] UNIQUE = {USER, ACCESS, GRANT, REFRESH};
 
-    private static final List<Function<OAuthToken, String>> GET = List.of(OAuthToken::getId,
+    /** A token's fields in the model's order (shared with {@link ListAndUnicodeModelTest}). */
+    static final List<Function<OAuthToken, String>> GET = List.of(OAuthToken::getId,
             OAuthToken::getUserName, OAuthToken::getClientId, OAuthToken::getClientSecret, OAuthToken::getRefreshToken,
             OAuthToken::getAccessToken, OAuthToken::getGrantToken, OAuthToken::getExpiryTime,
             OAuthToken::getRedirectUrl, OAuthToken::getApiDomain);
-    private static final List<BiConsumer<OAuthToken, String>> SET = List.of(OAuthToken::setId,
+    static final List<BiConsumer<OAuthToken, String>> SET = List.of(OAuthToken::setId,
             OAuthToken::setUserName, OAuthToken::setClientId, OAuthToken::setClientSecret, OAuthToken::setRefreshToken,
             OAuthToken::setAccessToken, OAuthToken::setGrantToken, OAuthToken::setExpiryTime,
             OAuthToken::setRedirectUrl, OAuthToken::setApiDomain);

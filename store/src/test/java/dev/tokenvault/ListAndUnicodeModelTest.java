@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What {@link ModelTest} does not generate, against its {@link ModelTest.Model} of the contract (DESIGN.md section 3):
+ * What {@link ModelTest} does not generate, against its {@link ModelTest.Model} of the contract (README, "The contract"):
  * {@code saveTokens} lists of one to three tokens (all or nothing: a failing token fails the call with its code and
  * changes no token; on success each token carries its merged record as of its own place in the list), and values that
  * differ only in Unicode form, case or a space (NFC {@code é} against NFD {@code e\u0301}, surrogate pairs, {@code ann}

@@ -135,12 +135,17 @@ final class SharedLeases implements LeaseTable {
         }
     }
 
-    /** {@link #reap}, and whatever ends it (an {@code Error} too), the next take may start a reaper again. */
+    /**
+     * {@link #reap}, which clears {@link #reaping} itself when it stops; when something it does not catch ends it (an
+     * {@code Error}), this clears it, so that the next take starts a reaper again. Not in a {@code finally}: after a
+     * normal stop another take may already have started the next reaper, whose flag this must not clear.
+     */
     private void reapUntilStopped() {
         try {
             reap();
-        } finally {
+        } catch (RuntimeException | Error e) {
             reaping.set(false);
+            throw e;
         }
     }
 

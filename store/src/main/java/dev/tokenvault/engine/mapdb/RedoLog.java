@@ -280,15 +280,9 @@ final class RedoLog implements AutoCloseable {
         if (unsynced < 0) {
             return;
         }
-        end = unsynced;
+        long start = unsynced;
         unsynced = -1;
-        try {
-            probe.reached("redo.erasing");
-            zeroMagicAt(end);
-        } catch (IOException | RuntimeException | Error e) {
-            unerased = true;
-            throw e;
-        }
+        erase(start);
     }
 
     /**
@@ -296,13 +290,22 @@ final class RedoLog implements AutoCloseable {
      * written whole: zero its magic (a record that does not start with it ends replay), then forget it.
      */
     private void forget(long start, Throwable failure) {
+        try {
+            erase(start);
+        } catch (IOException | RuntimeException | Error again) {
+            failure.addSuppressed(again);
+        }
+    }
+
+    /** Erases the record at {@code start}, the end of the log from now on; remembers when that failed. */
+    private void erase(long start) throws IOException {
         end = start;
         try {
             probe.reached("redo.erasing");
             zeroMagicAt(start);
-        } catch (Throwable again) {
+        } catch (IOException | RuntimeException | Error e) {
             unerased = true;
-            failure.addSuppressed(again);
+            throw e;
         }
     }
 

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,27 +38,22 @@ final class JdbcSchema {
         return (int) Jdbc.decodeLong(stored, 0);
     }
 
-    /** Each table's columns, in order: a table of the same name with other columns is not a store's. */
     /**
-     * The primary key of each table: uniqueness across nodes rests on them (an insert that meets another node's row
-     * fails on them, or, on PostgreSQL, does nothing), so a table without its key is no store's.
+     * A table's columns, in order, and its primary key: a table of the same name with other columns is not a store's,
+     * nor one without that key, on which uniqueness across nodes rests (an insert that meets another node's row fails
+     * on it, or, on PostgreSQL, does nothing).
      */
-    private static Map<String, List<String>> keys(Sql sql, String prefix) {
-        Map<String, List<String>> keys = new LinkedHashMap<>();
-        keys.put(sql.records, List.of("id"));
-        keys.put(sql.index, List.of("generation", "field", "blind"));
-        keys.put(sql.meta, List.of("name"));
-        keys.put(sql.changes, List.of("seq"));
-        keys.put(JdbcLeases.table(prefix), List.of("record_id"));
-        return keys;
-    }
+    private record Table(List<String> columns, List<String> key) { }
 
-    private static Map<String, List<String>> layout(Sql sql) {
-        Map<String, List<String>> tables = new LinkedHashMap<>();
-        tables.put(sql.records, List.of("id", "sealed"));
-        tables.put(sql.index, List.of("generation", "field", "blind", "record_id"));
-        tables.put(sql.meta, List.of("name", "value"));
-        tables.put(sql.changes, List.of("seq", "record_id", "changed_at"));
+    private static Map<String, Table> layout(Sql sql, String prefix) {
+        Map<String, Table> tables = new LinkedHashMap<>();
+        tables.put(sql.records, new Table(List.of("id", "sealed"), List.of("id")));
+        tables.put(sql.index, new Table(List.of("generation", "field", "blind", "record_id"),
+                List.of("generation", "field", "blind")));
+        tables.put(sql.meta, new Table(List.of("name", "value"), List.of("name")));
+        tables.put(sql.changes, new Table(List.of("seq", "record_id", "changed_at"), List.of("seq")));
+        tables.put(JdbcLeases.table(prefix), new Table(List.of("record_id", "holder", "expires_at"),
+                List.of("record_id")));
         return tables;
     }
 
@@ -96,14 +92,11 @@ final class JdbcSchema {
      * @throws SQLException when the database fails
      */
     static void prepare(Connection c, Dialect dialect, String prefix, Sql sql, boolean create) throws SQLException {
-        Map<String, List<String>> tables = layout(sql);
-        tables.put(JdbcLeases.table(prefix), List.of("record_id", "holder", "expires_at"));
+        Map<String, Table> tables = layout(sql, prefix);
         List<String> missing = new ArrayList<>();
-        Map<String, List<String>> keys = keys(sql, prefix);
-        for (Map.Entry<String, List<String>> t : tables.entrySet()) {
+        for (Map.Entry<String, Table> t : tables.entrySet()) {
             if (exists(c, t.getKey())) {
-                checkLayout(c, t.getKey(), t.getValue()); // before anything is created beside a foreign table
-                checkKey(c, t.getKey(), keys.get(t.getKey()));
+                check(c, t.getKey(), t.getValue()); // before anything is created beside a foreign table
             } else {
                 missing.add(t.getKey());
             }
@@ -112,10 +105,9 @@ final class JdbcSchema {
             throw absent(sql, "it has no table " + String.join(", ", missing));
         }
         if (!missing.isEmpty()) {
-            create(c, dialect, prefix, tables);
-            for (Map.Entry<String, List<String>> t : tables.entrySet()) {
-                checkLayout(c, t.getKey(), t.getValue());
-                checkKey(c, t.getKey(), keys.get(t.getKey()));
+            create(c, dialect, prefix, tables.keySet());
+            for (Map.Entry<String, Table> t : tables.entrySet()) {
+                check(c, t.getKey(), t.getValue());
             }
         }
         if (create) {
@@ -162,7 +154,7 @@ final class JdbcSchema {
      * Runs the schema file. Another node may create the same tables at the same moment: PostgreSQL may then fail a
      * {@code CREATE TABLE IF NOT EXISTS} with a duplicate; what counts is that the tables exist afterwards.
      */
-    private static void create(Connection c, Dialect dialect, String prefix, Map<String, List<String>> tables)
+    private static void create(Connection c, Dialect dialect, String prefix, Collection<String> tables)
             throws SQLException {
         SQLException failure = null;
         for (String statement : statements(dialect, prefix)) {
@@ -173,12 +165,17 @@ final class JdbcSchema {
             }
         }
         if (failure != null) {
-            for (String table : tables.keySet()) {
+            for (String table : tables) {
                 if (!exists(c, table)) {
                     throw failure;
                 }
             }
         }
+    }
+
+    private static void check(Connection c, String name, Table table) throws SQLException {
+        checkLayout(c, name, table.columns());
+        checkKey(c, name, table.key());
     }
 
     private static void checkKey(Connection c, String table, List<String> key) throws SQLException {

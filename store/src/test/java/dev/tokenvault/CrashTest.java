@@ -87,10 +87,10 @@ class CrashTest {
             for (int k = 0; k < CHAIN; k++) {
                 Path journal = dir.resolve("chain-" + round + "-" + k + ".txt");
                 boolean duringStart = k == 1;
-                Process child = new ProcessBuilder(javaBin(), "-cp", System.getProperty("java.class.path"),
-                        CrashWorker.class.getName(), store.toString(), keyB64, journal.toString(),
-                        Long.toString(seed + 100L * round + k), Integer.toString(1 + random.nextInt(3)),
-                        "users=c" + round + "w" + k + "-").redirectErrorStream(true).start();
+                Process child = new ProcessBuilder(ChildJvm.command(CrashWorker.class, store.toString(), keyB64,
+                        journal.toString(), Long.toString(seed + 100L * round + k),
+                        Integer.toString(1 + random.nextInt(3)), "users=c" + round + "w" + k + "-"))
+                        .redirectErrorStream(true).start();
                 BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(),
                         StandardCharsets.UTF_8));
                 if (duringStart) {
@@ -149,9 +149,8 @@ class CrashTest {
         for (int round = 0; round < rounds; round++) {
             int threads = 1 + random.nextInt(4);
             Path journal = dir.resolve("journal-" + round + ".txt");
-            List<String> command = new ArrayList<>(List.of(javaBin(), "-cp", System.getProperty("java.class.path"),
-                    CrashWorker.class.getName(), store.toString(), keyB64, journal.toString(),
-                    Long.toString(seed + round), Integer.toString(threads)));
+            List<String> command = ChildJvm.command(CrashWorker.class, store.toString(), keyB64,
+                    journal.toString(), Long.toString(seed + round), Integer.toString(threads));
             if (compacting) {
                 command.add("compact");
             }
@@ -227,10 +226,6 @@ class CrashTest {
             sb.append('\n').append(line);
         }
         return sb.toString();
-    }
-
-    private static String javaBin() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
     /**

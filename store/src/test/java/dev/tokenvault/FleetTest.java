@@ -96,8 +96,7 @@ class FleetTest {
 
     private Process start(TestDatabase db, String prefix, StoreFixtures.Key key, int node, int seconds)
             throws IOException {
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), FleetWorker.class.getName(), db.name(), prefix, key.base64(),
+        List<String> command = ChildJvm.command(FleetWorker.class, db.name(), prefix, key.base64(),
                 Integer.toString(node), Integer.toString(seconds), log(node).toString(), Integer.toString(THREADS),
                 Integer.toString(USERS));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("out-" + node).toFile())

@@ -44,9 +44,6 @@ class KeyRotationCrashTest {
     @TempDir
     Path dir;
 
-    static String javaBin() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
 
     private static String randomKey(Random random) {
         byte[] raw = new byte[32];
@@ -63,10 +60,7 @@ class KeyRotationCrashTest {
     /** Starts the worker, waits for READY, sleeps, kills it; returns the journal's lines. */
     private static List<String> runAndKill(Path journal, long sleepMillis, String... args)
             throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(javaBin(), "-cp", System.getProperty("java.class.path"),
-                KeyRotationCrashWorker.class.getName()));
-        cmd.addAll(List.of(args));
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Process child = new ProcessBuilder(ChildJvm.command(KeyRotationCrashWorker.class, args)).redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         String first = out.readLine();
         if (!"READY".equals(first)) {

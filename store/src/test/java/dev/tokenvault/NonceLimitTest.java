@@ -188,9 +188,8 @@ class NonceLimitTest {
         long acked = 0;
         for (int round = 0; round < 3; round++) {
             Path journal = dir.resolve("journal-" + round + ".txt");
-            Process child = new ProcessBuilder(KeyRotationCrashTest.javaBin(), "-cp",
-                    System.getProperty("java.class.path"), KeyRotationCrashWorker.class.getName(), "seal",
-                    store.toString(), keyB64, journal.toString(), Integer.toString(LIMIT), "r" + round)
+            Process child = new ProcessBuilder(ChildJvm.command(KeyRotationCrashWorker.class, "seal",
+                    store.toString(), keyB64, journal.toString(), Integer.toString(LIMIT), "r" + round))
                     .redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
                     StandardCharsets.UTF_8));

@@ -159,8 +159,7 @@ class ResourceTest {
         try (TokenVault vault = TokenVault.builder().path(store).masterKey(key.masterKey()).open()) {
             vault.saveToken(token("locked", 50));
         }
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), Holder.class.getName(), store.toString(), key.base64())
+        Process child = new ProcessBuilder(ChildJvm.command(Holder.class, store.toString(), key.base64()))
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),

@@ -327,9 +327,8 @@ class SharedRefreshSingleFlightTest {
     private Process worker(TestDatabase db, String prefix, String keyB64, FakeAccountsServer accounts,
                            OAuthToken stored, int threads, Duration maxWait, String mode) throws IOException {
         // a short-lived child needs no optimizing compiler nor parallel collector: it starts faster on a busy machine
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                RefreshWorker.class.getName(), db.name(), prefix, keyB64,
+        List<String> command = ChildJvm.command(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
+                RefreshWorker.class, db.name(), prefix, keyB64,
                 accounts.tokenUri().toString(), stored.getId(), stored.getUserName(), Integer.toString(threads),
                 Long.toString(maxWait.toMillis()), mode);
         Path errors = dir.resolve("worker-" + children.size() + ".err");

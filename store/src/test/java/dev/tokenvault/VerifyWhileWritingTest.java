@@ -9,8 +9,11 @@ import dev.tokenvault.engine.CommitProbe;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,6 +22,17 @@ import org.junit.jupiter.api.io.TempDir;
  * the scan must not read as damage: {@code repair()} rebuilds the index maps on what {@code verify()} reports.
  */
 class VerifyWhileWritingTest {
+    /**
+     * A thread per task: the tasks block on each other's latches, which the common pool (one thread on a 2-core
+     * machine, where Java 25's {@code CompletableFuture} uses it) would run one after the other.
+     */
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopThreads() {
+        threads.shutdownNow();
+    }
+
     @TempDir
     Path dir;
 
@@ -45,7 +59,7 @@ class VerifyWhileWritingTest {
             CompletableFuture<VerifyReport> report = CompletableFuture.supplyAsync(() -> {
                 verifier.set(Thread.currentThread());
                 return v.verify();
-            });
+            }, threads);
             assertTrue(paused.await(30, TimeUnit.SECONDS));
             v.saveToken(full("b"));
             go.countDown();
@@ -87,12 +101,12 @@ class VerifyWhileWritingTest {
                 failing.set(Thread.currentThread());
                 assertEquals(ErrorCode.IO,
                         assertThrows(TokenStoreException.class, () -> v.saveToken(full("b"))).code());
-            });
+            }, threads);
             assertTrue(commitPaused.await(30, TimeUnit.SECONDS)); // version 2 (a key K) published, not committed
             CompletableFuture<VerifyReport> report = CompletableFuture.supplyAsync(() -> {
                 verifier.set(Thread.currentThread());
                 return v.verify(); // takes the key state holding K
-            });
+            }, threads);
             assertTrue(verifyPaused.await(30, TimeUnit.SECONDS));
             commitGo.countDown();
             w.get(30, TimeUnit.SECONDS); // the rollover is forgotten

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -38,9 +37,8 @@ class BigImportTest {
 
         Path out = dir.resolve("out.json");
         Path err = dir.resolve("err.txt");
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(javaBin, "-Xmx" + heap, "-cp", classPath(),
-                TokenvaultCli.class.getName()));
+        List<String> command = ChildJvm.java();
+        command.addAll(List.of("-Xmx" + heap, "-cp", classPath(), TokenvaultCli.class.getName()));
         command.addAll(List.of(cli.withStore("import", "--json", "--from", "zoho-csv", csv.toString())));
         long start = System.nanoTime();
         Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -67,8 +65,8 @@ class BigImportTest {
         Path redo = Path.of(cli.store + ".redo");
         java.nio.file.attribute.FileTime before = Files.exists(redo) ? Files.getLastModifiedTime(redo) : null;
         Path out = dir.resolve("out.txt");
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-cp", classPath(), TokenvaultCli.class.getName()));
+        List<String> command = ChildJvm.java();
+        command.addAll(List.of("-cp", classPath(), TokenvaultCli.class.getName()));
         command.addAll(List.of(cli.withStore("import", "--from", "zoho-csv", csv.toString())));
         Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectErrorStream(true).start();
         // The redo log is written when the store is opened, then at each commit: wait for the first commit after the

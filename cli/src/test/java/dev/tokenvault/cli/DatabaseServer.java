@@ -62,7 +62,7 @@ enum DatabaseServer {
     void drop(String prefix) {
         try (Connection c = DriverManager.getConnection(url(), user(), password());
              Statement st = c.createStatement()) {
-            for (String table : new String[] {"_records", "_index", "_meta", "_changes"}) {
+            for (String table : new String[] {"_records", "_index", "_meta", "_changes", "_leases"}) {
                 st.execute("DROP TABLE IF EXISTS " + prefix + table);
             }
         } catch (SQLException e) {

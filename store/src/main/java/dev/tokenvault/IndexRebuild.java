@@ -22,6 +22,9 @@ import java.util.Set;
  * Its callers hold the vault's maintenance lock; every commit goes through the {@link WritePipeline}.
  */
 final class IndexRebuild {
+    /** Entries removed per batch when an old generation is emptied: as many as one batch of a build writes. */
+    private static final int DISCARD_BATCH = TokenVault.MAINTENANCE_BATCH * Field.INDEXED.length;
+
     private final RecordEngine engine;
     private final RecordReader reader;
     private final KeyState keyState;
@@ -35,6 +38,9 @@ final class IndexRebuild {
 
     /** What one commit of a build indexed, and what it could not index. */
     private record BuiltChunk(long indexed, List<String> problems) { }
+
+    /** How the switch's commit went: the generation it replaced, or its failure (the old generation is current). */
+    private record Switch(int old, RuntimeException failure) { }
 
     IndexRebuild(RecordEngine engine, RecordReader reader, KeyState keyState, WritePipeline pipeline,
                  RecordWriter writer, Maintenance maintenance, SecureRandom random) {
@@ -218,47 +224,70 @@ final class IndexRebuild {
 
     /**
      * One commit: makes {@code generation} (built under {@code target}) current and, when {@code withIndexKey} is
-     * given, stores the keyring with its index key; then empties the old generation in bounded commits.
+     * given, stores the keyring with its index key; then empties the old generation in bounded batches. The emptying
+     * runs after the write lock is released: it takes the lock batch by batch.
      */
     private void switchTo(int generation, BlindIndex target, Keyring withIndexKey) {
-        int old = pipeline.exclusive(() -> {
-            Keys k = keyState.current();
-            Keyring keyring = withIndexKey == null ? k.keyring() : k.keyring().withIndexKeyOf(withIndexKey);
-            Batch batch = new Batch().switchIndexGeneration(generation);
-            if (withIndexKey != null) {
-                keyState.putKeyring(batch, keyring);
-            }
-            writer.buildAlongside(null);
-            try {
-                pipeline.commitNow(batch);
-            } catch (RuntimeException e) {
-                discard(generation); // the engine is back at the old generation and keyring
-                throw e;
-            }
-            // readers that see the new generation before these keys wait for them (RecordReader.indexLookup)
-            keyState.publish(new Keys(k.header(), keyring, target, generation));
-            keyState.retire(k.blindIndex()::close); // readers may still compute with it; wiped at close
-            if (withIndexKey != null) {
-                keyState.retire(k.keyring().indexKey()::destroy);
-            }
-            return k.indexGeneration();
-        });
-        discard(old);
+        Switch done = pipeline.exclusive(() -> switchNow(generation, target, withIndexKey));
+        if (done.failure() != null) {
+            discard(generation); // the engine is back at the old generation and keyring
+            throw done.failure();
+        }
+        discard(done.old());
+    }
+
+    /** With every write excluded: the switch's commit, and on success the new keys published ({@link #switchTo}). */
+    private Switch switchNow(int generation, BlindIndex target, Keyring withIndexKey) {
+        Keys k = keyState.current();
+        Keyring keyring = withIndexKey == null ? k.keyring() : k.keyring().withIndexKeyOf(withIndexKey);
+        Batch batch = new Batch().switchIndexGeneration(generation);
+        if (withIndexKey != null) {
+            keyState.putKeyring(batch, keyring);
+        }
+        writer.buildAlongside(null);
+        try {
+            pipeline.commitNow(batch);
+        } catch (RuntimeException e) {
+            return new Switch(k.indexGeneration(), e);
+        }
+        // readers that see the new generation before these keys wait for them (RecordReader.indexLookup)
+        keyState.publish(new Keys(k.header(), keyring, target, generation));
+        keyState.retire(k.blindIndex()::close); // readers may still compute with it; wiped at close
+        if (withIndexKey != null) {
+            keyState.retire(k.keyring().indexKey()::destroy);
+        }
+        return new Switch(k.indexGeneration(), null);
     }
 
     /**
-     * Empties an index generation that is not current, in bounded commits, with writes excluded (the engine has one
-     * writer). A failure here never fails the rotation or repair that called it: the generation is never read again,
+     * Empties an index generation that is not current, in bounded batches, each a write action through the write
+     * path: writers queued meanwhile go in between the batches, or share their commits, rather than wait until the
+     * whole generation is gone (a wait that would grow with the store). Meanwhile nothing adds entries to the
+     * generation and it never becomes current again: no write builds alongside it any more, a generation number is
+     * never used twice, and the other operations over the whole store wait for the maintenance lock that the callers
+     * hold. A failure here never fails the rotation or repair that called it: the generation is never read again,
      * and the engine empties stale generations when it next opens; so the failure is not thrown but kept for the
      * caller that is already failing, if any.
      */
     private void discard(int generation) {
         try {
-            pipeline.exclusive(() -> {
-                engine.clearIndexGeneration(generation, TokenVault.MAINTENANCE_BATCH * Field.INDEXED.length);
-            });
+            boolean more = true;
+            while (more) {
+                // each batch queues behind the writers that came during the last one: the queue keeps its order
+                more = pipeline.write(() -> stageRemovals(generation));
+            }
         } catch (EngineException | TokenStoreException e) {
             // left for the next open (see above); a closed or stopped vault says so at its next call
         }
+    }
+
+    /** A write action: stages the removal of up to {@link #DISCARD_BATCH} entries of {@code generation}, if any. */
+    private boolean stageRemovals(int generation) {
+        Batch removals = Errors.call(() -> engine.indexRemovals(generation, DISCARD_BATCH));
+        if (removals.isEmpty()) {
+            return false;
+        }
+        pipeline.stage(removals);
+        return true;
     }
 }

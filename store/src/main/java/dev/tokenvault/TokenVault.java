@@ -218,13 +218,13 @@ public final class TokenVault implements TokenStore, AutoCloseable {
      * <p>The new index is built as a new index generation beside the current one, in commits of
      * {@value #MAINTENANCE_BATCH} records, invisible to readers; saves and deletes during the build update both
      * generations in their own commits. One small commit then makes the new generation current and stores the keyring
-     * with the new index key; the old generation is emptied afterwards in bounded commits. Readers keep working
-     * throughout and writers between the commits of the build, and after the switch every lookup uses the new key. A
-     * crash before the switch leaves the old key and index, a crash after it the new ones; the unfinished or old
-     * generation is emptied at the next open (as it is when emptying it fails here: the call still succeeds). The
-     * cache holds lookups by value, not by index key, and stays valid. Memory: every record id (about 100 bytes each);
-     * writers wait while the ids are listed at the start (one pass over the records) and while the old generation is
-     * emptied (the engine has one writer).
+     * with the new index key; the old generation is emptied afterwards in bounded batches through the same write path
+     * as saves. Readers keep working throughout and writers between the batches of the build and of the emptying, and
+     * after the switch every lookup uses the new key. A crash before the switch leaves the old key and index, a crash
+     * after it the new ones; the unfinished or old generation is emptied at the next open (as it is when emptying it
+     * fails here: the call still succeeds). The cache holds lookups by value, not by index key, and stays valid.
+     * Memory: every record id (about 100 bytes each); writers wait while the ids are listed at the start (one pass
+     * over the records).
      *
      * @throws TokenStoreException {@code INTEGRITY} when a record fails authentication or two records hold the same
      *         indexed value (the store is unchanged; see {@link #repair()}), {@code IO} when a commit fails (the store

@@ -42,6 +42,7 @@ final class FailingEngine implements RecordEngine {
     @Override public long clearIndexGeneration(int generation, int maxPerCommit) {
         return inner.clearIndexGeneration(generation, maxPerCommit);
     }
+    @Override public Batch indexRemovals(int generation, int max) { return inner.indexRemovals(generation, max); }
     @Override public byte[] getMeta(String key) { return inner.getMeta(key); }
     @Override public void forEachRecord(BiConsumer<String, byte[]> action) { inner.forEachRecord(action); }
     @Override public void forEachIndexEntry(int index, BiConsumer<byte[], String> action) {

@@ -35,8 +35,8 @@ public final class Batch {
 
     /**
      * Makes {@code generation} the index generation that {@link RecordEngine#getByIndex} and the plain index
-     * operations use from now on; the previous generation's entries stay until
-     * {@link RecordEngine#clearIndexGeneration} removes them.
+     * operations use from now on; the previous generation's entries stay until they are removed
+     * ({@link RecordEngine#clearIndexGeneration}, or batches from {@link RecordEngine#indexRemovals}).
      */
     public record SwitchIndexGeneration(int generation) implements Op { }
 

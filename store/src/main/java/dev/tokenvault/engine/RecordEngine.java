@@ -47,8 +47,9 @@ import java.util.function.UnaryOperator;
  * Index maps come in generations: exactly one is current and serves {@link #getByIndex}; another can be built beside
  * it in many bounded commits (with {@link Batch#putIndexIn}), invisible to readers, and then made current by one small
  * commit ({@link Batch#switchIndexGeneration}). Entries of a generation that is not current are left over from a
- * switch or from a build that never finished; {@link #clearIndexGeneration} removes them, and an engine may remove
- * them when it opens. A generation number is never used twice.
+ * switch or from a build that never finished; {@link #clearIndexGeneration} removes them in commits of its own, a
+ * caller that removes them beside other writes takes them in bounded batches from {@link #indexRemovals}, and an
+ * engine may remove them when it opens. A generation number is never used twice.
  *
  * <h2>Failures</h2>
  * Every method throws {@link EngineException}; its {@link EngineException.Kind} says what failed:
@@ -171,9 +172,32 @@ public interface RecordEngine extends AutoCloseable {
      * may be staged when it is called.
      *
      * @return the number of entries removed
-     * @throws IllegalArgumentException when {@code generation} is the current generation
+     * @throws IllegalArgumentException when {@code generation} is the current generation, or {@code maxPerCommit} is
+     *         not positive
      */
-    long clearIndexGeneration(int generation, int maxPerCommit);
+    default long clearIndexGeneration(int generation, int maxPerCommit) {
+        long removed = 0;
+        while (true) {
+            Batch batch = indexRemovals(generation, maxPerCommit);
+            if (batch.isEmpty()) {
+                return removed;
+            }
+            commit(batch);
+            removed += batch.ops().size();
+        }
+    }
+
+    /**
+     * A batch that removes up to {@code max} entries of a generation that is not current, and nothing else; empty when
+     * the generation holds none. For a caller that empties the generation in batches of its own, each staged with
+     * other writes rather than committed alone (as {@link #clearIndexGeneration} does). It only reads; the caller
+     * calls it as part of a write (serialised with the others), so that no switch makes the generation current
+     * before the batch is staged.
+     *
+     * @throws IllegalArgumentException when {@code generation} is the current generation, or {@code max} is not
+     *         positive
+     */
+    Batch indexRemovals(int generation, int max);
 
     /** A metadata value, or {@code null}. */
     byte[] getMeta(String key);

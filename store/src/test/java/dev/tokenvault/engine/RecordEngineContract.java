@@ -247,6 +247,43 @@ public abstract class RecordEngineContract {
     }
 
     @Test
+    void indexRemovalsHandOutAnOldGenerationInBoundedBatchesToStageBesideOtherWrites() {
+        int old = engine.indexGeneration();
+        Batch fill = new Batch();
+        for (int i = 0; i < 25; i++) {
+            fill.putIndex(i % INDEXES, key(i), "r" + i);
+        }
+        engine.commit(fill);
+        int next = engine.nextIndexGeneration();
+        engine.commit(new Batch().putIndexIn(next, 0, key(99), "kept").switchIndexGeneration(next));
+        assertThrows(IllegalArgumentException.class, () -> engine.indexRemovals(next, 10));
+        assertThrows(IllegalArgumentException.class, () -> engine.indexRemovals(old, 0));
+        int removed = 0;
+        for (int round = 0; round < 25; round++) {
+            Batch removals = engine.indexRemovals(old, 10);
+            if (removals.isEmpty()) {
+                break;
+            }
+            assertTrue(removals.ops().size() <= 10, "more than max: " + removals.ops().size());
+            for (Batch.Op op : removals.ops()) {
+                assertTrue(op instanceof Batch.RemoveIndexIn r && r.generation() == old
+                        && engine.getIndex(old, r.index(), r.key()) != null, "not a removal of an old entry: " + op);
+            }
+            engine.stage(removals);
+            engine.stage(new Batch().putRecord("w" + round, bytes("written beside")));
+            engine.commitStaged();
+            removed += removals.ops().size();
+        }
+        assertEquals(25, removed);
+        for (int i = 0; i < 25; i++) {
+            assertNull(engine.getIndex(old, i % INDEXES, key(i)));
+        }
+        assertTrue(engine.indexRemovals(old, 10).isEmpty());
+        assertEquals("kept", engine.getByIndex(next, 0, key(99)).id());
+        assertArrayEquals(bytes("written beside"), engine.get("w0"));
+    }
+
+    @Test
     void clearAllRemovesRecordsAndEntriesOfEveryGenerationButKeepsMetadata() {
         int gen = engine.indexGeneration();
         int next = engine.nextIndexGeneration();

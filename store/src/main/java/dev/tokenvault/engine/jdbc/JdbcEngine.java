@@ -9,7 +9,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -378,33 +377,21 @@ public final class JdbcEngine implements RecordEngine {
     }
 
     @Override
-    public long clearIndexGeneration(int generation, int maxPerCommit) {
-        if (maxPerCommit < 1) {
-            throw new IllegalArgumentException("maxPerCommit must be positive");
+    public Batch indexRemovals(int generation, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be positive");
         }
         if (indexGeneration() == generation) {
             throw new IllegalArgumentException("index generation " + generation + " is current");
         }
-        long removed = 0;
-        while (true) {
-            List<Object[]> keys = connections.read("listing entries of an old index generation", (c, u) ->
-                    Jdbc.query(c, sql.firstEntriesOf, rs -> {
-                        List<Object[]> out = new ArrayList<>();
-                        while (rs.next()) {
-                            out.add(new Object[] {rs.getInt(1), rs.getBytes(2)});
-                        }
-                        return out;
-                    }, generation, maxPerCommit));
-            if (keys.isEmpty()) {
-                return removed;
-            }
-            Batch batch = new Batch();
-            for (Object[] k : keys) {
-                batch.removeIndexIn(generation, (Integer) k[0], (byte[]) k[1]);
-            }
-            commit(batch);
-            removed += keys.size();
-        }
+        return connections.read("listing entries of an old index generation", (c, u) ->
+                Jdbc.query(c, sql.firstEntriesOf, rs -> {
+                    Batch batch = new Batch();
+                    while (rs.next()) {
+                        batch.removeIndexIn(generation, rs.getInt(1), rs.getBytes(2));
+                    }
+                    return batch;
+                }, generation, max));
     }
 
     /** The database compacts its own tables; this commits what is staged. */

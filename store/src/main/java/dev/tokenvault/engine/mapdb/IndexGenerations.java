@@ -209,19 +209,19 @@ final class IndexGenerations {
         }
     }
 
-    /** Up to {@code max} removals of the entries of {@code generation}; {@code null} when it holds none. */
+    /** Up to {@code max} removals of the entries of {@code generation}; empty when it holds none. */
     Batch removals(int generation, int max) {
+        Batch batch = new Batch();
         IndexTable[] generationMaps = maps(generation, false);
         if (generationMaps == null) {
-            return null;
+            return batch;
         }
-        Batch batch = new Batch();
         for (int i = 0; i < generationMaps.length && batch.ops().size() < max; i++) {
             for (byte[] key : generationMaps[i].keys(max - batch.ops().size())) {
                 batch.removeIndexIn(generation, i, key);
             }
         }
-        return batch.isEmpty() ? null : batch;
+        return batch;
     }
 
     /** The generation of {@code name} when it names an index table, else -1. */

@@ -262,20 +262,15 @@ public final class MapDbEngine implements RecordEngine {
         if (maxPerCommit < 1) {
             throw new IllegalArgumentException("maxPerCommit must be positive");
         }
-        requireWritable();
-        long removed = 0;
-        while (true) {
-            Batch batch = removalBatch(generation, maxPerCommit);
-            if (batch == null) {
-                return removed;
-            }
-            commit(batch);
-            removed += batch.ops().size();
-        }
+        requireWritable(); // before any read: refused even when there is nothing to remove
+        return RecordEngine.super.clearIndexGeneration(generation, maxPerCommit);
     }
 
-    /** Up to {@code max} removals of entries of {@code generation}; {@code null} when it holds none. */
-    private Batch removalBatch(int generation, int max) {
+    @Override
+    public Batch indexRemovals(int generation, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be positive");
+        }
         if (indexGeneration() == generation) { // the caller is the one writer: it cannot change meanwhile
             throw new IllegalArgumentException("index generation " + generation + " is current");
         }

@@ -40,6 +40,7 @@ class CommandsDatabaseTest {
 
     /** A fresh store's prefix on {@code db}, dropped after the test; the password goes in through the environment. */
     private String freshStore(DatabaseServer db) {
+        db.url(); // without a server the test is skipped here, before a missing password reaches the environment
         String prefix = DatabaseServer.freshPrefix();
         cleanup.add(() -> db.drop(prefix));
         cli.env.put(DatabaseStore.ENV_PASSWORD, db.password());

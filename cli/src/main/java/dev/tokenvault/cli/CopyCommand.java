@@ -6,6 +6,15 @@ import dev.tokenvault.StoreCopy;
 import dev.tokenvault.TokenStoreException;
 import dev.tokenvault.TokenVault;
 import dev.tokenvault.VerifyReport;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -16,8 +25,10 @@ import picocli.CommandLine.Option;
     "Nothing is decrypted: sealed records, index entries and keys move as they are, so the copy opens with the same "
             + "master key. The key is checked before anything is written, the counts after the copy, and then the "
             + "copy is verified (exit code 3 when it is not clean).",
-    "Stop the writers of a shared store before copying it. An interrupted copy leaves a target that every open "
-            + "refuses: remove it (the file, or the tables) and copy again."})
+    "Stop the writers of a shared store before copying it. A copy to a file is made as FILE.copying and put at "
+            + "FILE when whole: an interrupted one leaves only FILE.copying, which the next copy refuses until it is "
+            + "removed. An interrupted copy into a database leaves tables that every open refuses: drop them and copy "
+            + "again."})
 final class CopyCommand extends StoreCommand {
     @Option(names = "--from", required = true, paramLabel = "PATH|URL", description = "The store to copy.")
     String from;
@@ -54,8 +65,14 @@ final class CopyCommand extends StoreCommand {
         if (source.display().equals(target.display())) {
             throw CliException.usage("--from and --to name the same store, " + source.display());
         }
-        if (!target.isDatabase()) {
-            StoreLocation.requireNewFile(target.file("copy", ""), "copy writes a new store only");
+        Path targetFile = target.isDatabase() ? null : target.file("copy", "");
+        Path unfinished = targetFile == null ? null : unfinished(targetFile);
+        if (targetFile != null) {
+            StoreLocation.requireNewFile(targetFile, "copy writes a new store only");
+            if (Files.exists(unfinished, LinkOption.NOFOLLOW_LINKS)) {
+                throw CliException.conflict(unfinished + " exists: a copy to " + targetFile + " was interrupted, or "
+                        + "is running now; when none is running, remove " + unfinished + " and copy again");
+            }
         }
         Render r = root.render();
         MasterKey key = masterKey(false, source::display); // copy has no --store: the prompt names --from
@@ -65,15 +82,25 @@ final class CopyCommand extends StoreCommand {
             TokenVault.Builder sourceStore = source.builder().masterKey(key);
             // a file is only read, and its lock keeps writers out while the copy runs
             try {
+                // a file is copied under another name and put in place when whole (see unfinished())
                 copied = StoreCopy.copy(source.isDatabase() ? sourceStore : sourceStore.readOnly(),
-                        target.builder());
+                        unfinished == null ? target.builder() : TokenVault.builder().path(unfinished));
             } catch (TokenStoreException e) {
                 // NOT_FOUND is the missing source: exit 6 like every command's missing store, not 1 (find, get)
                 if (e.code() == ErrorCode.NOT_FOUND) {
                     throw new CliException(ExitCode.IO, "NO_STORE", "no store at " + source.display()
                             + " (--from); nothing was copied", e);
                 }
+                if (unfinished != null && e.code() != ErrorCode.LOCKED
+                        && Files.exists(unfinished, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new CliException(ExitCode.of(e.code()), e.code().name(), e.getMessage() + "; nothing is"
+                            + " at " + targetFile + ", and the unfinished copy is " + unfinished + ": remove it before"
+                            + " copying again", e);
+                }
                 throw e;
+            }
+            if (unfinished != null) {
+                putInPlace(unfinished, targetFile);
             }
             try (TokenVault copy = target.builder().masterKey(key).cacheMaximumSize(0).createIfMissing(false)
                     .open()) {
@@ -101,5 +128,65 @@ final class CopyCommand extends StoreCommand {
             r.out.flush();
         }
         return verified.isClean() ? ExitCode.OK : ExitCode.KEY_OR_INTEGRITY;
+    }
+
+    /**
+     * Where a copy to the file {@code target} is made: {@code TARGET.copying}, beside it. The target's name appears
+     * only when the copy is whole, so a copy that is killed leaves nothing at it. Made in place, a copy killed before
+     * its first commit (a second or more, while the first records are read) would leave a store file without records
+     * or keys, which an open for writing takes for a new store and initialises: an empty store where the copy was
+     * expected. (Killed later, it would leave records without a header, which every open refuses.)
+     */
+    static Path unfinished(Path target) {
+        return target.resolveSibling(target.getFileName() + ".copying");
+    }
+
+    /**
+     * Puts the whole copy {@code unfinished} at {@code target}, as the library puts a new store file in place: the
+     * copy was closed, which synced its file, so its redo log holds nothing to replay and the file moves alone. A redo
+     * log at the target's name, which something earlier left without its store, is removed first: it would be
+     * replayed onto the copy. A hard link puts the file there, so that a file that appeared at the target meanwhile
+     * is never replaced; where the file system has no hard links, an atomic rename once the target is checked absent.
+     */
+    static void putInPlace(Path unfinished, Path target) {
+        try {
+            Files.deleteIfExists(companion(unfinished, ".redo"));
+            Files.deleteIfExists(companion(target, ".redo"));
+            boolean linked;
+            try {
+                Files.createLink(target, unfinished);
+                linked = true;
+            } catch (FileAlreadyExistsException e) {
+                throw appeared(unfinished, target, e);
+            } catch (UnsupportedOperationException | FileSystemException e) {
+                linked = false;
+            }
+            if (linked) {
+                Files.delete(unfinished);
+            } else if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw appeared(unfinished, target, null);
+            } else {
+                Files.move(unfinished, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.deleteIfExists(companion(unfinished, ".lock")); // the copy is in place: nothing opens this name
+            Path dir = target.toAbsolutePath().getParent();
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true); // the new name survives a power cut
+            } catch (IOException e) {
+                // some file systems cannot sync a directory; the link or rename is still atomic
+            }
+        } catch (IOException e) {
+            throw CliException.io("the copy is whole in " + unfinished + " but could not be put at " + target + ": "
+                    + Io.reason(e), e);
+        }
+    }
+
+    private static CliException appeared(Path unfinished, Path target, Throwable cause) {
+        return new CliException(ExitCode.CONFLICT, "CONFLICT", "a file appeared at " + target + " during the copy;"
+                + " the copy is whole in " + unfinished + ", and was not put in its place", cause);
+    }
+
+    private static Path companion(Path file, String suffix) {
+        return file.resolveSibling(file.getFileName() + suffix);
     }
 }

@@ -287,11 +287,16 @@ final class Importer {
                     .clientId("-").clientSecret("-").build(),
         };
         for (OAuthToken query : queries) {
-            OAuthToken stored = query == null ? null : vault.findToken(query);
-            if (stored != null) {
-                OAuthToken withoutId = stored.copy();
-                withoutId.setId(null);
-                return withoutId.equals(t);
+            OAuthToken found = query == null ? null : vault.findToken(query);
+            if (found != null) {
+                // findToken fills in only the query's absent fields: a grant or refresh token query keeps its
+                // placeholder client id and secret, so compare the stored record itself
+                OAuthToken stored = byId(found.getId());
+                if (stored == null) {
+                    return false;
+                }
+                stored.setId(null);
+                return stored.equals(t);
             }
         }
         return false;

@@ -19,8 +19,11 @@ import java.util.function.Consumer;
  *
  * <p>The target must be empty: no record, index entry or key ({@code CONFLICT} otherwise, and nothing is written).
  * Records and index entries go over in commits of {@value #PER_COMMIT}; the key metadata comes last, in one commit, so
- * that an interrupted copy leaves a target with records but no header, which every open refuses ({@code CORRUPT})
- * instead of mistaking it for a store: remove it (the file, or the tables) and copy again. At the end the counts are
+ * that a copy interrupted after its first commit leaves a target with records but no header, which every open refuses
+ * ({@code CORRUPT}) instead of mistaking it for a store: remove it (the file, or the tables) and copy again. One
+ * interrupted before its first commit leaves the target empty, and an open that may create a store then creates a
+ * new, empty one there: a caller that copies to a file copies under another name and renames the file once this
+ * returns, as {@code tokenvault copy} does. At the end the counts are
  * checked: the target's records and each index's entries against what the source held ({@code CORRUPT} when they
  * differ). The source must not change during the copy: a file is opened {@code readOnly()} by the caller (which also
  * keeps writers out), a shared store's writers should be stopped first.

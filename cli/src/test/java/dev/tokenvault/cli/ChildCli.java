@@ -8,7 +8,6 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -47,8 +46,8 @@ final class ChildCli {
      * error (the CLI shows it only on a console, which a child process does not have).
      */
     static ChildCli start(Path dir, boolean progress, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", BigImportTest.classPath(),
+        List<String> command = ChildJvm.java();
+        command.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", BigImportTest.classPath(),
                 (progress ? WithProgress.class : TokenvaultCli.class).getName()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile(dir, "child-out", ".txt");

@@ -238,13 +238,14 @@ final class IndexRebuild {
 
     /** With every write excluded: the switch's commit, and on success the new keys published ({@link #switchTo}). */
     private Switch switchNow(int generation, BlindIndex target, Keyring withIndexKey) {
+        // first, before anything that can throw: a failure here closes target, which later writes would still use
+        writer.buildAlongside(null);
         Keys k = keyState.current();
         Keyring keyring = withIndexKey == null ? k.keyring() : k.keyring().withIndexKeyOf(withIndexKey);
         Batch batch = new Batch().switchIndexGeneration(generation);
         if (withIndexKey != null) {
             keyState.putKeyring(batch, keyring);
         }
-        writer.buildAlongside(null);
         try {
             pipeline.commitNow(batch);
         } catch (RuntimeException e) {

@@ -84,6 +84,19 @@ class CommandsTest {
         cli.store("save", "--client-secret", "x").expect(2);
     }
 
+    /** keygen and demo use no store: a store option (or keygen's --reveal) after them is named as not theirs. */
+    @Test
+    void keygenAndDemoNameTheOptionsTheyDoNotTake() {
+        CliHarness.Run keygen = cli.run("--json", "keygen", "--reveal").expect(2);
+        assertTrue(keygen.err().contains("keygen does not take --reveal"), keygen.err());
+        CliHarness.Run demo = cli.run("demo", "--key-file", "some.key", "--store", "x.db").expect(2);
+        assertTrue(demo.err().contains("demo does not take --key-file, --store"), demo.err());
+        assertFalse(demo.err().contains("some.key"), demo.err());
+        // an unknown option is still named as unknown beside them
+        assertTrue(cli.run("keygen", "--wait", "5s", "--bogus").expect(2).err()
+                .contains("unknown option --bogus; keygen does not take --wait"), cli.allOutput());
+    }
+
     // ---------------------------------------------------------------- keygen, init
 
     @Test

@@ -138,7 +138,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         cl.setOut(io.out);
         cl.setErr(io.err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        // Store ids are URL-safe base64 and may begin with '-': `get -x1...` must read it as an id, not an option.
+        // Ids kept by an import may begin with '-': `get -x1...` must read it as an id, not an option.
         cl.setUnmatchedOptionsArePositionalParams(true);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> root.fail(e));
         // Plain help: the output passes through TerminalSafeWriter, which would show colour codes as text.

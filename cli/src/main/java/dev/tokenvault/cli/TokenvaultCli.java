@@ -295,8 +295,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             }
             String fromEnv = io.env(ENV_STORE);
             String spec = store != null ? store : fromEnv != null ? fromEnv : DEFAULT_STORE;
-            storeLocation = location(spec, store != null ? "--store" : ENV_STORE, dbUser, dbPasswordFile,
-                    "--db-password-file", tablePrefix);
+            String from = store != null ? "--store" : fromEnv != null ? ENV_STORE
+                    : "the default store ./" + DEFAULT_STORE + " (neither --store nor " + ENV_STORE + " is set)";
+            storeLocation = location(spec, from, dbUser, dbPasswordFile, "--db-password-file", tablePrefix);
         }
         return storeLocation;
     }

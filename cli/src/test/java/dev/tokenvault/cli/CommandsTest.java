@@ -97,6 +97,19 @@ class CommandsTest {
                 .contains("unknown option --bogus; keygen does not take --wait"), cli.allOutput());
     }
 
+    /** The database options on a file store: the error says where the file came from, not a variable never set. */
+    @Test
+    void databaseOptionsOnTheDefaultStoreDoNotBlameTokenvaultStore() {
+        CliHarness.Run run = cli.run("--db-user", "u", "list").expect(2);
+        assertFalse(run.err().contains("TOKENVAULT_STORE names a file"), run.err());
+        assertTrue(run.err().contains("the default store ./tokenvault.db"), run.err());
+        assertTrue(cli.run("--store", "s.db", "--db-user", "u", "list").expect(2).err()
+                .contains("--store names a file"), cli.allOutput());
+        cli.env.put("TOKENVAULT_STORE", "s.db");
+        assertTrue(cli.run("--table-prefix", "p", "list").expect(2).err()
+                .contains("TOKENVAULT_STORE names a file"), cli.allOutput());
+    }
+
     // ---------------------------------------------------------------- keygen, init
 
     @Test

@@ -122,8 +122,6 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     /** Options that keygen and demo do not use: not listed in their help, refused if given after them. */
     static final List<String> STORE_OPTIONS = List.of("--store", "--key-file", "--passphrase",
             "--wait", "--db-user", "--db-password-file", "--table-prefix");
-    static final List<String> KEYGEN_IGNORES = List.of("--store", "--key-file", "--passphrase",
-            "--wait", "--reveal", "--db-user", "--db-password-file", "--table-prefix");
 
     final Io io;
 
@@ -147,7 +145,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         cl.setExecutionStrategy(parseResult -> root.executeReportingErrors(parseResult));
         for (String name : new String[] {"keygen", "demo"}) {
             CommandLine.Model.CommandSpec spec = cl.getSubcommands().get(name).getCommandSpec();
-            for (String option : name.equals("keygen") ? KEYGEN_IGNORES : STORE_OPTIONS) {
+            for (String option : STORE_OPTIONS) {
                 spec.remove(spec.findOption(option));
             }
             spec.usageMessage().footerHeading("").footer(new String[0]); // key sources and store path do not apply

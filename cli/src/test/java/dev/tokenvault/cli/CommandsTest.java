@@ -84,11 +84,11 @@ class CommandsTest {
         cli.store("save", "--client-secret", "x").expect(2);
     }
 
-    /** keygen and demo use no store: a store option (or keygen's --reveal) after them is named as not theirs. */
+    /** keygen and demo use no store: a store option after them is named as not theirs. */
     @Test
     void keygenAndDemoNameTheOptionsTheyDoNotTake() {
-        CliHarness.Run keygen = cli.run("--json", "keygen", "--reveal").expect(2);
-        assertTrue(keygen.err().contains("keygen does not take --reveal"), keygen.err());
+        CliHarness.Run keygen = cli.run("--json", "keygen", "--passphrase").expect(2);
+        assertTrue(keygen.err().contains("keygen does not take --passphrase"), keygen.err());
         CliHarness.Run demo = cli.run("demo", "--key-file", "some.key", "--store", "x.db").expect(2);
         assertTrue(demo.err().contains("demo does not take --key-file, --store"), demo.err());
         assertFalse(demo.err().contains("some.key"), demo.err());
@@ -114,7 +114,7 @@ class CommandsTest {
 
     @Test
     void keygenPrintsAKeyOrCreatesAnOwnerOnlyFileOnce() throws Exception {
-        String printed = cli.run("keygen").expect(0).out().strip();
+        String printed = cli.run("keygen", "--reveal").expect(0).out().strip();
         assertEquals(32, Base64.getDecoder().decode(printed).length);
         Path file = dir.resolve("k");
         cli.run("keygen", "--out", file.toString()).expect(0);
@@ -124,7 +124,7 @@ class CommandsTest {
         assertTrue(cli.run("keygen", "--out", file.toString()).expect(5).err().contains("never overwrites"));
         assertEquals(new String(before), Files.readString(file));
         cli.run("keygen", "--out", dir.resolve("no/such/dir/k").toString()).expect(6);
-        assertEquals(32, Base64.getDecoder().decode(json(cli.run("keygen", "--json").expect(0))
+        assertEquals(32, Base64.getDecoder().decode(json(cli.run("keygen", "--json", "--reveal").expect(0))
                 .path("masterKey").asText()).length);
     }
 
@@ -150,7 +150,7 @@ class CommandsTest {
 
     @Test
     void keyFromEnvironmentAndConflictingSources() throws Exception {
-        String key = cli.run("keygen").expect(0).out().strip();
+        String key = cli.run("keygen", "--reveal").expect(0).out().strip();
         cli.env.put("TOKENVAULT_MASTER_KEY", key);
         cli.run("--store", cli.store.toString(), "init").expect(0);
         cli.run("--store", cli.store.toString(), "stats").expect(0);

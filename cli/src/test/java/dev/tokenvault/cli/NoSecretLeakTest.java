@@ -214,6 +214,25 @@ class NoSecretLeakTest {
         assertTrue(named.err().contains("unknown column \"user_email\""), named.err());
     }
 
+    /** A master key is a secret: keygen prints one only with --reveal (and warns), else it says to use --out. */
+    @Test
+    void keygenPrintsAKeyOnlyWithReveal() {
+        CliHarness cli = new CliHarness(dir);
+        java.util.regex.Pattern base64Key = java.util.regex.Pattern.compile("[A-Za-z0-9+/]{43}=");
+        for (String[] args : List.of(new String[] {"keygen"}, new String[] {"keygen", "--json"},
+                new String[] {"--json", "keygen"})) {
+            CliHarness.Run run = cli.run(args).expect(2);
+            assertFalse(base64Key.matcher(run.all()).find(), run.all());
+            assertTrue(run.err().contains("--out FILE") && run.err().contains("--reveal"), run.err());
+        }
+        for (String[] args : List.of(new String[] {"keygen", "--reveal"}, new String[] {"--reveal", "keygen"},
+                new String[] {"keygen", "--json", "--reveal"})) {
+            CliHarness.Run run = cli.run(args).expect(0);
+            assertTrue(base64Key.matcher(run.out()).find(), run.out());
+            assertTrue(run.err().contains("warning: --reveal"), run.err());
+        }
+    }
+
     /** The whole secret, or any 12 characters of it past the four that masking shows. */
     static boolean leaks(String output, String secret) {
         for (int i = Secrets.PREFIX; i + 12 <= secret.length(); i += 4) {

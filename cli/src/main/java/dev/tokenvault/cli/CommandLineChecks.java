@@ -27,7 +27,11 @@ final class CommandLineChecks {
      */
     static String unmatchedMessage(CommandLine cl, String[] args) {
         List<String> unknown = new ArrayList<>();
+        // options of the command line that a command above knows and this one does not take (keygen and demo use
+        // no store): named as not this command's, after its name
+        List<String> notTaken = new ArrayList<>();
         boolean root = cl.getCommandSpec().parent() == null;
+        int commandAt = root ? args.length : Arrays.asList(args).indexOf(cl.getCommandSpec().name());
         String unknownCommand = null;
         boolean positionalSeen = false;
         for (int i = 0; i < args.length; i++) {
@@ -39,6 +43,9 @@ final class CommandLineChecks {
             String name = eq < 0 ? arg : arg.substring(0, eq);
             CommandLine.Model.OptionSpec known = knownOption(cl, name);
             if (known != null) {
+                if (commandAt >= 0 && i > commandAt && !ownOption(cl, name) && !notTaken.contains(name)) {
+                    notTaken.add(name);
+                }
                 if (eq < 0 && known.arity().max() > 0) {
                     i++; // its value
                 }
@@ -55,7 +62,7 @@ final class CommandLineChecks {
                 }
             }
         }
-        if (unknown.isEmpty() && unknownCommand == null) {
+        if (unknown.isEmpty() && unknownCommand == null && notTaken.isEmpty()) {
             return (root ? "unknown command or unexpected argument"
                     : "unexpected argument for " + cl.getCommandSpec().name())
                     + " (not repeated here: it may be a secret)";
@@ -68,6 +75,10 @@ final class CommandLineChecks {
             b.append(b.length() == 0 ? "" : "; ").append(unknown.size() == 1 ? "unknown option " : "unknown options ")
                     .append(String.join(", ", unknown));
         }
+        if (!notTaken.isEmpty()) {
+            b.append(b.length() == 0 ? "" : "; ").append(cl.getCommandSpec().name()).append(" does not take ")
+                    .append(String.join(", ", notTaken));
+        }
         for (String name : unknown) {
             if (name.startsWith("--") && knownOption(cl, name + "-file") != null) {
                 b.append("; secrets are not taken on the command line: give ").append(name)
@@ -76,6 +87,12 @@ final class CommandLineChecks {
             }
         }
         return b.toString();
+    }
+
+    /** Whether the command of {@code cl} itself has the option {@code name} (inherited ones included). */
+    private static boolean ownOption(CommandLine cl, String name) {
+        CommandLine.Model.OptionSpec option = cl.getCommandSpec().findOption(name);
+        return option != null && Arrays.asList(option.names()).contains(name);
     }
 
     /** The option {@code name} of the command of {@code cl} or of a command above it; {@code null} if none. */

@@ -3,7 +3,7 @@ package dev.tokenvault.cli;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * The ID argument of get and delete. Ids may begin with {@code -} (URL-safe base64), so the command line reads
+ * The ID argument of get and delete. Ids kept by an import may begin with {@code -}, so the command line reads
  * {@code get -x1} as an id; but {@code --bogus} is far likelier a mistyped option than an id, and is refused unless
  * {@code --} comes before it.
  */

@@ -21,13 +21,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "keygen", description = {
-    "Makes a new random 256-bit master key and prints it as base64, or writes it to a new file.",
-    "The file is created with mode 0600 (owner only) and never overwritten."})
+    "Makes a new random 256-bit master key and writes it to a new file (--out FILE), or prints it as base64 "
+            + "(--reveal).",
+    "The file is created with mode 0600 (owner only) and never overwritten. A printed key may stay in terminal "
+            + "scrollback, logs and pipes, so printing needs --reveal."})
 final class KeygenCommand implements Callable<Integer> {
     @ParentCommand
     TokenvaultCli root;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write the key to FILE (created 0600; must not exist).")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the key to FILE (created 0600; must not exist)."
+            + " Without it, keygen prints the key only with --reveal.")
     Path out;
 
     @Override
@@ -37,6 +40,13 @@ final class KeygenCommand implements Callable<Integer> {
         byte[] text = (Base64.getEncoder().encodeToString(key) + "\n").getBytes(StandardCharsets.US_ASCII);
         try {
             if (out == null) {
+                // a key is a secret: like every secret, printed only when --reveal asks for it
+                if (!root.reveal) {
+                    throw CliException.usage("keygen writes the new key to a file: give --out FILE (created 0600);"
+                            + " to print it instead, give --reveal (a printed key may stay in terminal scrollback,"
+                            + " logs and pipes)");
+                }
+                root.render(); // the --reveal warning
                 String base64 = new String(text, StandardCharsets.US_ASCII).strip();
                 if (root.json) {
                     new Render(root.io.out, true, false).json(Map.of("masterKey", base64));

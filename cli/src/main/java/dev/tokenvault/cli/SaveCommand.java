@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "save", description = {
     "Saves a token, as the SDK's saveToken does: updates the record that --id (or the user name, the access "
-            + "token, or a grant or refresh token with client credentials) selects, else inserts one.",
+            + "token, a grant or refresh token with client credentials, or a record already holding one of the "
+            + "tokens) selects, else inserts one.",
     "Secrets come from files or standard input: e.g. --refresh-token-file - reads the refresh token from stdin."})
 final class SaveCommand extends StoreCommand {
     private static final Clock CLOCK = Clock.systemUTC();

@@ -126,7 +126,7 @@ abstract class StoreCommand implements Callable<Integer> {
                 return MasterKey.fromBase64(base64);
             } catch (TokenStoreException e) {
                 throw CliException.usage(TokenvaultCli.ENV_MASTER_KEY + " must hold the base64 text of 32 bytes "
-                        + "(make a key with `tokenvault keygen`)");
+                        + "(make a key with `tokenvault keygen --reveal`)");
             }
         }
         if (passphrase != null) {

@@ -122,8 +122,6 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
     /** Options that keygen and demo do not use: not listed in their help, refused if given after them. */
     static final List<String> STORE_OPTIONS = List.of("--store", "--key-file", "--passphrase",
             "--wait", "--db-user", "--db-password-file", "--table-prefix");
-    static final List<String> KEYGEN_IGNORES = List.of("--store", "--key-file", "--passphrase",
-            "--wait", "--reveal", "--db-user", "--db-password-file", "--table-prefix");
 
     final Io io;
 
@@ -138,7 +136,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         cl.setOut(io.out);
         cl.setErr(io.err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        // Store ids are URL-safe base64 and may begin with '-': `get -x1...` must read it as an id, not an option.
+        // Ids kept by an import may begin with '-': `get -x1...` must read it as an id, not an option.
         cl.setUnmatchedOptionsArePositionalParams(true);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> root.fail(e));
         // Plain help: the output passes through TerminalSafeWriter, which would show colour codes as text.
@@ -147,7 +145,7 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
         cl.setExecutionStrategy(parseResult -> root.executeReportingErrors(parseResult));
         for (String name : new String[] {"keygen", "demo"}) {
             CommandLine.Model.CommandSpec spec = cl.getSubcommands().get(name).getCommandSpec();
-            for (String option : name.equals("keygen") ? KEYGEN_IGNORES : STORE_OPTIONS) {
+            for (String option : STORE_OPTIONS) {
                 spec.remove(spec.findOption(option));
             }
             spec.usageMessage().footerHeading("").footer(new String[0]); // key sources and store path do not apply
@@ -295,8 +293,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
             }
             String fromEnv = io.env(ENV_STORE);
             String spec = store != null ? store : fromEnv != null ? fromEnv : DEFAULT_STORE;
-            storeLocation = location(spec, store != null ? "--store" : ENV_STORE, dbUser, dbPasswordFile,
-                    "--db-password-file", tablePrefix);
+            String from = store != null ? "--store" : fromEnv != null ? ENV_STORE
+                    : "the default store ./" + DEFAULT_STORE + " (neither --store nor " + ENV_STORE + " is set)";
+            storeLocation = location(spec, from, dbUser, dbPasswordFile, "--db-password-file", tablePrefix);
         }
         return storeLocation;
     }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
 
 /**
  * The Zoho SDKs' file token store: a CSV file with the header
@@ -42,6 +43,13 @@ final class ZohoCsvSource {
         COLUMNS.put("redirect_url", OAuthToken::setRedirectUrl);
         COLUMNS.put("api_domain", OAuthToken::setApiDomain);
     }
+
+    /**
+     * What a column name looks like: letters, {@code _}, {@code -} and spaces, no digits. An unknown header cell of
+     * this shape is quoted in the error; any other (a digit, a dot: a token, a client secret or an id) is not, since a
+     * file without its header line has a row of data there.
+     */
+    private static final Pattern COLUMN_NAME = Pattern.compile("[A-Za-z][A-Za-z_ -]{0,63}");
 
     static final String HEADER =
             "id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,"
@@ -115,9 +123,13 @@ final class ZohoCsvSource {
                 String name = header.get(i).strip().toLowerCase(Locale.ROOT);
                 BiConsumer<OAuthToken, String> setter = COLUMNS.get(name);
                 if (setter == null) {
-                    throw CliException.usage(file + " line 1 is not a Zoho token file header: unknown column \""
-                            + Text.safe(header.get(i)) + "\" (expected " + HEADER
-                            + ", or the nine columns without api_domain)");
+                    String cell = header.get(i).strip();
+                    String unknown = COLUMN_NAME.matcher(cell).matches() ? "\"" + Text.safe(cell) + "\""
+                            : (i + 1) + " (its text is not shown: it looks like data, not a column name, so the"
+                                    + " header line may be missing)";
+                    throw CliException.usage(file + " line 1 is not a Zoho token file header: unknown column "
+                            + unknown + "; the file must begin with the header " + HEADER
+                            + ", or the nine columns without api_domain");
                 }
                 if (name.equals("id")) {
                     idColumn = i;

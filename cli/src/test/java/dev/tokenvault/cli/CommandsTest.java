@@ -84,11 +84,37 @@ class CommandsTest {
         cli.store("save", "--client-secret", "x").expect(2);
     }
 
+    /** keygen and demo use no store: a store option after them is named as not theirs. */
+    @Test
+    void keygenAndDemoNameTheOptionsTheyDoNotTake() {
+        CliHarness.Run keygen = cli.run("--json", "keygen", "--passphrase").expect(2);
+        assertTrue(keygen.err().contains("keygen does not take --passphrase"), keygen.err());
+        CliHarness.Run demo = cli.run("demo", "--key-file", "some.key", "--store", "x.db").expect(2);
+        assertTrue(demo.err().contains("demo does not take --key-file, --store"), demo.err());
+        assertFalse(demo.err().contains("some.key"), demo.err());
+        // an unknown option is still named as unknown beside them
+        assertTrue(cli.run("keygen", "--wait", "5s", "--bogus").expect(2).err()
+                .contains("unknown option --bogus; keygen does not take --wait"), cli.allOutput());
+    }
+
+    /** The database options on a file store: the error says where the file came from, not a variable never set. */
+    @Test
+    void databaseOptionsOnTheDefaultStoreDoNotBlameTokenvaultStore() {
+        CliHarness.Run run = cli.run("--db-user", "u", "list").expect(2);
+        assertFalse(run.err().contains("TOKENVAULT_STORE names a file"), run.err());
+        assertTrue(run.err().contains("the default store ./tokenvault.db"), run.err());
+        assertTrue(cli.run("--store", "s.db", "--db-user", "u", "list").expect(2).err()
+                .contains("--store names a file"), cli.allOutput());
+        cli.env.put("TOKENVAULT_STORE", "s.db");
+        assertTrue(cli.run("--table-prefix", "p", "list").expect(2).err()
+                .contains("TOKENVAULT_STORE names a file"), cli.allOutput());
+    }
+
     // ---------------------------------------------------------------- keygen, init
 
     @Test
     void keygenPrintsAKeyOrCreatesAnOwnerOnlyFileOnce() throws Exception {
-        String printed = cli.run("keygen").expect(0).out().strip();
+        String printed = cli.run("keygen", "--reveal").expect(0).out().strip();
         assertEquals(32, Base64.getDecoder().decode(printed).length);
         Path file = dir.resolve("k");
         cli.run("keygen", "--out", file.toString()).expect(0);
@@ -98,7 +124,7 @@ class CommandsTest {
         assertTrue(cli.run("keygen", "--out", file.toString()).expect(5).err().contains("never overwrites"));
         assertEquals(new String(before), Files.readString(file));
         cli.run("keygen", "--out", dir.resolve("no/such/dir/k").toString()).expect(6);
-        assertEquals(32, Base64.getDecoder().decode(json(cli.run("keygen", "--json").expect(0))
+        assertEquals(32, Base64.getDecoder().decode(json(cli.run("keygen", "--json", "--reveal").expect(0))
                 .path("masterKey").asText()).length);
     }
 
@@ -124,7 +150,7 @@ class CommandsTest {
 
     @Test
     void keyFromEnvironmentAndConflictingSources() throws Exception {
-        String key = cli.run("keygen").expect(0).out().strip();
+        String key = cli.run("keygen", "--reveal").expect(0).out().strip();
         cli.env.put("TOKENVAULT_MASTER_KEY", key);
         cli.run("--store", cli.store.toString(), "init").expect(0);
         cli.run("--store", cli.store.toString(), "stats").expect(0);

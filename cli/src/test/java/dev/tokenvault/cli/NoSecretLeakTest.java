@@ -184,6 +184,55 @@ class NoSecretLeakTest {
         assertFalse(cli.allOutput().contains(key), cli.allOutput());
     }
 
+    /**
+     * A CSV file without its header line has a row of data where the header belongs: the error about its first
+     * unknown "column" must not print that cell, which may be a token. A misspelt column name is still named.
+     */
+    @Test
+    void aCsvFileWithoutItsHeaderDoesNotPrintItsFirstRow() throws Exception {
+        CliHarness cli = new CliHarness(dir).initStore();
+        String refresh = zohoToken();
+        String secret = "cs" + zohoToken().substring(5, 37);
+        Path file = dir.resolve("no-header.csv");
+        java.nio.file.Files.writeString(file, refresh + ",alice@example.com,1000.CLIENTID," + secret + "\n");
+        Path other = dir.resolve("secret-first.csv");
+        java.nio.file.Files.writeString(other, secret + ",alice@example.com\n");
+        for (Path f : List.of(file, other)) {
+            for (boolean json : new boolean[] {false, true}) {
+                CliHarness.Run run = cli.store(args(json, "import", "--from", "zoho-csv", f.toString())).expect(2);
+                assertTrue(run.err().contains("unknown column 1") && run.err().contains("header line may be missing"),
+                        run.err());
+            }
+        }
+        String all = cli.allOutput();
+        assertFalse(leaks(all, refresh), all);
+        assertFalse(leaks(all, secret), all);
+
+        Path misspelt = dir.resolve("misspelt.csv");
+        java.nio.file.Files.writeString(misspelt, ZohoCsvSource.HEADER.replace("user_name", "user_email") + "\n");
+        CliHarness.Run named = cli.store("import", "--from", "zoho-csv", misspelt.toString()).expect(2);
+        assertTrue(named.err().contains("unknown column \"user_email\""), named.err());
+    }
+
+    /** A master key is a secret: keygen prints one only with --reveal (and warns), else it says to use --out. */
+    @Test
+    void keygenPrintsAKeyOnlyWithReveal() {
+        CliHarness cli = new CliHarness(dir);
+        java.util.regex.Pattern base64Key = java.util.regex.Pattern.compile("[A-Za-z0-9+/]{43}=");
+        for (String[] args : List.of(new String[] {"keygen"}, new String[] {"keygen", "--json"},
+                new String[] {"--json", "keygen"})) {
+            CliHarness.Run run = cli.run(args).expect(2);
+            assertFalse(base64Key.matcher(run.all()).find(), run.all());
+            assertTrue(run.err().contains("--out FILE") && run.err().contains("--reveal"), run.err());
+        }
+        for (String[] args : List.of(new String[] {"keygen", "--reveal"}, new String[] {"--reveal", "keygen"},
+                new String[] {"keygen", "--json", "--reveal"})) {
+            CliHarness.Run run = cli.run(args).expect(0);
+            assertTrue(base64Key.matcher(run.out()).find(), run.out());
+            assertTrue(run.err().contains("warning: --reveal"), run.err());
+        }
+    }
+
     /** The whole secret, or any 12 characters of it past the four that masking shows. */
     static boolean leaks(String output, String secret) {
         for (int i = Secrets.PREFIX; i + 12 <= secret.length(); i += 4) {

@@ -228,14 +228,19 @@ public abstract class RecordEngineContract {
         assertSame(RecordEngine.GENERATION_CHANGED, engine.getByIndex(old, 0, key(1)));
     }
 
-    @Test
-    void clearIndexGenerationEmptiesAnOldGenerationInBoundedCommits() {
-        int old = engine.indexGeneration();
+    /** Commits 25 entries over the indexes of the current generation, and returns that generation. */
+    private int commitTwentyFiveEntries() {
         Batch fill = new Batch();
         for (int i = 0; i < 25; i++) {
             fill.putIndex(i % INDEXES, key(i), "r" + i);
         }
         engine.commit(fill);
+        return engine.indexGeneration();
+    }
+
+    @Test
+    void clearIndexGenerationEmptiesAnOldGenerationInBoundedCommits() {
+        int old = commitTwentyFiveEntries();
         int next = engine.nextIndexGeneration();
         engine.commit(new Batch().switchIndexGeneration(next));
         assertThrows(IllegalArgumentException.class, () -> engine.clearIndexGeneration(next, 10));
@@ -248,12 +253,7 @@ public abstract class RecordEngineContract {
 
     @Test
     void indexRemovalsHandOutAnOldGenerationInBoundedBatchesToStageBesideOtherWrites() {
-        int old = engine.indexGeneration();
-        Batch fill = new Batch();
-        for (int i = 0; i < 25; i++) {
-            fill.putIndex(i % INDEXES, key(i), "r" + i);
-        }
-        engine.commit(fill);
+        int old = commitTwentyFiveEntries();
         int next = engine.nextIndexGeneration();
         engine.commit(new Batch().putIndexIn(next, 0, key(99), "kept").switchIndexGeneration(next));
         assertThrows(IllegalArgumentException.class, () -> engine.indexRemovals(next, 10));

@@ -43,7 +43,8 @@ final class RotateKeyCommand extends StoreCommand {
     public Integer call() {
         MasterKey next = newMasterKey();
         Render r = root.render();
-        if (sameAsCurrent()) {
+        boolean same = sameAsCurrent();
+        if (same) {
             io().err.println("tokenvault: warning: the new key is the current one; the store keeps opening with the "
                     + "same " + (newKey.file != null ? "key" : "passphrase") + " (a passphrase gets a new salt)");
             io().err.flush();
@@ -59,8 +60,9 @@ final class RotateKeyCommand extends StoreCommand {
             doc.put("store", root.storeName());
             r.json(doc);
         } else {
-            r.out.println("the store " + root.storeName() + " now opens only with the new "
-                    + (newKey.file != null ? "key in " + newKey.file : "passphrase"));
+            String what = newKey.file != null ? "key in " + newKey.file : "passphrase";
+            r.out.println(same ? "the store " + root.storeName() + " still opens with the same " + what
+                    : "the store " + root.storeName() + " now opens only with the new " + what);
             r.out.flush();
         }
         return ExitCode.OK;

@@ -171,12 +171,16 @@ class CommandsMaintenanceTest {
     @Test
     void rotateKeyToTheCurrentKeyWarns() {
         cli.initStore();
-        assertTrue(cli.store("rotate-key", "--new-key-file", cli.key.toString()).expect(0).err()
-                .contains("the new key is the current one"));
+        CliHarness.Run same = cli.store("rotate-key", "--new-key-file", cli.key.toString()).expect(0);
+        assertTrue(same.err().contains("the new key is the current one"), same.err());
+        // the result line must not contradict the warning
+        assertTrue(same.out().contains("still opens with the same key in " + cli.key), same.out());
+        assertFalse(same.out().contains("only with the new"), same.out());
         Path other = dir.resolve("next.key");
         cli.run("keygen", "--out", other.toString()).expect(0);
-        assertFalse(cli.store("rotate-key", "--new-key-file", other.toString()).expect(0).err()
-                .contains("current one"));
+        CliHarness.Run rotated = cli.store("rotate-key", "--new-key-file", other.toString()).expect(0);
+        assertFalse(rotated.err().contains("current one"), rotated.err());
+        assertTrue(rotated.out().contains("now opens only with the new key in " + other), rotated.out());
     }
 
     @Test

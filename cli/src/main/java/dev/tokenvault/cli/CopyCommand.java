@@ -83,8 +83,10 @@ final class CopyCommand extends StoreCommand {
             // a file is only read, and its lock keeps writers out while the copy runs
             try {
                 // a file is copied under another name and put in place when whole (see unfinished())
-                copied = StoreCopy.copy(source.isDatabase() ? sourceStore : sourceStore.readOnly(),
-                        unfinished == null ? target.builder() : TokenVault.builder().path(unfinished));
+                // with --wait, a source that a writer holds is waited for: StoreCopy opens it before the target
+                copied = whileLocked(source.display(), () -> StoreCopy.copy(
+                        source.isDatabase() ? sourceStore : sourceStore.readOnly(),
+                        unfinished == null ? target.builder() : TokenVault.builder().path(unfinished)));
             } catch (TokenStoreException e) {
                 // NOT_FOUND is the missing source: exit 6 like every command's missing store, not 1 (find, get)
                 if (e.code() == ErrorCode.NOT_FOUND) {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import picocli.CommandLine.ParentCommand;
 
@@ -58,27 +59,35 @@ abstract class StoreCommand implements Callable<Integer> {
 
     /** {@link #open(StoreLocation, MasterKey, boolean)} with the open mode set by {@code mode}. */
     private TokenVault open(StoreLocation where, MasterKey key, UnaryOperator<TokenVault.Builder> mode) {
-        long deadline = root.waitFor == null ? 0 : System.nanoTime() + root.waitFor.toNanos();
         try {
-            while (true) {
-                try {
-                    // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
-                    return mode.apply(where.builder().masterKey(key).cacheMaximumSize(0)).open();
-                } catch (TokenStoreException e) {
-                    if (e.code() != ErrorCode.LOCKED || System.nanoTime() - deadline >= 0) {
-                        throw e;
-                    }
-                }
-                try {
-                    Thread.sleep(LOCK_RETRY_MILLIS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new CliException(ExitCode.LOCKED, "LOCKED", "interrupted while waiting for "
-                            + where.display());
-                }
-            }
+            // The CLI is short-lived: no cache, so no decrypted copies stay in memory longer than needed.
+            return whileLocked(where.display(),
+                    () -> mode.apply(where.builder().masterKey(key).cacheMaximumSize(0)).open());
         } finally {
             key.destroy();
+        }
+    }
+
+    /**
+     * Runs {@code attempt}; with --wait, runs it again every {@value #LOCK_RETRY_MILLIS} ms while it fails with
+     * {@code LOCKED}, until the wait is over. {@code attempt} must change nothing when it fails with {@code LOCKED}.
+     */
+    <T> T whileLocked(String what, Supplier<T> attempt) {
+        long deadline = root.waitFor == null ? 0 : System.nanoTime() + root.waitFor.toNanos();
+        while (true) {
+            try {
+                return attempt.get();
+            } catch (TokenStoreException e) {
+                if (e.code() != ErrorCode.LOCKED || System.nanoTime() - deadline >= 0) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(LOCK_RETRY_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CliException(ExitCode.LOCKED, "LOCKED", "interrupted while waiting for " + what);
+            }
         }
     }
 

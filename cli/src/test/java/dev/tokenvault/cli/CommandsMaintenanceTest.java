@@ -135,6 +135,47 @@ class CommandsMaintenanceTest {
         cli.store("--wait", "25h", "list").expect(2);
     }
 
+    /** copy opens its source as the other commands open their store: --wait waits for a writer to let go. */
+    @Test
+    void copyWaitsForALockedSource() throws Exception {
+        cli.initStore();
+        cli.storeWithStdin("1000.refresh-ada", "save", "--user", "ada@example.com", "--refresh-token-file", "-")
+                .expect(0);
+        Path target = dir.resolve("copy.db");
+        CountDownLatch opened = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            try (TokenVault held = TokenVault.builder().path(cli.store).masterKey(MasterKey.fromFile(cli.key))
+                    .open()) {
+                opened.countDown();
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        holder.start();
+        opened.await();
+        String[] copy = {"--key-file", cli.key.toString(), "copy", "--from", cli.store.toString(), "--to",
+                target.toString()};
+        CliHarness.Run locked = cli.run(concat(new String[] {"--wait", "200ms"}, copy)).expect(4);
+        assertTrue(locked.err().contains("waited"), locked.err());
+        assertFalse(Files.exists(target) || Files.exists(dir.resolve("copy.db.copying")), "a locked copy wrote");
+        Thread letGo = new Thread(() -> {
+            try {
+                Thread.sleep(1_000); // while the copy below waits
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            release.countDown();
+        });
+        letGo.start();
+        JsonNode done = json(cli.run(concat(new String[] {"--wait", "60s", "--json"}, copy)).expect(0));
+        assertEquals(1, done.path("records").asLong(), done.toString());
+        assertTrue(done.path("clean").asBoolean(), done.toString());
+        letGo.join();
+        holder.join();
+    }
+
     @Test
     void unknownCommandsAndUsageErrorsAreOneLine() {
         CliHarness.Run bogus = cli.run("bogus", "--help").expect(2);

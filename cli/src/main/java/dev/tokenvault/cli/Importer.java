@@ -254,6 +254,8 @@ final class Importer {
                     return true;
                 }
                 found.add(problem(row, "conflict", resume ? "id is already in the store, with other content"
+                        : stored.equals(t) ? "id is already in the store, with the same content (saved by an earlier"
+                                + " import? --resume skips such rows)"
                         : "id is already in the store"));
             }
         }

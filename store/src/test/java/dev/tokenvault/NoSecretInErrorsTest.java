@@ -88,11 +88,9 @@ class NoSecretInErrorsTest {
     static final Map<String, BiConsumer<OAuthToken, String>> SECRET_SETTERS = new LinkedHashMap<>();
 
     static {
-        SECRET_SETTERS.put("userName", OAuthToken::setUserName);
-        SECRET_SETTERS.put("clientSecret", OAuthToken::setClientSecret);
-        SECRET_SETTERS.put("refreshToken", OAuthToken::setRefreshToken);
-        SECRET_SETTERS.put("accessToken", OAuthToken::setAccessToken);
-        SECRET_SETTERS.put("grantToken", OAuthToken::setGrantToken);
+        for (String field : List.of("userName", "clientSecret", "refreshToken", "accessToken", "grantToken")) {
+            SECRET_SETTERS.put(field, BadInputTest.SETTERS.get(field));
+        }
     }
 
     /** Values that break a field's rules, each holding a marker: too long, and not valid Unicode. */

@@ -262,16 +262,33 @@ final class Importer {
         if (resume && t.getId() == null && why == null && storedApartFromId(t)) {
             return true;
         }
-        holder(row, "userName", OAuthToken.builder().userName(t.getUserName()).build(), t.getUserName(), found);
-        holder(row, "accessToken", OAuthToken.builder().accessToken(t.getAccessToken()).build(), t.getAccessToken(),
-                found);
+        for (Lookup lookup : lookups(t)) {
+            holder(row, lookup, found);
+        }
+        return false;
+    }
+
+    /** A unique value of a row and the query that finds the stored record holding it. */
+    private record Lookup(String label, String value, OAuthToken query) { }
+
+    /** The row's unique values that it has, in the order the checks try them, each with its query. */
+    private static List<Lookup> lookups(OAuthToken t) {
+        List<Lookup> out = new ArrayList<>(4);
+        add(out, "userName", t.getUserName(), OAuthToken.builder().userName(t.getUserName()));
+        add(out, "accessToken", t.getAccessToken(), OAuthToken.builder().accessToken(t.getAccessToken()));
         // Rule 3 finds by grant or refresh token whenever client id and secret are both present; their values do not
         // take part in the match.
-        holder(row, "grantToken", OAuthToken.builder().grantToken(t.getGrantToken()).clientId("-").clientSecret("-")
-                .build(), t.getGrantToken(), found);
-        holder(row, "refreshToken", OAuthToken.builder().refreshToken(t.getRefreshToken()).clientId("-")
-                .clientSecret("-").build(), t.getRefreshToken(), found);
-        return false;
+        add(out, "grantToken", t.getGrantToken(),
+                OAuthToken.builder().grantToken(t.getGrantToken()).clientId("-").clientSecret("-"));
+        add(out, "refreshToken", t.getRefreshToken(),
+                OAuthToken.builder().refreshToken(t.getRefreshToken()).clientId("-").clientSecret("-"));
+        return out;
+    }
+
+    private static void add(List<Lookup> out, String label, String value, OAuthToken.Builder query) {
+        if (value != null) {
+            out.add(new Lookup(label, value, query.build()));
+        }
     }
 
     /**
@@ -280,16 +297,8 @@ final class Importer {
      * holds a value of {@code t} but differs elsewhere is left for the conflict checks.
      */
     private boolean storedApartFromId(OAuthToken t) {
-        OAuthToken[] queries = {
-            t.getUserName() == null ? null : OAuthToken.builder().userName(t.getUserName()).build(),
-            t.getAccessToken() == null ? null : OAuthToken.builder().accessToken(t.getAccessToken()).build(),
-            t.getGrantToken() == null ? null : OAuthToken.builder().grantToken(t.getGrantToken()).clientId("-")
-                    .clientSecret("-").build(),
-            t.getRefreshToken() == null ? null : OAuthToken.builder().refreshToken(t.getRefreshToken())
-                    .clientId("-").clientSecret("-").build(),
-        };
-        for (OAuthToken query : queries) {
-            OAuthToken found = query == null ? null : vault.findToken(query);
+        for (Lookup lookup : lookups(t)) {
+            OAuthToken found = vault.findToken(lookup.query());
             if (found != null) {
                 // findToken fills in only the query's absent fields: a grant or refresh token query keeps its
                 // placeholder client id and secret, so compare the stored record itself
@@ -315,13 +324,13 @@ final class Importer {
         }
     }
 
-    private void holder(SourceRow row, String label, OAuthToken query, String value, List<Problem> found) {
-        if (value == null || fieldTooLong(value)) {
+    private void holder(SourceRow row, Lookup lookup, List<Problem> found) {
+        if (fieldTooLong(lookup.value())) {
             return;
         }
-        OAuthToken holder = vault.findToken(query);
+        OAuthToken holder = vault.findToken(lookup.query());
         if (holder != null) {
-            found.add(problem(row, "conflict", label + " is already held by record " + holder.getId()
+            found.add(problem(row, "conflict", lookup.label() + " is already held by record " + holder.getId()
                     + " in the store"));
         }
     }

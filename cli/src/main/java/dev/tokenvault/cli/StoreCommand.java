@@ -105,7 +105,7 @@ abstract class StoreCommand implements Callable<Integer> {
      * {@link #masterKey(boolean)} for the store {@code storeName} names, shown in the passphrase prompt (asked only
      * when it prompts): copy names its source, and so never resolves the store of --store or TOKENVAULT_STORE.
      */
-    MasterKey masterKey(boolean creating, java.util.function.Supplier<String> storeName) {
+    MasterKey masterKey(boolean creating, Supplier<String> storeName) {
         if (root.keyFile != null && root.passphrase) {
             throw CliException.usage("give either --key-file or --passphrase, not both");
         }

@@ -55,8 +55,11 @@ final class SharedKeys {
      */
     record Own(byte[] keyCheck, StoreHeader header, SecretBytes wrapKey, SealCount sealCount) { }
 
-    /** A block reserved under {@code keyring}'s version {@code version}: the store's keyring, which the caller owns. */
-    record Reservation(Keyring keyring, int version, long end) { }
+    /**
+     * A block of seals reserved under {@code keyring}'s version {@code version}, numbers {@code start} (included) to
+     * {@code end} (excluded): the store's keyring, which the caller owns.
+     */
+    record Reservation(Keyring keyring, int version, long start, long end) { }
 
     /**
      * A write starts, before it takes a connection: whether this node must reserve a block first, because what is
@@ -142,9 +145,8 @@ final class SharedKeys {
     Reservation reserve(RecordEngine engine, String where, Own own, SecureRandom random, long sealLimit,
                         boolean newVersion, long atLeast) {
         Reservation[] made = new Reservation[1];
-        long[] from = new long[1];
         try {
-            reserveInStore(engine, where, own, random, sealLimit, newVersion, atLeast, made, from);
+            reserveInStore(engine, where, own, random, sealLimit, newVersion, atLeast, made);
         } catch (RuntimeException | Error e) {
             if (made[0] != null) {
                 made[0].keyring().destroy();
@@ -154,14 +156,14 @@ final class SharedKeys {
         // Only once the store counts the block: one whose transaction failed was never counted, and sealing under it
         // would let the stored count fall below the seals made (another node would reserve the same numbers).
         version = made[0].version();
-        next = from[0];
+        next = made[0].start();
         end = made[0].end();
         return made[0];
     }
 
-    /** {@link #reserve}'s transaction: leaves the block in {@code made[0]}, and where it starts in {@code from[0]}. */
+    /** {@link #reserve}'s transaction: leaves the block in {@code made[0]}. */
     private void reserveInStore(RecordEngine engine, String where, Own own, SecureRandom random, long sealLimit,
-                                boolean newVersion, long atLeast, Reservation[] made, long[] from) {
+                                boolean newVersion, long atLeast, Reservation[] made) {
         Errors.call(() -> engine.updateMeta(List.of(META_KEYRING, META_KEY_CHECK), before -> {
             checkHeader(own, before, where);
             if (made[0] != null) {
@@ -180,8 +182,7 @@ final class SharedKeys {
             }
             long to = newVersion ? 0 : Math.min(sealLimit, count + Math.max(BLOCK, atLeast));
             after.put(META_SEALS + v, own.sealCount().encode(v, to));
-            made[0] = new Reservation(stored, v, to);
-            from[0] = count;
+            made[0] = new Reservation(stored, v, count, to);
             return after;
         }));
     }

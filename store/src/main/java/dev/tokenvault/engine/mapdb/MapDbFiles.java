@@ -175,6 +175,12 @@ final class MapDbFiles {
         RedoReplay.Replay replayed = RedoReplay.Replay.NONE;
         try {
             replayed = RedoReplay.replayInto(redo, path);
+            long unfinished = StoreFile.unfinishedGrowth(path);
+            if (unfinished > 0) { // not synced: a power loss takes it back, and the next open finishes it again
+                try (FileChannel main = PrivateFiles.openExisting(path, StandardOpenOption.WRITE)) {
+                    RedoLog.extend(main, unfinished);
+                }
+            }
             StoreFile.checkComplete(path);
             log = RedoLog.open(redo, replayed);
             mapped = mappedVolume(path);
@@ -222,6 +228,11 @@ final class MapDbFiles {
                         + " its redo log " + redo + " holds changes that a crash left out of the store file, so a"
                         + " read-only open would read stale data; open it once with write access to recover it");
             }
+            if (StoreFile.unfinishedGrowth(path) > 0) {
+                throw new EngineException(EngineException.Kind.READ_ONLY, "the store " + path + " needs recovery:"
+                        + " a crash stopped it in the middle of growing its file; open it once with write access to"
+                        + " finish that");
+            }
             StoreFile.checkComplete(path);
             // No cleanerHack: MapDB maps a read-only file through read-only views, which the JDK refuses to unmap
             // (MapDB then logs a warning per page); the mapping goes with the garbage collector instead.
@@ -267,8 +278,9 @@ final class MapDbFiles {
 
     static Volume mappedVolume(Path file) {
         // Memory-mapped: about 1 us per MapDB get against 7 us for FileChannel and 26 us for RandomAccessFile here.
-        // cleanerHack unmaps promptly instead of leaking a mapping per growth.
-        return new MappedFileVol.MappedFileFactory(true, false)
+        // cleanerHack unmaps promptly instead of leaking a mapping per growth. No preclear: RedoVolume.ensureAvailable
+        // grows the file before MapDB maps the new page, in a way a kill cannot leave half done.
+        return new MappedFileVol.MappedFileFactory(true, true)
                 .makeVolume(file.toString(), false, -1L, CC.PAGE_SHIFT, 0L, false);
     }
 

@@ -7,7 +7,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.mapdb.CC;
 import org.mapdb.DBException;
+import org.mapdb.DataIO;
 import org.mapdb.volume.Volume;
 
 /**
@@ -117,9 +119,22 @@ final class RedoVolume extends CheckedReads {
         dirty = true;
     }
 
+    /**
+     * Grows the main file to the whole page that holds {@code offset}. Growing it with zeros changes no committed byte,
+     * so it is not logged. The growth is {@link RedoLog#extend}'s, which changes the length once, from one whole page to
+     * the next: MapDB's own (its mapping's "preclear", disabled in {@link MapDbFiles#mappedVolume}) writes its zeros
+     * 1 KiB at a time, so a kill in the middle of it left a length that the next open refused as a store cut short.
+     */
     @Override
     public void ensureAvailable(long offset) {
-        // Growing the file with zeros changes no committed byte, so it is not logged.
+        long wholePages = DataIO.roundUp(offset, 1L << CC.PAGE_SHIFT);
+        if (mainFile != null && wholePages > length) {
+            try {
+                RedoLog.extend(mainFile, wholePages);
+            } catch (IOException e) {
+                throw new DBException.VolumeIOError(e);
+            }
+        }
         main.ensureAvailable(offset);
         length = main.length();
     }

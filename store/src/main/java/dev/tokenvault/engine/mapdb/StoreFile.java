@@ -21,6 +21,10 @@ import java.nio.file.attribute.BasicFileAttributes;
  * file type {@code 3} and a format version {@code 0}; the file is a whole number of 1 MiB pages, and the file tail
  * recorded at offset 40 (with 16 bits of parity below it) does not lie past the end of the file. MapDB maps the file
  * in 1 MiB pages and grows it to whole pages when it opens it, so these are checked before MapDB sees the file.
+ *
+ * <p>One length that is no whole number of pages is not damage: a growth that a kill interrupted, with the file
+ * tail inside the length (builds before this one grew the file 1 KiB at a time). Only the space past the tail, which
+ * the store does not use, is missing; a writer finishes the growth ({@link #unfinishedGrowth}).
  */
 final class StoreFile {
     private static final int MAPDB_HEADER = 0x4A;
@@ -73,10 +77,26 @@ final class StoreFile {
             throw new EngineException(EngineException.Kind.UNSUPPORTED_FORMAT,
                     path + " was written by a newer MapDB storage format than this tokenvault reads");
         }
-        if (a.size() < PAGE || a.size() % PAGE != 0) {
+        if (a.size() < PAGE) { // a new store is made whole under another name, and only then moved into place
             throw cutShort(path, a.size());
         }
         return true;
+    }
+
+    /**
+     * Under the store's lock, after the redo log has been replayed: the length to which a growth that a kill
+     * interrupted must be finished, or 0 when the file is a whole number of pages.
+     *
+     * @throws EngineException {@code CORRUPT} when the length is no whole number of pages and the file tail lies past
+     *         it: then the file was cut short in the space the store uses, not grown part of the way
+     */
+    static long unfinishedGrowth(Path path) {
+        long size = size(path);
+        if (size % PAGE == 0) {
+            return 0;
+        }
+        checkTail(path, size);
+        return (size / PAGE + 1) * PAGE;
     }
 
     /**
@@ -85,20 +105,30 @@ final class StoreFile {
      * @throws EngineException {@code CORRUPT} when it does not
      */
     static void checkComplete(Path path) {
-        long size;
-        try {
-            size = Files.size(path);
-        } catch (IOException e) {
-            throw new EngineException(EngineException.Kind.IO, "cannot read " + path + ": " + reason(e), e);
+        long size = size(path);
+        if (size < PAGE || size % PAGE != 0) {
+            throw cutShort(path, size);
         }
+        checkTail(path, size);
+    }
+
+    private static void checkTail(Path path, long size) {
         ByteBuffer head = readHead(path, FILE_TAIL_OFFSET + 8);
-        if (size < PAGE || size % PAGE != 0 || head.remaining() < FILE_TAIL_OFFSET + 8) {
+        if (head.remaining() < FILE_TAIL_OFFSET + 8) {
             throw cutShort(path, size);
         }
         long fileTail = head.getLong(FILE_TAIL_OFFSET) & ~0xFFFFL; // the low 16 bits are parity
         if (fileTail > size || fileTail < 0) {
             throw new EngineException(EngineException.Kind.CORRUPT, "store file " + path + " is damaged: it is "
                     + size + " bytes long but its header names " + fileTail + " (cut short?)");
+        }
+    }
+
+    private static long size(Path path) {
+        try {
+            return Files.size(path);
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.IO, "cannot read " + path + ": " + reason(e), e);
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.tokenvault.cli;
 
-import dev.tokenvault.ErrorCode;
 import dev.tokenvault.OAuthToken;
 import dev.tokenvault.TokenStoreException;
 import dev.tokenvault.TokenVault;
@@ -248,7 +247,7 @@ final class Importer {
             found.add(problem(row, "invalid", why));
         }
         if (t.getId() != null && why == null) {
-            OAuthToken stored = byId(t.getId());
+            OAuthToken stored = StoredHolders.byId(vault, t.getId());
             if (stored != null) {
                 if (resume && stored.equals(t)) {
                     return true;
@@ -262,33 +261,10 @@ final class Importer {
         if (resume && t.getId() == null && why == null && storedApartFromId(t)) {
             return true;
         }
-        for (Lookup lookup : lookups(t)) {
+        for (StoredHolders.Lookup lookup : StoredHolders.lookups(t)) {
             holder(row, lookup, found);
         }
         return false;
-    }
-
-    /** A unique value of a row and the query that finds the stored record holding it. */
-    private record Lookup(String label, String value, OAuthToken query) { }
-
-    /** The row's unique values that it has, in the order the checks try them, each with its query. */
-    private static List<Lookup> lookups(OAuthToken t) {
-        List<Lookup> out = new ArrayList<>(4);
-        add(out, "userName", t.getUserName(), OAuthToken.builder().userName(t.getUserName()));
-        add(out, "accessToken", t.getAccessToken(), OAuthToken.builder().accessToken(t.getAccessToken()));
-        // Rule 3 finds by grant or refresh token whenever client id and secret are both present; their values do not
-        // take part in the match.
-        add(out, "grantToken", t.getGrantToken(),
-                OAuthToken.builder().grantToken(t.getGrantToken()).clientId("-").clientSecret("-"));
-        add(out, "refreshToken", t.getRefreshToken(),
-                OAuthToken.builder().refreshToken(t.getRefreshToken()).clientId("-").clientSecret("-"));
-        return out;
-    }
-
-    private static void add(List<Lookup> out, String label, String value, OAuthToken.Builder query) {
-        if (value != null) {
-            out.add(new Lookup(label, value, query.build()));
-        }
     }
 
     /**
@@ -297,12 +273,12 @@ final class Importer {
      * holds a value of {@code t} but differs elsewhere is left for the conflict checks.
      */
     private boolean storedApartFromId(OAuthToken t) {
-        for (Lookup lookup : lookups(t)) {
+        for (StoredHolders.Lookup lookup : StoredHolders.lookups(t)) {
             OAuthToken found = vault.findToken(lookup.query());
             if (found != null) {
                 // findToken fills in only the query's absent fields: a grant or refresh token query keeps its
                 // placeholder client id and secret, so compare the stored record itself
-                OAuthToken stored = byId(found.getId());
+                OAuthToken stored = StoredHolders.byId(vault, found.getId());
                 if (stored == null) {
                     return false;
                 }
@@ -313,18 +289,7 @@ final class Importer {
         return false;
     }
 
-    private OAuthToken byId(String id) {
-        try {
-            return vault.findTokenById(id);
-        } catch (TokenStoreException e) {
-            if (e.code() != ErrorCode.NOT_FOUND) {
-                throw e;
-            }
-            return null;
-        }
-    }
-
-    private void holder(SourceRow row, Lookup lookup, List<Problem> found) {
+    private void holder(SourceRow row, StoredHolders.Lookup lookup, List<Problem> found) {
         if (fieldTooLong(lookup.value())) {
             return;
         }

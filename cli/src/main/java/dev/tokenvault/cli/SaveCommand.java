@@ -5,6 +5,7 @@ import dev.tokenvault.TokenVault;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,9 +61,10 @@ final class SaveCommand extends StoreCommand {
         token.setApiDomain(apiDomain);
         Render r = root.render();
         try (TokenVault vault = openStore()) {
-            long before = vault.stats().records();
+            // A save updates a record its id or a unique value selects, else inserts one under an id none has.
+            Set<String> selectable = StoredHolders.ids(vault, token);
             vault.saveToken(token);
-            boolean inserted = vault.stats().records() > before;
+            boolean inserted = !selectable.contains(token.getId());
             if (r.json) {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("action", inserted ? "inserted" : "updated");

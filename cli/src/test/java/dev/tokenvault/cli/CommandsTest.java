@@ -304,6 +304,39 @@ class CommandsTest {
         assertFalse(text.contains(newAccess));
     }
 
+    /** "inserted" or "updated" comes from the record the save selected, by each way a save selects one. */
+    @Test
+    void saveSaysWhetherItInsertedOrUpdatedByEachWayOfSelecting() throws Exception {
+        cli.initStore();
+        String access = zohoToken();
+        String refresh = zohoToken();
+        String id = save("bob@example.com", access, refresh);
+        // by refresh token with client credentials (rule 3), no user name
+        JsonNode byRefresh = json(cli.storeWithStdin(refresh, "save", "--json", "--refresh-token-file", "-",
+                "--client-id", "cid", "--client-secret-file", cli.secretFile("cs", "client-secret-0123456789"),
+                "--api-domain", "https://accounts.zoho.eu").expect(0));
+        assertEquals("updated", byRefresh.path("action").asText());
+        assertEquals(id, byRefresh.path("token").path("id").asText());
+        // by a record holding the access token, with the same user name
+        JsonNode byAccess = json(cli.store("save", "--json", "--user", "bob@example.com", "--access-token-file",
+                cli.secretFile("a", access)).expect(0));
+        assertEquals("updated", byAccess.path("action").asText());
+        assertEquals(id, byAccess.path("token").path("id").asText());
+        // an id no record has inserts under that id; saving it again updates it
+        String newId = "0123456789abcdef0123456789abcdef";
+        for (String action : new String[] {"inserted", "updated"}) {
+            JsonNode byId = json(cli.storeWithStdin(zohoToken(), "save", "--json", "--id", newId,
+                    "--user", "carol@example.com", "--access-token-file", "-").expect(0));
+            assertEquals(action, byId.path("action").asText());
+            assertEquals(newId, byId.path("token").path("id").asText());
+        }
+        // new values throughout: a new record under a new id
+        JsonNode fresh = json(cli.storeWithStdin(zohoToken(), "save", "--json", "--user", "dave@example.com",
+                "--access-token-file", "-").expect(0));
+        assertEquals("inserted", fresh.path("action").asText());
+        assertEquals(3, json(cli.store("stats", "--json").expect(0)).path("records").asLong());
+    }
+
     @Test
     void saveRejectsBadInputWithUsageCodes() throws Exception {
         cli.initStore();

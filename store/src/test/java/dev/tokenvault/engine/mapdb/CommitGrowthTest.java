@@ -14,7 +14,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -33,16 +32,10 @@ class CommitGrowthTest {
     @TempDir
     Path dir;
 
-    private static byte[] filled(int n, int fill) {
-        byte[] b = new byte[n];
-        Arrays.fill(b, (byte) fill);
-        return b;
-    }
-
     private static void commitRecords(MapDbEngine engine, int from, int to) {
         Batch batch = new Batch();
         for (int i = from; i < to; i++) {
-            batch.putRecord("r" + i, filled(RECORD, i));
+            batch.putRecord("r" + i, ReplayGrowthTest.filled(RECORD, i));
         }
         engine.commit(batch);
     }
@@ -82,7 +75,7 @@ class CommitGrowthTest {
             assertTrue(grown >= 8 * PAGE, "the test grows the file by at least 8 pages: " + grown + " bytes");
             assertTrue(looks.get() > 100, "the watcher looked " + looks.get() + " times");
             assertEquals(-1, torn.get(), "a length that is no whole number of pages, seen during a growth");
-            assertArrayEquals(filled(RECORD, 999), engine.get("r999"));
+            assertArrayEquals(ReplayGrowthTest.filled(RECORD, 999), engine.get("r999"));
         }
     }
 
@@ -108,12 +101,12 @@ class CommitGrowthTest {
 
         try (MapDbEngine engine = MapDbEngine.open(file, 1)) {
             assertEquals(whole + PAGE, Files.size(file), "finished to the next whole page");
-            assertArrayEquals(filled(RECORD, 199), engine.get("r199"));
+            assertArrayEquals(ReplayGrowthTest.filled(RECORD, 199), engine.get("r199"));
             commitRecords(engine, 200, 400);
         }
         try (MapDbEngine reader = MapDbEngine.openReadOnly(file, 1)) {
-            assertArrayEquals(filled(RECORD, 0), reader.get("r0"));
-            assertArrayEquals(filled(RECORD, 399), reader.get("r399"));
+            assertArrayEquals(ReplayGrowthTest.filled(RECORD, 0), reader.get("r0"));
+            assertArrayEquals(ReplayGrowthTest.filled(RECORD, 399), reader.get("r399"));
         }
     }
 

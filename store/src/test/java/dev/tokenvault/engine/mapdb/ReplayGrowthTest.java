@@ -32,7 +32,7 @@ class ReplayGrowthTest {
     @TempDir
     Path dir;
 
-    private static byte[] filled(int n, int fill) {
+    static byte[] filled(int n, int fill) {
         byte[] b = new byte[n];
         Arrays.fill(b, (byte) fill);
         return b;

@@ -32,7 +32,10 @@ final class VaultOpener {
         String where = where(b);
         SecureRandom random = new SecureRandom();
         try {
-            if (b.dataSource != null && (b.readOnly || !b.createIfMissing) && engine.getMeta(KeyMetadata.META_HEADER) == null) {
+            // A database has no file whose absence says "no store": a blank store is none. One with records, keys or
+            // index entries but no header (a copy interrupted before its keys) goes on to KeyUnlock, which says CORRUPT.
+            if (b.dataSource != null && (b.readOnly || !b.createIfMissing)
+                    && engine.getMeta(KeyMetadata.META_HEADER) == null && KeyMetadata.isBlank(engine)) {
                 throw new TokenStoreException(ErrorCode.NOT_FOUND, "the " + where + " holds no store yet, and "
                         + (b.readOnly ? "a readOnly() open" : "createIfMissing(false)") + " does not create one");
             }

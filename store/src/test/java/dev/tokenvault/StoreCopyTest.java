@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenvault.engine.Batch;
+import dev.tokenvault.engine.RecordEngine;
+import dev.tokenvault.engine.jdbc.JdbcEngine;
 import dev.tokenvault.engine.jdbc.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,6 +132,38 @@ class StoreCopyTest {
             expect(ErrorCode.CONFLICT, () -> StoreCopy.copy(TokenVault.builder().path(source).readOnly()
                     .masterKey(key), TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix)));
             assertHolds(records, stats, TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix), key);
+        } finally {
+            db.drop(prefix);
+        }
+    }
+
+    /**
+     * A copy into a database interrupted after its first commit leaves records without the key metadata, which comes
+     * last. Every open refuses that as {@code CORRUPT} (as a store file in that state is), also an open that may not
+     * create a store: {@code NOT_FOUND} would have the CLI say "no store; create one with init". Nothing is written.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void recordsWithoutKeysInADatabaseAreCorruptForEveryOpenAndStayAsTheyWere(TestDatabase db) throws Exception {
+        db.assumeAvailable();
+        String prefix = TestDatabase.freshPrefix();
+        try {
+            try (RecordEngine engine = JdbcEngine.open(db.dataSource(), prefix)) {
+                engine.commit(new Batch().putRecord("0123456789abcdef0123456789abcdef", new byte[80]));
+            }
+            MasterKey key = MasterKey.generate();
+            for (TokenVault.Builder b : List.of(
+                    TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key).readOnly(),
+                    TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key)
+                            .createIfMissing(false),
+                    TokenVault.builder().dataSource(db.dataSource()).tablePrefix(prefix).masterKey(key))) {
+                TokenStoreException e = expect(ErrorCode.CORRUPT, () -> b.open().close());
+                assertTrue(e.getMessage().contains("no store header"), e.getMessage());
+            }
+            try (RecordEngine engine = JdbcEngine.open(db.dataSource(), prefix, false)) {
+                assertEquals(1, engine.size());
+                assertEquals(null, engine.getMeta(KeyMetadata.META_HEADER));
+            }
         } finally {
             db.drop(prefix);
         }

@@ -54,7 +54,7 @@ class CopyKillTest {
         long start = System.nanoTime();
         SplittableRandom random = new SplittableRandom();
         CliHarness cli = new CliHarness(dir).initStore();
-        fill(cli, random);
+        fill(cli, random, RECORDS);
         System.out.printf("CopyKillTest: %,d records saved in %.1f s%n", RECORDS, (System.nanoTime() - start) / 1e9);
 
         Path reference = dir.resolve("reference.db");
@@ -119,8 +119,9 @@ class CopyKillTest {
         System.out.printf("CopyKillTest: %s in %.1f s%n", outcomes, (System.nanoTime() - start) / 1e9);
     }
 
-    private void fill(CliHarness cli, SplittableRandom random) {
-        List<OAuthToken> tokens = ImportKillTest.tokens(RECORDS, true, random);
+    /** Saves {@code records} generated tokens with ids into {@code cli}'s store. */
+    static void fill(CliHarness cli, SplittableRandom random, int records) {
+        List<OAuthToken> tokens = ImportKillTest.tokens(records, true, random);
         try (TokenVault vault = TokenVault.builder().path(cli.store).masterKey(MasterKey.fromFile(cli.key))
                 .cacheMaximumSize(0).open()) {
             for (int i = 0; i < tokens.size(); i += 5_000) {

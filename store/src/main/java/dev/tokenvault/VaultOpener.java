@@ -33,7 +33,7 @@ final class VaultOpener {
         SecureRandom random = new SecureRandom();
         try {
             // A database has no file whose absence says "no store": a blank store is none. One with records, keys or
-            // index entries but no header (a copy interrupted before its keys) goes on to KeyUnlock, which says CORRUPT.
+            // index entries but no header (a copy interrupted before its keys) goes on to KeyUnlock: CORRUPT.
             if (b.dataSource != null && (b.readOnly || !b.createIfMissing)
                     && engine.getMeta(KeyMetadata.META_HEADER) == null && KeyMetadata.isBlank(engine)) {
                 throw new TokenStoreException(ErrorCode.NOT_FOUND, "the " + where + " holds no store yet, and "

@@ -21,7 +21,7 @@ final class StoredHolders {
     /** A unique value of a token and the query that finds the stored record holding it. */
     record Lookup(String label, String value, OAuthToken query) { }
 
-    /** The token's unique values that it has, in the order {@code saveToken}'s selection tries them, each with its query. */
+    /** The unique values the token has, in the order {@code saveToken}'s selection tries them, each with its query. */
     static List<Lookup> lookups(OAuthToken t) {
         List<Lookup> out = new ArrayList<>(4);
         add(out, "userName", t.getUserName(), OAuthToken.builder().userName(t.getUserName()));

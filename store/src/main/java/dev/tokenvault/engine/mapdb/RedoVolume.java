@@ -121,8 +121,8 @@ final class RedoVolume extends CheckedReads {
 
     /**
      * Grows the main file to the whole page that holds {@code offset}. Growing it with zeros changes no committed byte,
-     * so it is not logged. The growth is {@link RedoLog#extend}'s, which changes the length once, from one whole page to
-     * the next: MapDB's own (its mapping's "preclear", disabled in {@link MapDbFiles#mappedVolume}) writes its zeros
+     * so it is not logged. The growth is {@link RedoLog#extend}'s, which changes the length once, from one whole page
+     * to the next: MapDB's own (its mapping's "preclear", disabled in {@link MapDbFiles#mappedVolume}) writes its zeros
      * 1 KiB at a time, so a kill in the middle of it left a length that the next open refused as a store cut short.
      */
     @Override

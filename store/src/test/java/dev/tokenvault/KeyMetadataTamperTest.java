@@ -59,6 +59,39 @@ class KeyMetadataTamperTest {
         }
     }
 
+    /**
+     * README, Errors: UNSUPPORTED_FORMAT for "a newer format version" (of the store header): a store written by a
+     * later tokenvault is refused as such, by a writer and a reader, with any key, not taken for a wrong key or damage,
+     * and it is left as it was.
+     */
+    @Test
+    void aNewerHeaderFormatVersionIsUnsupportedFormat() {
+        Path file = dir.resolve("newer.db");
+        MasterKey key = MasterKey.generate();
+        OAuthToken t;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            t = saved(v, full("a"));
+        }
+        byte[][] original = new byte[1][];
+        edit(file, e -> {
+            original[0] = e.getMeta("header");
+            byte[] newer = original[0].clone();
+            newer[4] = 2; // magic(4) then the format version, 1 today
+            e.commit(new Batch().putMeta("header", newer));
+        });
+        TokenStoreException e = expect(ErrorCode.UNSUPPORTED_FORMAT,
+                () -> TokenVault.builder().path(file).masterKey(key).open());
+        assertTrue(e.getMessage().contains("format version 2"), e.getMessage());
+        expect(ErrorCode.UNSUPPORTED_FORMAT, () -> TokenVault.builder().path(file).masterKey(key).readOnly().open());
+        expect(ErrorCode.UNSUPPORTED_FORMAT,
+                () -> TokenVault.builder().path(file).masterKey(MasterKey.generate()).open());
+        edit(file, x -> assertEquals(2, x.getMeta("header")[4], "the refused opens left the header alone"));
+        edit(file, x -> x.commit(new Batch().putMeta("header", original[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            assertEquals(t, v.findTokenById(t.getId()));
+        }
+    }
+
     @Test
     void anyOneLeftoverPreventsReinitialisation() {
         String[] leftovers = {"keyring", "keycheck", "records", "index"};

@@ -87,6 +87,32 @@ class LayoutUpgradeTest {
     }
 
     /**
+     * README, Errors: UNSUPPORTED_FORMAT for "a newer format version": a store whose map layout is newer than this
+     * tokenvault's (written by a later one) is refused by a writer and a reader, never opened, downgraded or upgraded,
+     * and its bytes are left as they were.
+     */
+    @Test
+    void aStoreOfANewerMapLayoutIsUnsupportedFormatAndLeftAlone() throws IOException {
+        Path p = dir.resolve("newer.db");
+        try (TokenVault vault = TokenVault.builder().path(p).masterKey(key).open()) {
+            StoreFixtures.saved(vault, full("n"));
+        }
+        int newer;
+        try (org.mapdb.DB db = org.mapdb.DBMaker.fileDB(p.toFile()).make()) {
+            org.mapdb.Atomic.Integer layout = db.atomicInteger("layout").open();
+            newer = layout.get() + 1;
+            layout.set(newer);
+            db.commit();
+        }
+        byte[] bytes = Files.readAllBytes(p);
+        TokenStoreException e = expect(ErrorCode.UNSUPPORTED_FORMAT,
+                () -> TokenVault.builder().path(p).masterKey(key).open());
+        assertTrue(e.getMessage().contains("map layout " + newer), e.getMessage());
+        expect(ErrorCode.UNSUPPORTED_FORMAT, () -> TokenVault.builder().path(p).masterKey(key).readOnly().open());
+        assertArrayEquals(bytes, Files.readAllBytes(p));
+    }
+
+    /**
      * The upgrade's commit fails at each step of the commit path: before its redo record is written the open fails
      * with {@code IO} and the store stays in the first layout; after it (the main file half written or whole) the
      * commit counts as durable, and the open goes on from the files. Either way the next open finds the store whole.

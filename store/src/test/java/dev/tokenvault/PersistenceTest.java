@@ -139,6 +139,23 @@ class PersistenceTest {
         }
     }
 
+    /**
+     * README, Keys and maintenance: "Changing a passphrase is this call [rotateMasterKey] with
+     * MasterKey.fromPassphrase(...)" (and the new key gets a new salt): from one passphrase to another, the store
+     * reopens with the new passphrase, every record with it. (Three Argon2id derivations: about 2 s.)
+     */
+    @Test
+    void changingThePassphraseIsRotateMasterKeyWithTheNewOne() {
+        OAuthToken a;
+        try (TokenVault v = open(MasterKey.fromPassphrase("first passphrase".toCharArray()))) {
+            a = saved(v, full("a"));
+            v.rotateMasterKey(MasterKey.fromPassphrase("second passphrase".toCharArray()));
+        }
+        try (TokenVault v = open(MasterKey.fromPassphrase("second passphrase".toCharArray()))) {
+            assertEquals(List.of(a), v.getTokens());
+        }
+    }
+
     @Test
     void secondOpenerInThisProcessIsLockedWithThePath() {
         MasterKey key = MasterKey.generate();

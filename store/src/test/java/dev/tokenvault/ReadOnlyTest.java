@@ -117,6 +117,62 @@ class ReadOnlyTest {
         assertEquals(before, files(sub));
     }
 
+    /**
+     * README, readOnly(): every change fails with READ_ONLY "(before its arguments are checked)": a bad argument to a
+     * change of a read-only vault is READ_ONLY, not INVALID_ARGUMENT, and not NOT_FOUND for an absent id.
+     */
+    @Test
+    void aChangeIsReadOnlyBeforeItsArgumentsAreChecked() throws IOException {
+        Path store = dir.resolve("s.db");
+        List<OAuthToken> saved = populate(store, 1);
+        Map<String, String> before = files(dir);
+        try (TokenVault vault = TokenVault.builder().path(store).masterKey(key).readOnly().open()) {
+            expect(ErrorCode.READ_ONLY, () -> vault.saveToken(null));
+            expect(ErrorCode.READ_ONLY, () -> vault.saveToken(new OAuthToken())); // an insert without any token
+            expect(ErrorCode.READ_ONLY, () -> vault.saveTokens(null));
+            expect(ErrorCode.READ_ONLY, () -> vault.deleteToken(null));
+            expect(ErrorCode.READ_ONLY, () -> vault.deleteToken(""));
+            expect(ErrorCode.READ_ONLY, () -> vault.deleteToken("no-such-id"));
+            expect(ErrorCode.READ_ONLY, () -> vault.rotateMasterKey(null));
+            assertEquals(saved, snapshot(vault));
+        }
+        assertEquals(before, files(dir));
+    }
+
+    /** README, readOnly(): "within one process a second open of the same store is LOCKED whatever its mode". */
+    @Test
+    void aSecondReadOnlyOpenInThisProcessIsLocked() throws IOException {
+        Path store = dir.resolve("s.db");
+        List<OAuthToken> saved = populate(store, 1);
+        try (TokenVault reader = TokenVault.builder().path(store).masterKey(key).readOnly().open()) {
+            expect(ErrorCode.LOCKED, () -> TokenVault.builder().path(store).masterKey(key).readOnly().open());
+            assertEquals(saved, snapshot(reader), "the refused second reader left the first working");
+        }
+        try (TokenVault again = TokenVault.builder().path(store).masterKey(key).readOnly().open()) {
+            assertEquals(saved, snapshot(again), "once the first reader closed, a reader opens");
+        }
+    }
+
+    /**
+     * README, readOnly(): "a PATH.lock it cannot read is IO", and (Files) PATH.lock is never opened through a symbolic
+     * link. Tests run as root, which reads any file whatever its mode, so the unreadable lock file here is a link: a
+     * reader does not take it for an absent lock file and read the store unlocked.
+     */
+    @Test
+    void aLockFileThatCannotBeOpenedIsIoForAReader() throws IOException {
+        Path store = dir.resolve("s.db");
+        populate(store, 1);
+        Path lock = dir.resolve("s.db.lock");
+        Path target = Files.createDirectory(dir.resolve("elsewhere")).resolve("target.lock");
+        Files.move(lock, target);
+        Files.createSymbolicLink(lock, target);
+        Map<String, String> before = files(dir);
+        TokenStoreException e = expect(ErrorCode.IO,
+                () -> TokenVault.builder().path(store).masterKey(key).readOnly().open());
+        assertTrue(e.getMessage().contains("s.db.lock"), e.getMessage());
+        assertEquals(before, files(dir));
+    }
+
     @Test
     void anAbsentStoreIsNotFoundAndNothingIsCreated() throws IOException {
         Path store = dir.resolve("absent.db");

@@ -45,6 +45,27 @@ class SaveTokensTest {
         }
     }
 
+    /**
+     * README, Errors: CLOSED for "any call after close()" (ContractTest's list of calls after close has no
+     * saveTokens): the list is refused whole, no token gets an id, and the store holds nothing of it after reopen.
+     */
+    @Test
+    void saveTokensAfterCloseIsClosedAndWritesNothing() {
+        MasterKey key = MasterKey.generate();
+        Path p = dir.resolve("closed.db");
+        TokenVault vault = TokenVault.builder().path(p).masterKey(key).open();
+        vault.saveToken(token("first", "at-first"));
+        vault.close();
+        List<OAuthToken> late = List.of(token("late1", "at-late1"), token("late2", "at-late2"));
+        TokenStoreException e = assertThrows(TokenStoreException.class, () -> vault.saveTokens(late));
+        assertEquals(ErrorCode.CLOSED, e.code(), e.getMessage());
+        late.forEach(t -> assertNull(t.getId()));
+        try (TokenVault reopened = TokenVault.builder().path(p).masterKey(key).open()) {
+            assertEquals(1, reopened.getTokens().size());
+            assertNull(reopened.findToken(OAuthToken.builder().userName("late1").build()));
+        }
+    }
+
     @Test
     void laterTokensSeeEarlierOnesInTheSameCall() {
         try (TokenVault vault = TokenVault.builder().inMemory().masterKey(MasterKey.generate()).open()) {

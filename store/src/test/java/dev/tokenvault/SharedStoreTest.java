@@ -235,4 +235,58 @@ class SharedStoreTest {
         assertNotNull(a.findToken(OAuthToken.builder().userName(full("r").getUserName()).build()));
         assertFalse(a.verify().problems().size() > 0);
     }
+
+    /**
+     * README, Shared store: the tables may be "created ... by a DBA beforehand from the SQL files in the store jar ...
+     * with ${prefix} replaced by the table prefix"; and "compact() does nothing" on a shared store. The schema file is
+     * read from the class path and run statement by statement, as a DBA would; a vault then makes its store in those
+     * tables and reopens it; compact() returns and changes no row.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void tablesADbaMadeFromTheSchemaFileHoldAStoreAndCompactChangesNothing(TestDatabase db) throws Exception {
+        String prefix = store(db);
+        String file = db == TestDatabase.MARIADB ? "schema-mariadb.sql" : "schema-postgresql.sql";
+        String text;
+        try (java.io.InputStream in = TokenVault.class.getResourceAsStream("/dev/tokenvault/engine/jdbc/" + file)) {
+            assertNotNull(in, file + " is not in the store jar's resources");
+            text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        StringBuilder sql = new StringBuilder();
+        for (String line : text.replace("${prefix}", prefix).split("\n")) {
+            if (!line.trim().startsWith("--")) {
+                sql.append(line).append('\n');
+            }
+        }
+        int statements = 0;
+        for (String statement : sql.toString().split(";")) {
+            if (!statement.isBlank()) {
+                db.execute(statement);
+                statements++;
+            }
+        }
+        assertTrue(statements >= 5, "the schema file's statements: " + statements);
+        for (String table : new String[] {"_records", "_index", "_meta", "_changes", "_leases"}) {
+            assertTrue(db.tableExists(prefix + table), prefix + table);
+        }
+        // tables that hold no store yet: a non-creating open finds none
+        expect(ErrorCode.NOT_FOUND, () -> node(db, prefix, MasterKey.generate()).createIfMissing(false).open());
+        MasterKey key = MasterKey.generate();
+        OAuthToken a;
+        try (TokenVault v = node(db, prefix, key).open()) {
+            a = saved(v, full("dba"));
+        }
+        try (TokenVault v = node(db, prefix, key).createIfMissing(false).open()) {
+            assertEquals(a, v.findToken(OAuthToken.builder().userName(a.getUserName()).build()));
+            long records = db.queryLong("SELECT COUNT(*) FROM " + prefix + "_records");
+            long entries = db.queryLong("SELECT COUNT(*) FROM " + prefix + "_index");
+            long meta = db.queryLong("SELECT COUNT(*) FROM " + prefix + "_meta");
+            v.compact();
+            assertEquals(records, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_records"));
+            assertEquals(entries, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_index"));
+            assertEquals(meta, db.queryLong("SELECT COUNT(*) FROM " + prefix + "_meta"));
+            assertEquals(List.of(a), v.getTokens());
+            assertTrue(v.verify().isClean(), v.verify().problems().toString());
+        }
+    }
 }

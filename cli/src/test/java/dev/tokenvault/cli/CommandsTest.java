@@ -665,4 +665,26 @@ class CommandsTest {
         assertTrue(!error.path("message").asText().isEmpty()
                 && absent.err().contains(error.path("message").asText()), absent.all());
     }
+
+    /** A new passphrase is asked twice (a typo would lock the store); the same one in both variables warns. */
+    @Test
+    void rotateKeyAsksForANewPassphraseTwiceAndWarnsWhenItIsUnchanged() {
+        cli.initStore();
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.passphrases.add("correct horse batterz".toCharArray());
+        assertTrue(cli.store("rotate-key", "--new-passphrase").expect(2).err().contains("do not match"),
+                cli.allOutput());
+        assertEquals(java.util.List.of("New passphrase: ", "Repeat the passphrase: "), cli.prompts);
+        cli.store("list").expect(0); // still the key
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.store("rotate-key", "--new-passphrase").expect(0);
+        cli.store("list").expect(3);
+        cli.env.put("TOKENVAULT_PASSPHRASE", "correct horse battery");
+        cli.env.put("TOKENVAULT_NEW_PASSPHRASE", "correct horse battery");
+        CliHarness.Run same = cli.run("--store", cli.store.toString(), "rotate-key", "--new-passphrase").expect(0);
+        assertTrue(same.err().contains("the new key is the current one"), same.err());
+        assertTrue(same.out().contains("still opens with the same passphrase"), same.out());
+        cli.run("--store", cli.store.toString(), "list").expect(0);
+    }
 }

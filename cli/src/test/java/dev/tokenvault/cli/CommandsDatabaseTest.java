@@ -201,4 +201,126 @@ class CommandsDatabaseTest {
         assertTrue(copied.path("clean").asBoolean(), copied.toString());
         assertEquals(List.of("Passphrase for " + file + ": "), cli.prompts);
     }
+
+    /** Every form of a password in a --store or copy URL is refused before anything connects, and never printed. */
+    @Test
+    void aPasswordInAnyFormOfTheUrlIsRefusedWithoutConnecting() {
+        String secret = "Hunter2-in-the-url";
+        for (String url : List.of("jdbc:mariadb://127.0.0.1:1/db?user=u&pwd=" + secret,
+                "jdbc:mariadb://127.0.0.1:1/db?PASSWORD=" + secret,
+                "jdbc:postgresql://127.0.0.1:1/db?user=u&password=" + secret,
+                "jdbc:mysql://u:" + secret + "@127.0.0.1:1/db")) {
+            CliHarness.Run run = cli.run("--store", url, "--key-file", cli.key.toString(), "list").expect(
+                    ExitCode.USAGE);
+            assertTrue(run.err().contains("holds a password"), url + ": " + run.err());
+            cli.run("--key-file", cli.key.toString(), "copy", "--from", cli.store.toString(), "--to", url)
+                    .expect(ExitCode.USAGE);
+        }
+        assertFalse(cli.allOutput().contains(secret), cli.allOutput());
+    }
+
+    /** The rows of every table of the store with {@code prefix}, in a stable order, as text. */
+    private static String tables(DatabaseServer db, String prefix) throws Exception {
+        StringBuilder b = new StringBuilder();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(db.url(), db.user(), db.password());
+             java.sql.Statement st = c.createStatement()) {
+            for (String table : new String[] {"_records", "_index", "_meta", "_changes", "_leases"}) {
+                List<String> rows = new ArrayList<>();
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT * FROM " + prefix + table)) {
+                    int columns = rs.getMetaData().getColumnCount();
+                    while (rs.next()) {
+                        StringBuilder row = new StringBuilder();
+                        for (int i = 1; i <= columns; i++) {
+                            Object v = rs.getObject(i);
+                            row.append(v instanceof byte[] bytes ? java.util.HexFormat.of().formatHex(bytes)
+                                    : String.valueOf(v)).append('|');
+                        }
+                        rows.add(row.toString());
+                    }
+                }
+                java.util.Collections.sort(rows);
+                b.append(table).append(rows).append('\n');
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * The read commands open a shared store readOnly(): no table changes, not even a seal count. The user may come
+     * from TOKENVAULT_DB_USER, and stats shows the URL without a file size.
+     */
+    @ParameterizedTest
+    @EnumSource(DatabaseServer.class)
+    void readCommandsChangeNoTableAndTheUserMayComeFromTheEnvironment(DatabaseServer db) throws Exception {
+        String prefix = freshStore(db);
+        cli.env.put(DatabaseStore.ENV_USER, db.user());
+        String[] store = {"--store", db.url(), "--table-prefix", prefix, "--key-file", cli.key.toString()};
+        cli.run(CommandsTest.concat(store, "init")).expect(0);
+        String ada = save(db, prefix, "ada@example.com", "1000.access-ada-0123456789");
+        String before = tables(db, prefix);
+        cli.run(CommandsTest.concat(store, "list")).expect(0);
+        cli.run(CommandsTest.concat(store, "get", ada)).expect(0);
+        cli.run(CommandsTest.concat(store, "find", "--user", "ada@example.com")).expect(0);
+        cli.run(CommandsTest.concat(store, "verify")).expect(0);
+        JsonNode stats = json(cli.run(CommandsTest.concat(store, "stats", "--json")).expect(0));
+        assertEquals(before, tables(db, prefix), "a read command changed the store's tables");
+        assertTrue(stats.path("store").asText().startsWith(db.url()), stats.toString());
+        assertFalse(stats.has("fileBytes"), stats.toString());
+        assertEquals(1, stats.path("records").asInt());
+    }
+
+    /**
+     * verify finds damage (exit 3) and names the record; copy of a damaged store says so (3) but leaves the copy,
+     * where repair rebuilds the index (0) as the README's way of repairing a shared store.
+     */
+    @ParameterizedTest
+    @EnumSource(DatabaseServer.class)
+    void verifyFindsDamageAndACopyToAFileIsRepaired(DatabaseServer db) throws Exception {
+        String prefix = freshStore(db);
+        on(db, prefix, "init").expect(0);
+        String ada = save(db, prefix, "ada@example.com", "1000.access-ada-0123456789");
+        String bob = save(db, prefix, "bob@example.com", "1000.access-bob-0123456789");
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(db.url(), db.user(), db.password());
+             java.sql.PreparedStatement del = c.prepareStatement("DELETE FROM " + prefix
+                     + "_index WHERE record_id = ?")) {
+            del.setBytes(1, ada.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals(3, del.executeUpdate(), "ada's user name, access and refresh token");
+        }
+        JsonNode verify = json(on(db, prefix, "verify", "--json").expect(ExitCode.KEY_OR_INTEGRITY));
+        assertFalse(verify.path("clean").asBoolean(), verify.toString());
+        assertTrue(verify.path("problems").toString().contains(ada), verify.toString());
+        assertTrue(on(db, prefix, "verify").expect(ExitCode.KEY_OR_INTEGRITY).out().contains(ada), cli.allOutput());
+
+        Path back = dir.resolve("back.db");
+        JsonNode copied = json(cli.run("--key-file", cli.key.toString(), "--db-user", db.user(), "copy", "--json",
+                "--from", db.url(), "--from-table-prefix", prefix, "--to", back.toString())
+                .expect(ExitCode.KEY_OR_INTEGRITY));
+        assertFalse(copied.path("clean").asBoolean(), copied.toString());
+        String[] file = {"--store", back.toString(), "--key-file", cli.key.toString()};
+        JsonNode repaired = json(cli.run(CommandsTest.concat(file, "repair", "--json")).expect(0));
+        assertTrue(repaired.path("rebuilt").asBoolean() && repaired.path("clean").asBoolean(), repaired.toString());
+        cli.run(CommandsTest.concat(file, "verify")).expect(0);
+        assertEquals(ada, json(cli.run(CommandsTest.concat(file, "find", "--json", "--user", "ada@example.com"))
+                .expect(0)).path("token").path("id").asText());
+
+        // a record sealed for another id fails authentication: verify names it, exit 3
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(db.url(), db.user(), db.password());
+             java.sql.PreparedStatement read = c.prepareStatement("SELECT sealed FROM " + prefix
+                     + "_records WHERE id = ?");
+             java.sql.PreparedStatement write = c.prepareStatement("UPDATE " + prefix
+                     + "_records SET sealed = ? WHERE id = ?")) {
+            read.setBytes(1, bob.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            byte[] bobs;
+            try (java.sql.ResultSet rs = read.executeQuery()) {
+                assertTrue(rs.next());
+                bobs = rs.getBytes(1);
+            }
+            write.setBytes(1, bobs);
+            write.setBytes(2, ada.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals(1, write.executeUpdate());
+        }
+        JsonNode tampered = json(on(db, prefix, "verify", "--json").expect(ExitCode.KEY_OR_INTEGRITY));
+        assertTrue(tampered.path("problems").toString().contains(ada), tampered.toString());
+        assertFalse(cli.allOutput().contains("1000.access-ada-0123456789"), "a secret in the output");
+    }
 }

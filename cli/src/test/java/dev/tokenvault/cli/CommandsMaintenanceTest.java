@@ -135,6 +135,21 @@ class CommandsMaintenanceTest {
         cli.store("--wait", "25h", "list").expect(2);
     }
 
+    /** Every duration form the README names is accepted; plain seconds wait that long on a locked store. */
+    @Test
+    void waitTakesEveryDocumentedDurationForm() throws Exception {
+        cli.initStore();
+        for (String d : List.of("30s", "5m", "1h", "500ms", "7", "24h")) {
+            cli.store("--wait", d, "list").expect(0);
+        }
+        try (TokenVault held = TokenVault.builder().path(cli.store).masterKey(MasterKey.fromFile(cli.key)).open()) {
+            long start = System.nanoTime();
+            assertTrue(cli.store("--wait", "1", "list").expect(4).err().contains("waited 1 s"), cli.allOutput());
+            long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(waitedMillis >= 900 && waitedMillis < 2_500, waitedMillis + " ms");
+        }
+    }
+
     /** copy opens its source as the other commands open their store: --wait waits for a writer to let go. */
     @Test
     void copyWaitsForALockedSource() throws Exception {

@@ -536,4 +536,155 @@ class CommandsTest {
         assertEquals(11, doc.path("steps").size());
         assertFalse(Files.exists(Path.of(doc.path("directory").asText())), "the demo removes its directory");
     }
+
+    // ---------------------------------------------------------------- README claims without a test before
+
+    /**
+     * The first key source given is used (a variable left set does not override --key-file or --passphrase), and a
+     * store made with a key does not open with a passphrase, nor the other way round.
+     */
+    @Test
+    void theFirstKeySourceGivenIsUsedAndKeyAndPassphraseStoresStayApart() throws Exception {
+        cli.initStore();
+        String otherKey = cli.run("keygen", "--reveal").expect(0).out().strip();
+        cli.env.put("TOKENVAULT_MASTER_KEY", otherKey);
+        cli.store("list").expect(0); // --key-file, not the variable
+        cli.run("--store", cli.store.toString(), "list").expect(3); // the variable alone: the wrong key
+        cli.env.clear();
+        cli.env.put("TOKENVAULT_PASSPHRASE", "correct horse battery");
+        cli.store("list").expect(0);
+        String refused = cli.run("--store", cli.store.toString(), "list").expect(3).err();
+        assertTrue(refused.contains("keyed by a 256-bit master key, not a passphrase"), refused);
+
+        Path byPassphrase = dir.resolve("pass.db");
+        cli.run("--store", byPassphrase.toString(), "init").expect(0); // TOKENVAULT_PASSPHRASE
+        cli.env.put("TOKENVAULT_PASSPHRASE", "wrong horse battery");
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.run("--store", byPassphrase.toString(), "--passphrase", "list").expect(0); // the prompt, not the variable
+        cli.env.clear();
+        cli.run("--store", byPassphrase.toString(), "--key-file", cli.key.toString(), "list").expect(3);
+    }
+
+    /** A secret file loses its trailing line breaks (LF or CRLF), nothing else; two lines are refused. */
+    @Test
+    void secretFilesLoseOnlyTheirTrailingLineBreaks() throws Exception {
+        cli.initStore();
+        String refresh = " " + zohoToken() + " ";
+        Path crlf = dir.resolve("refresh.crlf");
+        Files.writeString(crlf, refresh + "\r\n\r\n");
+        String id = json(cli.store("save", "--json", "--user", "w@example.com", "--refresh-token-file",
+                crlf.toString()).expect(0)).path("token").path("id").asText();
+        assertEquals(refresh, json(cli.store("--reveal", "get", "--json", id).expect(0)).path("token")
+                .path("refreshToken").asText());
+        // the same token in an LF file (and without a line break, from standard input) finds it
+        String cs = cli.secretFile("cs", "client-secret-0123456789");
+        cli.store("save", "--id", id, "--client-id", "cid", "--client-secret-file", cs).expect(0);
+        cli.store("find", "--refresh-token-file", cli.secretFile("lf", refresh), "--client-id", "cid",
+                "--client-secret-file", cs).expect(0);
+        cli.storeWithStdin(refresh, "find", "--refresh-token-file", "-", "--client-id", "cid",
+                "--client-secret-file", cs).expect(0);
+        Path twoLines = dir.resolve("two");
+        Files.writeString(twoLines, zohoToken() + "\n" + zohoToken() + "\n");
+        assertTrue(cli.store("save", "--user", "v@example.com", "--access-token-file", twoLines.toString())
+                .expect(2).err().contains("more than one line"), cli.allOutput());
+    }
+
+    /** A file that is not a store is exit 6 for every command, init refuses it (5), and none changes it. */
+    @Test
+    void aFileThatIsNotAStoreIsSixAndNoCommandChangesIt() throws Exception {
+        cli.run("keygen", "--out", cli.key.toString()).expect(0);
+        Files.writeString(cli.store, "important notes\n");
+        CliHarness.Run list = cli.store("list", "--json").expect(6);
+        assertEquals("UNSUPPORTED_FORMAT", json(list).path("error").path("code").asText());
+        assertTrue(list.err().contains("is not a tokenvault store"), list.err());
+        cli.store("purge", "--yes").expect(6);
+        cli.storeWithStdin(zohoToken(), "save", "--user", "u@example.com", "--access-token-file", "-").expect(6);
+        cli.store("repair").expect(6);
+        assertTrue(cli.store("init").expect(5).err().contains("already exists"), cli.allOutput());
+        assertEquals("important notes\n", Files.readString(cli.store));
+    }
+
+    /** Group or others may neither read nor write a key file; a file of 32 raw bytes is a key too. */
+    @Test
+    void aKeyFileOthersMayWriteIsRefusedAndRawBytesAreAKey() throws Exception {
+        Path raw = dir.resolve("raw.key");
+        byte[] bytes = new byte[32];
+        RANDOM.nextBytes(bytes);
+        Files.write(raw, bytes);
+        Files.setPosixFilePermissions(raw, PosixFilePermissions.fromString("rw-------"));
+        cli.run("--store", cli.store.toString(), "--key-file", raw.toString(), "init").expect(0);
+        cli.env.put("TOKENVAULT_MASTER_KEY", Base64.getEncoder().encodeToString(bytes));
+        cli.run("--store", cli.store.toString(), "list").expect(0); // the same key as base64
+        for (String mode : new String[] {"rw--w----", "rw-----w-"}) {
+            Files.setPosixFilePermissions(raw, PosixFilePermissions.fromString(mode));
+            assertTrue(cli.run("--store", cli.store.toString(), "--key-file", raw.toString(), "list").expect(2)
+                    .err().contains("chmod 600"), mode + ": " + cli.allOutput());
+        }
+    }
+
+    /** The JSON documents the README lists that no other test reads. */
+    @Test
+    void jsonDocumentsHaveTheirDocumentedFields() throws Exception {
+        JsonNode keygen = json(cli.run("keygen", "--json", "--out", cli.key.toString()).expect(0));
+        assertEquals(cli.key.toString(), keygen.path("keyFile").asText());
+        JsonNode init = json(cli.store("init", "--json").expect(0));
+        assertEquals(cli.store.toString(), init.path("store").asText());
+        assertTrue(init.path("created").asBoolean());
+        assertEquals(1, init.path("currentKeyVersion").asInt());
+
+        String refresh = zohoToken();
+        String grant = zohoToken();
+        String id = save("alice@example.com", zohoToken(), refresh);
+        String secret = cli.secretFile("cs", "client-secret-0123456789");
+        JsonNode both = json(cli.storeWithStdin(grant, "find", "--json", "--grant-token-file", "-",
+                "--refresh-token-file", cli.secretFile("r", refresh), "--client-id", "cid", "--client-secret-file",
+                secret).expect(0));
+        assertEquals("grantToken, else refreshToken", both.path("matchedBy").asText());
+        assertEquals(id, both.path("token").path("id").asText());
+
+        JsonNode stats = json(cli.store("stats", "--json").expect(0));
+        assertEquals(cli.store.toString(), stats.path("store").asText());
+        assertEquals(Files.size(cli.store), stats.path("fileBytes").asLong());
+        assertEquals(1, stats.path("recordsPerKeyVersion").path("1").asInt());
+        JsonNode dataKey = json(cli.store("rotate-data-key", "--json").expect(0));
+        assertEquals("dataKey", dataKey.path("rotated").asText());
+        assertEquals(2, dataKey.path("currentKeyVersion").asInt());
+        Path newKey = dir.resolve("new.key");
+        cli.run("keygen", "--out", newKey.toString()).expect(0);
+        JsonNode masterKey = json(cli.store("rotate-key", "--json", "--new-key-file", newKey.toString()).expect(0));
+        assertEquals("masterKey", masterKey.path("rotated").asText());
+        assertEquals(cli.store.toString(), masterKey.path("store").asText());
+        String[] withNew = {"--store", cli.store.toString(), "--key-file", newKey.toString()};
+        JsonNode deleted = json(cli.run(concat(withNew, "delete", "--json", id)).expect(0));
+        assertEquals(id, deleted.path("deleted").asText());
+        // a failure with --json: the document on standard output, the message on standard error as well
+        CliHarness.Run absent = cli.run(concat(withNew, "delete", "--json", id)).expect(1);
+        JsonNode error = json(absent).path("error");
+        assertEquals("NOT_FOUND", error.path("code").asText());
+        assertEquals(1, error.path("exitCode").asInt());
+        assertTrue(!error.path("message").asText().isEmpty()
+                && absent.err().contains(error.path("message").asText()), absent.all());
+    }
+
+    /** A new passphrase is asked twice (a typo would lock the store); the same one in both variables warns. */
+    @Test
+    void rotateKeyAsksForANewPassphraseTwiceAndWarnsWhenItIsUnchanged() {
+        cli.initStore();
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.passphrases.add("correct horse batterz".toCharArray());
+        assertTrue(cli.store("rotate-key", "--new-passphrase").expect(2).err().contains("do not match"),
+                cli.allOutput());
+        assertEquals(java.util.List.of("New passphrase: ", "Repeat the passphrase: "), cli.prompts);
+        cli.store("list").expect(0); // still the key
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.passphrases.add("correct horse battery".toCharArray());
+        cli.store("rotate-key", "--new-passphrase").expect(0);
+        cli.store("list").expect(3);
+        cli.env.put("TOKENVAULT_PASSPHRASE", "correct horse battery");
+        cli.env.put("TOKENVAULT_NEW_PASSPHRASE", "correct horse battery");
+        CliHarness.Run same = cli.run("--store", cli.store.toString(), "rotate-key", "--new-passphrase").expect(0);
+        assertTrue(same.err().contains("the new key is the current one"), same.err());
+        assertTrue(same.out().contains("still opens with the same passphrase"), same.out());
+        cli.run("--store", cli.store.toString(), "list").expect(0);
+    }
 }

@@ -410,6 +410,27 @@ class ImportTest {
         assertEquals("e1", p.path("id").asText());
     }
 
+    /** A refused import lists the first 1,000 problems and counts the rest, in text and in JSON. */
+    @Test
+    void aRefusedImportListsTheFirstThousandProblemsAndCountsTheRest() throws Exception {
+        List<String[]> rows = new ArrayList<>();
+        for (int i = 0; i < 1_003; i++) {
+            String[] r = row("b" + i, "u" + i + "@example.com");
+            r[7] = "soon";
+            rows.add(r);
+        }
+        Path f = csv(ZohoCsvSource.HEADER, rows);
+        String text = cli.store("import", "--from", "zoho-csv", f.toString()).expect(2).out();
+        assertTrue(text.contains("id b999 (line 1001)") && !text.contains("id b1000 (line 1002)"), text);
+        assertTrue(text.contains("... and 3 more problem(s) not listed"), text);
+        JsonNode doc = json(cli.store("import", "--json", "--from", "zoho-csv", f.toString()).expect(2));
+        assertEquals(1_000, doc.path("problems").size());
+        assertEquals(1_003, doc.path("problemCount").asInt());
+        assertEquals(1_003, doc.path("problemRows").asInt());
+        assertEquals(0, doc.path("imported").asInt());
+        assertEquals(0, json(cli.store("list", "--json").expect(0)).path("count").asInt());
+    }
+
     @Test
     void standardInputIsRefusedWithTheReason() {
         assertTrue(cli.store("import", "--from", "zoho-csv", "-").expect(2).err().contains("read twice"));

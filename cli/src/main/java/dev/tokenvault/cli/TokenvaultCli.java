@@ -248,8 +248,9 @@ public final class TokenvaultCli implements java.util.concurrent.Callable<Intege
                 case LOCKED -> storeLocation != null && storeLocation.isDatabase() ? te.getMessage()
                         : "the store " + storeNameForMessage() + " is locked: another process has it open (a running "
                         + "application, or another tokenvault command). Stop it or wait for it to finish, then "
-                        + "retry" + (waitFor == null ? ", or give --wait DURATION." : " (waited " + waitFor.toSeconds()
-                        + " s).");
+                        + "retry" + (waitFor == null ? ", or give --wait DURATION." : " (waited "
+                        + (waitFor.toMillis() % 1000 == 0 ? waitFor.toSeconds() + " s" : waitFor.toMillis() + " ms")
+                        + ").");
                 case WRONG_KEY -> te.getMessage() + ". Check --key-file, TOKENVAULT_MASTER_KEY or the passphrase.";
                 case CORRUPT -> "the store " + storeNameForMessage() + " is damaged: " + te.getMessage();
                 case UNSUPPORTED_FORMAT -> storeNameForMessage() + " is not a tokenvault store this version can open: "

@@ -128,7 +128,7 @@ class CommandsMaintenanceTest {
         });
         holder.start();
         opened.await();
-        assertTrue(cli.store("--wait", "200ms", "list").expect(4).err().contains("waited"));
+        assertTrue(cli.store("--wait", "200ms", "list").expect(4).err().contains("(waited 200 ms)"));
         cli.store("--wait", "60s", "list").expect(0); // the holder lets go after 1.5 s
         holder.join();
         assertTrue(cli.store("--wait", "soon", "list").expect(2).err().contains("30s"));

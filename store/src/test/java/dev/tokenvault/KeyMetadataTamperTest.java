@@ -385,4 +385,44 @@ class KeyMetadataTamperTest {
             assertTrue(!v.verify().isClean(), "verify reports the forged record");
         }
     }
+
+    /**
+     * SECURITY.md, key rotation: during resealAll a record that fails authentication "keeps its version (and so its
+     * key), and is listed in the report". Its key must stay in the keyring: with the record's good bytes put back
+     * (from a backup), it opens again.
+     */
+    @Test
+    void resealAllKeepsTheKeyOfARecordThatFailsAuthentication() {
+        Path file = dir.resolve("reseal-damaged.db");
+        MasterKey key = MasterKey.generate();
+        OAuthToken damaged;
+        OAuthToken fine;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            damaged = saved(v, full("damaged"));
+            fine = saved(v, full("fine"));
+            v.rotateDataKey();
+        }
+        byte[][] good = new byte[1][];
+        edit(file, e -> {
+            good[0] = e.get(damaged.getId());
+            byte[] bad = good[0].clone();
+            bad[bad.length - 1] ^= 0x01; // the tag: the header still names version 1
+            e.commit(new Batch().putRecord(damaged.getId(), bad));
+        });
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            ResealReport r = v.resealAll();
+            assertEquals(1, r.recordsResealed(), r.toString());
+            assertEquals(2, r.currentKeyVersion());
+            assertTrue(!r.removedKeyVersions().contains(1), "version 1 removed while a record names it: " + r);
+            assertEquals(1, r.problems().size(), r.toString());
+            assertTrue(r.problems().get(0).contains(damaged.getId()), r.toString());
+            assertEquals(java.util.Map.of(1, 1L, 2, 1L), v.stats().recordsPerKeyVersion());
+        }
+        edit(file, e -> e.commit(new Batch().putRecord(damaged.getId(), good[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            assertEquals(damaged, v.findTokenById(damaged.getId()), "the kept key opens the restored record");
+            assertEquals(fine, v.findTokenById(fine.getId()));
+            assertTrue(v.verify().isClean(), v.verify().problems().toString());
+        }
+    }
 }

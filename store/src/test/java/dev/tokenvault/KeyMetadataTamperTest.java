@@ -305,4 +305,157 @@ class KeyMetadataTamperTest {
         edit(file, e -> e.commit(new Batch().putMeta("keyring", old[0])));
         expect(ErrorCode.CORRUPT, () -> TokenVault.builder().path(file).masterKey(key).open().close());
     }
+
+    /**
+     * SECURITY.md's checklist: the key check rejects an altered header at open, not only in KeyCheckTest. Each of a
+     * changed store id, a changed check value and (for a passphrase store) a changed salt gives WRONG_KEY, leaves the
+     * records as they were, and with the original header and check put back the store opens unchanged.
+     */
+    @Test
+    void anAlteredHeaderOrKeyCheckIsWrongKeyAtOpenAndChangesNothing() {
+        Path file = dir.resolve("altered-header.db");
+        MasterKey key = MasterKey.generate();
+        OAuthToken t;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            t = saved(v, full("h"));
+        }
+        byte[][] original = new byte[2][];
+        edit(file, e -> {
+            original[0] = e.getMeta("header");
+            original[1] = e.getMeta("keycheck");
+        });
+        assertEquals(4 + 1 + 32 + 1, original[0].length, "raw-key header: magic, version, store id, kdf");
+        assertEquals(32, original[1].length, "HMAC-SHA256 check value");
+        int[][] flips = {{0, 5}, {0, 20}, {0, 36}, {1, 0}, {1, 31}}; // {0: header, 1: key check; byte}
+        for (int[] f : flips) {
+            byte[] header = original[0].clone();
+            byte[] check = original[1].clone();
+            (f[0] == 0 ? header : check)[f[1]] ^= 0x01;
+            edit(file, e -> e.commit(new Batch().putMeta("header", header).putMeta("keycheck", check)));
+            expect(ErrorCode.WRONG_KEY, () -> TokenVault.builder().path(file).masterKey(key).open().close());
+            byte[][] after = new byte[1][];
+            edit(file, e -> after[0] = e.getMeta("header"));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(header, after[0], "a refused open rewrote the header");
+        }
+        edit(file, e -> e.commit(new Batch().putMeta("header", original[0]).putMeta("keycheck", original[1])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            assertEquals(java.util.List.of(t), v.getTokens());
+            assertTrue(v.verify().isClean());
+        }
+    }
+
+    /**
+     * SECURITY.md: a passphrase store's header is {@code "TVLT" | 1 | storeId(32) | kdf = 1 | salt(16) | memoryKiB(4) |
+     * iterations(4) | parallelism(4)} with RFC 9106's second recommendation (65536 KiB, 3, 4), and changing the
+     * passphrase, even to the same one, is a master-key rotation that draws a new salt and keeps the store id.
+     */
+    @Test
+    void aPassphraseRotationDrawsANewSaltAndKeepsTheStoreId() {
+        Path file = dir.resolve("salt.db");
+        char[] pass = "the same passphrase twice".toCharArray();
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.fromPassphrase(pass)).open()) {
+            saved(v, full("s"));
+        }
+        byte[][] first = new byte[1][];
+        edit(file, e -> first[0] = e.getMeta("header"));
+        ByteBuffer h = ByteBuffer.wrap(first[0]);
+        assertEquals(66, first[0].length, "4 + 1 + 32 + 1 + 16 + 4 + 4 + 4");
+        assertEquals(0x54564C54, h.getInt(0), "TVLT");
+        assertEquals(1, first[0][4], "format version");
+        assertEquals(1, first[0][37], "kdf = Argon2id");
+        assertEquals(64 * 1024, h.getInt(MEMORY_OFFSET));
+        assertEquals(3, h.getInt(ITERATIONS_OFFSET));
+        assertEquals(4, h.getInt(PARALLELISM_OFFSET));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.fromPassphrase(pass)).open()) {
+            v.rotateMasterKey(MasterKey.fromPassphrase(pass));
+            assertEquals(1, v.getTokens().size(), "the rotated vault reads on");
+        }
+        byte[][] second = new byte[1][];
+        edit(file, e -> second[0] = e.getMeta("header"));
+        assertTrue(java.util.Arrays.equals(first[0], 0, 37, second[0], 0, 37), "magic, version and store id kept");
+        assertTrue(!java.util.Arrays.equals(first[0], 38, 54, second[0], 38, 54), "a new salt");
+        assertTrue(java.util.Arrays.equals(first[0], 54, 66, second[0], 54, 66), "the same parameters");
+    }
+
+    /**
+     * SECURITY.md: after opening, the decoded id must equal the id the record is stored under. A writer holding the
+     * data key (or a bug) seals B's plaintext under A's id: the seal authenticates, but reading A must be INTEGRITY,
+     * never B's tokens returned for A.
+     */
+    @Test
+    void aRecordWhosePlaintextNamesAnotherIdIsIntegrity() throws Exception {
+        Path file = dir.resolve("forged-id.db");
+        byte[] raw = new byte[32];
+        new java.security.SecureRandom().nextBytes(raw);
+        OAuthToken a;
+        OAuthToken b;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.fromBytes(raw)).open()) {
+            a = saved(v, full("victim"));
+            b = saved(v, full("other"));
+        }
+        edit(file, e -> {
+            StoreHeader header = StoreHeader.decode(e.getMeta("header"), "test");
+            try (dev.tokenvault.crypto.KeyHierarchy kh = dev.tokenvault.crypto.KeyHierarchy.derive(
+                    dev.tokenvault.crypto.SecretBytes.copyOf(raw), header.storeId)) {
+                dev.tokenvault.crypto.Keyring ring = dev.tokenvault.crypto.Keyring.unwrap(e.getMeta("keyring"),
+                        kh.wrapKey(), header.storeId);
+                byte[] sealedB = e.get(b.getId());
+                int version = dev.tokenvault.crypto.RecordSeal.keyVersion(sealedB);
+                byte[] plainB = dev.tokenvault.crypto.RecordSeal.open(sealedB, ring.dataKey(version), header.storeId,
+                        b.getId());
+                assertEquals(b.getId(), TokenRecord.decode(plainB).id(), "the forgery starts from B's real plaintext");
+                byte[] forged = dev.tokenvault.crypto.RecordSeal.seal(version, ring.dataKey(version), plainB,
+                        header.storeId, a.getId());
+                e.commit(new Batch().putRecord(a.getId(), forged));
+            } catch (javax.crypto.AEADBadTagException x) {
+                throw new AssertionError(x);
+            }
+        });
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.fromBytes(raw)).open()) {
+            assertEquals(ErrorCode.INTEGRITY, expect(ErrorCode.INTEGRITY, () -> v.findTokenById(a.getId())).code());
+            expect(ErrorCode.INTEGRITY, () -> v.findToken(OAuthToken.builder().userName(a.getUserName()).build()));
+            assertEquals(b, v.findTokenById(b.getId()), "the record the plaintext names is untouched");
+            assertTrue(!v.verify().isClean(), "verify reports the forged record");
+        }
+    }
+
+    /**
+     * SECURITY.md, key rotation: during resealAll a record that fails authentication "keeps its version (and so its
+     * key), and is listed in the report". Its key must stay in the keyring: with the record's good bytes put back
+     * (from a backup), it opens again.
+     */
+    @Test
+    void resealAllKeepsTheKeyOfARecordThatFailsAuthentication() {
+        Path file = dir.resolve("reseal-damaged.db");
+        MasterKey key = MasterKey.generate();
+        OAuthToken damaged;
+        OAuthToken fine;
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            damaged = saved(v, full("damaged"));
+            fine = saved(v, full("fine"));
+            v.rotateDataKey();
+        }
+        byte[][] good = new byte[1][];
+        edit(file, e -> {
+            good[0] = e.get(damaged.getId());
+            byte[] bad = good[0].clone();
+            bad[bad.length - 1] ^= 0x01; // the tag: the header still names version 1
+            e.commit(new Batch().putRecord(damaged.getId(), bad));
+        });
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            ResealReport r = v.resealAll();
+            assertEquals(1, r.recordsResealed(), r.toString());
+            assertEquals(2, r.currentKeyVersion());
+            assertTrue(!r.removedKeyVersions().contains(1), "version 1 removed while a record names it: " + r);
+            assertEquals(1, r.problems().size(), r.toString());
+            assertTrue(r.problems().get(0).contains(damaged.getId()), r.toString());
+            assertEquals(java.util.Map.of(1, 1L, 2, 1L), v.stats().recordsPerKeyVersion());
+        }
+        edit(file, e -> e.commit(new Batch().putRecord(damaged.getId(), good[0])));
+        try (TokenVault v = TokenVault.builder().path(file).masterKey(key).open()) {
+            assertEquals(damaged, v.findTokenById(damaged.getId()), "the kept key opens the restored record");
+            assertEquals(fine, v.findTokenById(fine.getId()));
+            assertTrue(v.verify().isClean(), v.verify().problems().toString());
+        }
+    }
 }

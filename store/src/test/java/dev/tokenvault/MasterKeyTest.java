@@ -129,6 +129,21 @@ class MasterKeyTest {
         }
     }
 
+    /**
+     * SECURITY.md: the key file must have no permission at all for group or others, not only no read: each of the six
+     * bits alone (execute and write included) is refused, and mode 600 or 400 with the owner's execute bit is read.
+     */
+    @Test
+    void fromFileRefusesEachGroupOrOthersBitAlone() throws Exception {
+        for (String perms : List.of("rw-r-----", "rw--w----", "rw---x---", "rw----r--", "rw-----w-", "rw------x")) {
+            Path f = keyFile("bit-" + perms.replace('-', '_') + ".key", key.raw(), perms);
+            TokenStoreException e = expect(ErrorCode.INVALID_ARGUMENT, () -> MasterKey.fromFile(f));
+            assertTrue(e.getMessage().contains("chmod 600"), perms + ": " + e.getMessage());
+        }
+        opens(MasterKey.fromFile(keyFile("owner-x.key", key.raw(), "rwx------")));
+        opens(MasterKey.fromFile(keyFile("owner-r.key", key.raw(), "r--------")));
+    }
+
     /** A 32-character typed password is not a 256-bit key: refused, naming the file and keygen, not the text. */
     @Test
     void fromFileRefusesThirtyTwoPrintableCharacters() throws Exception {

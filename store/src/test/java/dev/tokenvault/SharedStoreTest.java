@@ -6,12 +6,14 @@ import static dev.tokenvault.StoreFixtures.saved;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenvault.engine.jdbc.TestDatabase;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -219,6 +221,45 @@ class SharedStoreTest {
         expect(ErrorCode.WRONG_KEY, () -> node(db, prefix, oldKey).open());
         TokenVault reopened = openNode(node(db, prefix, newKey));
         assertEquals(before.getAccessToken(), reopened.findTokenById(before.getId()).getAccessToken());
+        assertTrue(reopened.verify().isClean(), reopened.verify().problems().toString());
+    }
+
+    /**
+     * SECURITY.md: after another node rotated the master key, a node fails its next block of seals (not only its next
+     * rotation) with WRONG_KEY "instead of writing anything under the old master key": no seal count is written under
+     * the old seal-count key (it would read as exhausted under the new one), and the refused save is absent.
+     */
+    @ParameterizedTest
+    @EnumSource(TestDatabase.class)
+    void aNodeWhoseMasterKeyWasRotatedElsewhereFailsItsNextBlockOfSeals(TestDatabase db) {
+        String prefix = store(db);
+        MasterKey oldKey = MasterKey.generate();
+        MasterKey newKey = MasterKey.generate();
+        TokenVault a = openNode(node(db, prefix, oldKey));
+        TokenVault b = openNode(node(db, prefix, oldKey).sealLimit(2)); // a block of at most 2 seals
+        saved(b, full("b0"));
+        a.rotateMasterKey(newKey);
+        TokenStoreException refused = null;
+        int savedAfter = 0;
+        for (int i = 1; i <= 4 && refused == null; i++) {
+            OAuthToken t = full("b" + i);
+            try {
+                saved(b, t);
+                savedAfter++;
+            } catch (TokenStoreException e) {
+                refused = e;
+                assertNull(a.findToken(OAuthToken.builder().userName(t.getUserName()).build()),
+                        "a refused save left its record");
+            }
+        }
+        assertNotNull(refused, "b sealed 4 records past a block of 2 after the master key changed");
+        assertEquals(ErrorCode.WRONG_KEY, refused.code(), refused.getMessage());
+        assertTrue(savedAfter <= 1, savedAfter + " saves after the rotation");
+        TokenVault reopened = openNode(node(db, prefix, newKey));
+        for (Map.Entry<Integer, Long> c : reopened.stats().sealsPerKeyVersion().entrySet()) {
+            assertTrue(c.getValue() < Long.MAX_VALUE, "version " + c.getKey() + "'s count is not authentic under the"
+                    + " new key: " + reopened.stats());
+        }
         assertTrue(reopened.verify().isClean(), reopened.verify().problems().toString());
     }
 

@@ -147,4 +147,88 @@ class KeyringTest {
         assertThrows(IllegalStateException.class, () -> ring.wrap(wrapKey, storeId, RANDOM));
         assertNotNull(ring.toString());
     }
+
+    private static final byte[] KEYRING_AAD = "tokenvault/v1/keyring".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    /**
+     * SECURITY.md's wrapped form, opened with AesGcm alone: {@code format(1) = 1 | nonce(12) | AES-256-GCM(wrapKey,
+     * plaintext, aad = "tokenvault/v1/keyring" | storeId)}, plaintext {@code format(1) | currentVersion(4) |
+     * indexKey(32) | count(4) | count x (version(4) | key(32))}.
+     */
+    @Test
+    void theWrappedFormIsTheDocumentedOne() throws Exception {
+        Keyring ring = Keyring.generate(RANDOM).withNewDataKey(RANDOM).withNewDataKey(RANDOM);
+        byte[] wrapped = ring.wrap(wrapKey, storeId, RANDOM);
+        assertEquals(1, wrapped[0], "format");
+        byte[] nonce = Arrays.copyOfRange(wrapped, 1, 13);
+        byte[] plain = AesGcm.open(wrapKey, nonce, wrapped, 13, wrapped.length - 13,
+                Bytes.concat(KEYRING_AAD, storeId));
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(plain);
+        assertEquals(1, b.get(), "plaintext format");
+        assertEquals(3, b.getInt(), "current version");
+        byte[] index = new byte[32];
+        b.get(index);
+        assertTrue(ring.indexKey().sameBytes(SecretBytes.copyOf(index)), "index key");
+        assertEquals(3, b.getInt(), "count");
+        for (int v = 1; v <= 3; v++) {
+            assertEquals(v, b.getInt(), "version");
+            byte[] k = new byte[32];
+            b.get(k);
+            assertTrue(ring.dataKey(v).sameBytes(SecretBytes.copyOf(k)), "data key " + v);
+        }
+        assertFalse(b.hasRemaining(), "nothing after the keys");
+    }
+
+    /** A keyring wrapped properly under the wrap key whose plaintext breaks the layout: refused, never half-read. */
+    @Test
+    void anAuthenticKeyringWithAMalformedPlaintextIsRejected() {
+        byte[] k1 = new byte[32];
+        byte[] k2 = new byte[32];
+        RANDOM.nextBytes(k1);
+        RANDOM.nextBytes(k2);
+        java.util.Map<String, byte[]> cases = new java.util.LinkedHashMap<>();
+        cases.put("current version absent", plaintext(1, 7, 1, k1));
+        cases.put("a version twice", plaintext(1, 1, 1, k1, 1, k2));
+        cases.put("no data key", plaintext(1, 1));
+        cases.put("inner format 2", plaintext(2, 1, 1, k1));
+        byte[] good = plaintext(1, 1, 1, k1);
+        cases.put("one byte more", Arrays.copyOf(good, good.length + 1));
+        cases.put("one byte less", Arrays.copyOf(good, good.length - 1));
+        byte[] countTooHigh = good.clone();
+        countTooHigh[40] = 2;
+        cases.put("count says 2, one key", countTooHigh);
+        byte[] countNegative = good.clone();
+        countNegative[37] = (byte) 0x80;
+        cases.put("count negative", countNegative);
+        for (java.util.Map.Entry<String, byte[]> c : cases.entrySet()) {
+            assertUnwrapRejected(sealKeyring(c.getValue()), wrapKey, storeId, c.getKey());
+        }
+        // the same construction with a well-formed plaintext opens: the cases above fail for their layout alone
+        try {
+            Keyring ok = Keyring.unwrap(sealKeyring(good), wrapKey, storeId);
+            assertTrue(ok.currentDataKey().sameBytes(SecretBytes.copyOf(k1)));
+        } catch (AEADBadTagException e) {
+            fail("a well-formed keyring was refused: " + e);
+        }
+    }
+
+    private byte[] sealKeyring(byte[] plain) {
+        byte[] nonce = new byte[12];
+        RANDOM.nextBytes(nonce);
+        return Bytes.concat(new byte[] {1}, nonce, AesGcm.seal(wrapKey, nonce, plain, Bytes.concat(KEYRING_AAD,
+                storeId)));
+    }
+
+    /** format, current version, a fixed index key, then (version, key) pairs as given. */
+    private static byte[] plaintext(int format, int current, Object... versionsAndKeys) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(41);
+        head.put((byte) format).putInt(current).put(new byte[32]).putInt(versionsAndKeys.length / 2);
+        out.writeBytes(head.array());
+        for (int i = 0; i < versionsAndKeys.length; i += 2) {
+            out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((Integer) versionsAndKeys[i]).array());
+            out.writeBytes((byte[]) versionsAndKeys[i + 1]);
+        }
+        return out.toByteArray();
+    }
 }

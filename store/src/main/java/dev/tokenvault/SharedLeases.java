@@ -32,9 +32,9 @@ import java.util.function.BooleanSupplier;
  *       nodes' waiters see at their next poll. A node that dies (or is closed) holding a lease blocks the others until
  *       the row runs out: at most the lease's duration, {@code maxWait}.</li>
  *   <li>When a lease ended, or was just taken, the cached lookups of its record are forgotten, so that later finds
- *       here hit what the holder's save committed sooner. The finds of the lease itself do not rely on it (another
- *       invalidation of the same id may still be evicting the old entry): {@link RefreshLeases} reads the store
- *       after a take, and on this table also after a wait.</li>
+ *       here hit what the holder's save committed sooner. The finds of the lease itself do not rely on it, so that they
+ *       depend on no cache's timing (docs/ARCHITECTURE.md, section 13, tells the race that once let an old entry be
+ *       served): {@link RefreshLeases} reads the store after a take, and on this table also after a wait.</li>
  *   <li>A release follows a save on this node that committed, and ends only this node's lease: the row is deleted
  *       by the holder name this node wrote, so a holder whose lease ran out and saves late leaves the row another
  *       node took since. When the database fails to delete the row, the save still succeeded, so the failure is not

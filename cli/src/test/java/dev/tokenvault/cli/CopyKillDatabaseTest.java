@@ -226,15 +226,6 @@ class CopyKillDatabaseTest {
         return new HikariDataSource(config);
     }
 
-    /** The open's refusal, or {@code null} when it opened (and was closed again). */
-    private static TokenStoreException refusal(TokenVault.Builder builder) {
-        try (TokenVault vault = builder.open()) {
-            return null;
-        } catch (TokenStoreException e) {
-            return e;
-        }
-    }
-
     /** Nothing is at the target: the read commands say no store (exit 6), the library's non-creating open NOT_FOUND. */
     private static void assertNothingAt(CliHarness cli, DatabaseServer db, String prefix, String what)
             throws Exception {
@@ -250,7 +241,7 @@ class CopyKillDatabaseTest {
                             .readOnly(),
                     TokenVault.builder().dataSource(ds).tablePrefix(prefix).masterKey(MasterKey.fromFile(cli.key))
                             .createIfMissing(false))) {
-                TokenStoreException refused = refusal(b);
+                TokenStoreException refused = CopyKillTest.refusal(b);
                 assertTrue(refused != null && refused.code() == ErrorCode.NOT_FOUND, () -> what + ": " + refused);
             }
         }
@@ -277,7 +268,7 @@ class CopyKillDatabaseTest {
                     TokenVault.builder().dataSource(ds).tablePrefix(prefix).masterKey(key).createIfMissing(false),
                     TokenVault.builder().dataSource(ds).tablePrefix(prefix).masterKey(key),
                     TokenVault.builder().dataSource(ds).tablePrefix(prefix).masterKey(MasterKey.generate()))) {
-                TokenStoreException refused = refusal(b);
+                TokenStoreException refused = CopyKillTest.refusal(b);
                 assertTrue(refused != null && refused.code() == ErrorCode.CORRUPT, () -> what + ": " + refused);
             }
         }

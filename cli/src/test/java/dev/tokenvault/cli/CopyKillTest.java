@@ -195,7 +195,7 @@ class CopyKillTest {
     }
 
     /** The open's refusal, or {@code null} when it opened (and was closed again). */
-    private static TokenStoreException refusal(TokenVault.Builder builder) {
+    static TokenStoreException refusal(TokenVault.Builder builder) {
         try (TokenVault vault = builder.open()) {
             return null;
         } catch (TokenStoreException e) {

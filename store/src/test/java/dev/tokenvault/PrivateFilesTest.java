@@ -72,6 +72,50 @@ class PrivateFilesTest {
         assertEquals("rw-------", mode(store));
     }
 
+    /**
+     * "0600 whatever the umask": a process of its own under umask 000 (which would leave a new file 0666) and under
+     * 0277 (which would leave it 0400, unwritable) makes a store, saves, compacts and closes; the store, its redo log
+     * and its lock file are exactly 0600 every time.
+     */
+    @Test
+    void everyFileIsOwnerOnlyWhateverTheUmask() throws Exception {
+        assumePosix();
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/sh")), "no /bin/sh to set a umask with");
+        for (String umask : new String[] {"000", "277"}) {
+            Path sub = Files.createDirectory(dir.resolve("umask" + umask));
+            Path file = sub.resolve("s.db");
+            List<String> command = new java.util.ArrayList<>(List.of("/bin/sh", "-c",
+                    "umask " + umask + " && exec \"$@\"", "sh"));
+            command.addAll(ChildJvm.command(UmaskChild.class, file.toString()));
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), () -> "umask " + umask + ": " + output);
+            // the umask took effect: a plain file the child made (rw-rw-rw- asked) kept only what it leaves
+            String plain = umask.equals("000") ? "rw-rw-rw-" : "r--------";
+            assertTrue(output.contains("probe " + plain), () -> "umask " + umask + ": " + output);
+            for (String name : new String[] {"s.db", "s.db.redo", "s.db.lock"}) {
+                assertEquals("rw-------", mode(sub.resolve(name)), "umask " + umask + ": " + name);
+            }
+        }
+    }
+
+    /** The child of {@link #everyFileIsOwnerOnlyWhateverTheUmask}: makes, fills, compacts and closes a store. */
+    static final class UmaskChild {
+        public static void main(String[] args) throws Exception {
+            Path file = Path.of(args[0]);
+            // what the shell set, as the JVM sees it: a file made with rw-rw-rw- keeps what the umask leaves
+            Path probe = file.resolveSibling("probe");
+            Files.createFile(probe);
+            System.out.println("probe " + PosixFilePermissions.toString(Files.getPosixFilePermissions(probe)));
+            Files.delete(probe);
+            try (TokenVault v = TokenVault.builder().path(file).masterKey(MasterKey.generate()).open()) {
+                saved(v, full("u"));
+                v.compact();
+                saved(v, full("v"));
+            }
+        }
+    }
+
     @Test
     void compactionKeepsTheStoresMode() throws Exception {
         assumePosix();

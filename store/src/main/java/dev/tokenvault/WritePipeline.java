@@ -29,6 +29,12 @@ final class WritePipeline {
     /** Runs of a group that another node's writes keep colliding with, before its writers are told CONFLICT. */
     static final int ATTEMPTS = 5;
     /**
+     * Runs of a group again without the writes that failed after staging, before the rest are told that a write of
+     * their group failed: each run takes at least one write out, and a failure that hits every run (the disk, the
+     * database) should not cost many.
+     */
+    private static final int RUNS_WITHOUT_THE_FAILED = 2;
+    /**
      * How long a queued writer parks before it looks again; the combiner that serves it unparks it, so this is only a
      * safety net, long enough that many waiting writers do not spin.
      */
@@ -53,6 +59,8 @@ final class WritePipeline {
         boolean staged;
         /** Whether a write that ran before this one in its group staged: this one decided on uncommitted changes. */
         boolean afterStaged;
+        /** Failed after staging, in a run that was discarded: its failure is final, and later runs leave it out. */
+        boolean settled;
         RuntimeException failure;
         volatile boolean done;
 
@@ -187,12 +195,45 @@ final class WritePipeline {
         }
     }
 
+    /** How one run of a group's actions ended. */
+    private enum Run {
+        /** Committed, or every caller has its outcome. */
+        DONE,
+        /** Another node's collision undid it: worth running again after a back-off. */
+        COLLIDED,
+        /** Undone because the node's block of seals ran out: run again at once, after a larger reservation. */
+        AGAIN,
+        /** Undone because writes failed after staging: run again at once without them. */
+        AGAIN_WITHOUT_THE_FAILED
+    }
+
     /**
-     * One run of the group's actions and their commit; on the first attempt the group takes writers from the queue
-     * as it runs. Returns {@code false} when another node's collision undid the run and it is worth running again
-     * (nothing of it was applied, and each action's key state went back).
+     * The group's actions and their commit, run again at once when a run was undone on purpose; on the first attempt
+     * the group takes writers from the queue as it runs. Returns {@code false} when another node's collision undid
+     * the run and it is worth running again (nothing of it was applied, and each action's key state went back).
      */
     private boolean runGroup(List<PendingWrite> group, int attempt) {
+        int runsWithoutTheFailed = 0;
+        while (true) {
+            Run run = runOnce(group, attempt, runsWithoutTheFailed < RUNS_WITHOUT_THE_FAILED);
+            if (run == Run.DONE) {
+                return true;
+            }
+            if (run == Run.COLLIDED) {
+                return false;
+            }
+            if (run == Run.AGAIN_WITHOUT_THE_FAILED) {
+                runsWithoutTheFailed++;
+            }
+        }
+    }
+
+    /**
+     * One run of the group's actions, leaving out the settled ones, and their commit. A write that fails after staging
+     * fails alone while {@code mayLeaveOutTheFailed}: what the group staged is discarded, and the others run again
+     * ({@link Run#AGAIN_WITHOUT_THE_FAILED}) on the committed state, so each caller gets its own outcome.
+     */
+    private Run runOnce(List<PendingWrite> group, int attempt, boolean mayLeaveOutTheFailed) {
         keyState.reserveSealsAhead(); // before the write holds a connection
         engine.beginWrite();
         boolean discard = false;
@@ -210,6 +251,9 @@ final class WritePipeline {
                 break;
             }
             runs++;
+            if (w.settled) {
+                continue;
+            }
             w.result = null;
             w.failure = null;
             w.afterStaged = anyStaged;
@@ -239,14 +283,17 @@ final class WritePipeline {
         if (sealsRanOut) {
             // nothing is applied yet; the run again reserves enough seals first (another node's turn is not used up)
             engine.discardStaged("the node's block of seals ran out during the write");
-            return runGroup(group, attempt);
+            return Run.AGAIN;
         }
         if (collided) {
-            return giveUpOrRetry(group, attempt, null);
+            return giveUpOrRetry(group, attempt, null) ? Run.DONE : Run.COLLIDED;
         }
         if (discard) {
             String reason = "the change was not saved: a write of the same group commit failed";
             engine.discardStaged(reason);
+            if (mayLeaveOutTheFailed && leaveOutTheFailed(group)) {
+                return Run.AGAIN_WITHOUT_THE_FAILED;
+            }
             failStaged(group, new TokenStoreException(ErrorCode.IO, reason));
         } else if (anyStaged) {
             probe.reached("vault.commit");
@@ -254,14 +301,32 @@ final class WritePipeline {
                 engine.commitStaged();
             } catch (EngineException e) {
                 if (e.kind() == EngineException.Kind.RETRY) {
-                    return giveUpOrRetry(group, attempt, e);
+                    return giveUpOrRetry(group, attempt, e) ? Run.DONE : Run.COLLIDED;
                 }
                 failStaged(group, Errors.translate(e));
             }
         } else {
             engine.endWrite();
         }
-        return true;
+        return Run.DONE;
+    }
+
+    /**
+     * After a run whose staged batches were discarded because writes failed after staging: those keep their failure
+     * and are left out from now on; readers forget what they cached and the key state is read from the engine again,
+     * as after any discard. Returns whether any write is left to run again.
+     */
+    private boolean leaveOutTheFailed(List<PendingWrite> group) {
+        boolean others = false;
+        for (PendingWrite w : group) {
+            if (!w.settled && w.failure != null && w.staged) {
+                w.settled = true;
+            }
+            others |= !w.settled;
+        }
+        cache.invalidateAll();
+        keyState.reload();
+        return others;
     }
 
     /**
@@ -281,8 +346,10 @@ final class WritePipeline {
             return false;
         }
         for (PendingWrite w : group) {
-            w.failure = new TokenStoreException(ErrorCode.CONFLICT, "the write collided with other nodes' writes to the"
-                    + " same records " + ATTEMPTS + " times in a row and was not saved; try again", collision);
+            if (!w.settled) { // a write left out after it failed keeps its own failure
+                w.failure = new TokenStoreException(ErrorCode.CONFLICT, "the write collided with other nodes' writes to"
+                        + " the same records " + ATTEMPTS + " times in a row and was not saved; try again", collision);
+            }
         }
         return true;
     }

@@ -3,7 +3,7 @@
 # bench/target/bench-data; the 1,000,000-token tokenvault store takes about 8 minutes the first time), measures
 # memory, runs every JMH benchmark with the settings in their annotations (-f 1 -wi 2 -i 3 -r 1s, saves -r 2s),
 # and writes bench/results/: latest.json (JMH), latest.md (tables and targets), memory.md, and the SVG charts.
-# About 22 minutes on 2 cores once the data sets exist. Extra arguments go to JMH (e.g. a benchmark regex).
+# About 24 minutes on 2 cores once the data sets exist. Extra arguments go to JMH (e.g. a benchmark regex).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,7 @@ java $data -jar "$run_jar" -rf json -rff "$out/latest.json" "$@" | tee "$out/lat
 chart() { java -cp "$run_jar" dev.tokenvault.bench.chart.SvgChart "$out/latest.json" "$out/$1" "$2" "$3"; }
 chart find-single-thread.svg "findToken, 1 thread: ns/op by store, size and lookup path" 'FindToken.*\.singleThread'
 chart find-two-threads.svg "findToken, 2 threads: ns/op per thread by store, size and lookup path" 'FindToken.*\.twoThreads'
-chart save.svg "saveToken, durable refresh: time per save per thread" 'SaveToken'
+chart save.svg "saveToken, durable refresh and insert: time per save per thread" 'SaveToken'
 chart crypto.svg "AES-256-GCM seal+open of 400 bytes, and one blind-index HMAC" 'Crypto'
 java -cp "$run_jar" dev.tokenvault.bench.chart.ResultTable "$out/latest.json" > "$out/latest.md"
 echo "results in $out/"

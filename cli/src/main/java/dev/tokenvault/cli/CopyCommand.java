@@ -140,7 +140,7 @@ final class CopyCommand extends StoreCommand {
      * expected. (Killed later, it would leave records without a header, which every open refuses.)
      */
     static Path unfinished(Path target) {
-        return target.resolveSibling(target.getFileName() + ".copying");
+        return companion(target, ".copying");
     }
 
     /**
